@@ -1,0 +1,61 @@
+import { Testing, TerraformElement, TerraformResource } from "cdktf";
+import { resolve } from "node:path";
+import { StackConfigInput, parseStackConfig } from "../../src/config";
+import { ServiceStack } from "../../src/service-stack";
+
+export const projectRoot = resolve(__dirname, "../..");
+
+type Block = Record<string, any>;
+export interface TerraformJson {
+  terraform: Block;
+  provider: Block;
+  resource: Record<string, Record<string, Block>>;
+  data: Record<string, Record<string, Block>>;
+  output: Record<string, Block>;
+}
+
+export interface Synthesized {
+  stack: ServiceStack;
+  json: TerraformJson;
+  /** The resource made by the construct at `path` (relative to the stack), e.g. ("aws_vpc", "network/vpc"). */
+  resource(type: string, path: string): Block;
+  data(type: string, path: string): Block;
+  /** Terraform reference to an attribute of that resource, as it appears in other blocks. */
+  ref(type: string, path: string, attribute: string): string;
+  dataRef(type: string, path: string, attribute: string): string;
+  /** All resources of a type, keyed by construct path. */
+  all(type: string): Record<string, Block>;
+}
+
+export function synthStack(input: Partial<StackConfigInput> = {}): Synthesized {
+  const config = parseStackConfig({ environment: "dev", ...input }, "test");
+  const app = Testing.app();
+  const stack = new ServiceStack(app, config.environment, { config, projectRoot });
+  const json = JSON.parse(Testing.synth(stack)) as TerraformJson;
+  const element = (path: string): TerraformElement => {
+    const found = path.split("/").reduce<any>((scope, id) => scope?.node.tryFindChild(id), stack);
+    if (!(found instanceof TerraformElement)) throw new Error(`no Terraform element at ${path}`);
+    return found;
+  };
+  const block = (blocks: Record<string, Record<string, Block>>, type: string, path: string): [string, Block] => {
+    const id = element(path).friendlyUniqueId;
+    const found = blocks[type]?.[id];
+    if (!found) throw new Error(`${path} is not a ${type}`);
+    return [id, found];
+  };
+  return {
+    stack,
+    json,
+    resource: (type, path) => block(json.resource, type, path)[1],
+    data: (type, path) => block(json.data, type, path)[1],
+    ref: (type, path, attribute) => `\${${type}.${block(json.resource, type, path)[0]}.${attribute}}`,
+    dataRef: (type, path, attribute) => `\${data.${type}.${block(json.data, type, path)[0]}.${attribute}}`,
+    all: (type) =>
+      Object.fromEntries(
+        stack.node
+          .findAll()
+          .filter((c): c is TerraformResource => c instanceof TerraformResource && c.terraformResourceType === type)
+          .map((c) => [c.node.path.slice(stack.node.path.length + 1), json.resource[type][c.friendlyUniqueId]]),
+      ),
+  };
+}

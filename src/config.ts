@@ -1,0 +1,196 @@
+import { z } from "zod";
+import { cidrContains, cidrPrefix, cidrProblem, cidrsOverlap, splitCidr } from "./cidr";
+
+/** Retention periods CloudWatch Logs accepts. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+const logRetention = z
+  .number()
+  .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), {
+    error: `must be one of CloudWatch's retention periods: ${LOG_RETENTION_DAYS.join(", ")}`,
+  });
+
+const intInRange = (min: number, max: number, unit = "") =>
+  z
+    .number()
+    .int()
+    .min(min, { error: `must be between ${min} and ${max}${unit}` })
+    .max(max, { error: `must be between ${min} and ${max}${unit}` });
+
+const cidr = z.string().superRefine((value, ctx) => {
+  const problem = cidrProblem(value);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
+/** MySQL account names as RDS IAM authentication accepts them. */
+export const DB_USER_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,31}$/;
+
+const subnetTiers = ["public", "private", "isolated"] as const;
+export type SubnetTier = (typeof subnetTiers)[number];
+
+const networkSchema = z
+  .object({
+    /** The VPC's IPv4 block, /16 to /24. */
+    vpcCidr: cidr.default("10.0.0.0/16"),
+    /** How many availability zones the subnets span (each tier gets one subnet per zone). */
+    azCount: intInRange(2, 6, " (a VPC spans at least two availability zones)").default(2),
+    /** Zone names to use; taken from the aws_availability_zones data source when absent. */
+    availabilityZones: z.array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, { error: "must be a zone name like eu-west-1a" })).optional(),
+    /** "single" shares one NAT gateway (cheap); "per-az" gives each zone its own (no cross-zone dependency). */
+    natGateways: z.enum(["single", "per-az"], { error: 'must be "single" or "per-az"' }).default("single"),
+    /** Explicit subnet blocks per tier, one per zone; split evenly from vpcCidr when absent. */
+    subnetCidrs: z.object({ public: z.array(cidr), private: z.array(cidr), isolated: z.array(cidr) }).optional(),
+    /** Retention of the VPC flow log group, in days. */
+    flowLogRetentionDays: logRetention.default(30),
+  })
+  .strict();
+
+const databaseSchema = z
+  .object({
+    /** MySQL major version; RDS picks the newest minor and upgrades it automatically. */
+    engineVersion: z.enum(["8.0", "8.4"], { error: 'must be "8.0" or "8.4"' }).default("8.4"),
+    instanceClass: z.string().regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, { error: "must be an RDS class like db.t4g.micro" }).default("db.t4g.micro"),
+    /** Initial storage in GiB (gp3, 20 GiB minimum). */
+    allocatedStorageGb: intInRange(20, 65536, " GiB").default(20),
+    /** Storage autoscaling ceiling in GiB. */
+    maxAllocatedStorageGb: intInRange(20, 65536, " GiB").default(100),
+    databaseName: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, { error: "must be a MySQL database name: a letter, then letters, digits or _" }).default("app"),
+    /** The RDS master user; its password is generated and kept in Secrets Manager by RDS. */
+    masterUsername: z.string().regex(DB_USER_PATTERN, { error: "must start with a letter and hold at most 32 letters, digits or _" }).default("dbadmin"),
+    port: intInRange(1150, 65535).default(3306),
+    backupRetentionDays: intInRange(7, 35, " days (at least a week of backups)").default(7),
+    logRetentionDays: logRetention.default(30),
+    multiAz: z.boolean().default(false),
+    deletionProtection: z.boolean().default(false),
+    /** Destroying the stack without a final snapshot loses the data: acceptable for a throwaway dev database only. */
+    skipFinalSnapshot: z.boolean().default(true),
+  })
+  .strict();
+
+const functionSchema = z
+  .object({
+    /** Directory under functions/ that holds the handler (index.ts). */
+    source: z.string().regex(/^[a-z][a-z0-9-]*$/, { error: "must name a directory under functions/" }).default("api"),
+    runtime: z.enum(["nodejs20.x", "nodejs22.x"], { error: 'must be "nodejs20.x" or "nodejs22.x"' }).default("nodejs22.x"),
+    memoryMb: intInRange(128, 10240, " MB").default(256),
+    /** Kept well below API callers' patience; the handler's DB timeouts sit below it. */
+    timeoutSeconds: intInRange(3, 900, " seconds").default(15),
+    reservedConcurrency: intInRange(1, 1000).default(10),
+    logRetentionDays: logRetention.default(14),
+    /** The MySQL account the function signs IAM tokens for. */
+    dbUser: z.string().regex(DB_USER_PATTERN, { error: "must start with a letter and hold at most 32 letters, digits or _" }).default("app_user"),
+  })
+  .strict();
+
+const stateSchema = z
+  .object({
+    /** S3 bucket that holds Terraform state (created by the state bootstrap). */
+    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: "must be an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)" }).default("lambda-rds-iam-terraform-state"),
+    /** Prefix of the state keys; each stack appends its own name. */
+    keyPrefix: z.string().regex(/^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*$/, { error: "must be an S3 key prefix without leading or trailing /" }).default("lambda-rds-iam"),
+    /** Region of the state bucket; the stack's region when absent. */
+    region: z.string().optional(),
+  })
+  .strict();
+
+const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { error: "must be an AWS region like eu-west-1" });
+
+export const stackConfigSchema = z
+  .object({
+    environment: z.string().regex(/^[a-z][a-z0-9-]{0,15}$/, { error: "must be 1-16 lowercase letters, digits or -" }),
+    project: z.string().regex(/^[a-z][a-z0-9-]{0,23}$/, { error: "must be 1-24 lowercase letters, digits or -" }).default("lambda-rds-iam"),
+    region: region.default("eu-west-1"),
+    network: networkSchema.default(() => networkSchema.parse({})),
+    database: databaseSchema.default(() => databaseSchema.parse({})),
+    function: functionSchema.default(() => functionSchema.parse({})),
+    state: stateSchema.default(() => stateSchema.parse({})),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    const { network, database, state } = config;
+    if (state.region !== undefined && !region.safeParse(state.region).success) {
+      ctx.addIssue({ code: "custom", path: ["state", "region"], message: "must be an AWS region like eu-west-1" });
+    }
+    if (database.maxAllocatedStorageGb < database.allocatedStorageGb) {
+      ctx.addIssue({ code: "custom", path: ["database", "maxAllocatedStorageGb"], message: `must be at least database.allocatedStorageGb (${database.allocatedStorageGb})` });
+    }
+    if (network.availabilityZones && network.availabilityZones.length !== network.azCount) {
+      ctx.addIssue({ code: "custom", path: ["network", "availabilityZones"], message: `lists ${network.availabilityZones.length} zones but network.azCount is ${network.azCount}; list exactly azCount zones or leave it out` });
+    }
+    if (network.availabilityZones && new Set(network.availabilityZones).size !== network.availabilityZones.length) {
+      ctx.addIssue({ code: "custom", path: ["network", "availabilityZones"], message: "lists a zone twice; each subnet of a tier needs its own zone" });
+    }
+    if (cidrProblem(network.vpcCidr)) return;
+    const vpcPrefix = cidrPrefix(network.vpcCidr);
+    if (vpcPrefix < 16 || vpcPrefix > 24) {
+      ctx.addIssue({ code: "custom", path: ["network", "vpcCidr"], message: `must be between /16 and /24 (got /${vpcPrefix})` });
+      return;
+    }
+    if (!network.subnetCidrs) return;
+    const subnets: { path: (string | number)[]; cidr: string }[] = [];
+    for (const tier of subnetTiers) {
+      const blocks = network.subnetCidrs[tier];
+      if (blocks.length !== network.azCount) {
+        ctx.addIssue({ code: "custom", path: ["network", "subnetCidrs", tier], message: `lists ${blocks.length} blocks but network.azCount is ${network.azCount}; give one block per zone` });
+      }
+      blocks.forEach((block, index) => {
+        if (cidrProblem(block)) return;
+        const path = ["network", "subnetCidrs", tier, index];
+        if (!cidrContains(network.vpcCidr, block)) {
+          ctx.addIssue({ code: "custom", path, message: `${block} lies outside network.vpcCidr ${network.vpcCidr}` });
+        } else if (cidrPrefix(block) > 28) {
+          ctx.addIssue({ code: "custom", path, message: `${block} is smaller than /28, the smallest subnet AWS allows` });
+        }
+        const clash = subnets.find((other) => cidrsOverlap(other.cidr, block));
+        if (clash) {
+          ctx.addIssue({ code: "custom", path, message: `${block} overlaps ${clash.cidr} (${clash.path.slice(2).join(".")}); subnet blocks must be disjoint` });
+        }
+        subnets.push({ path, cidr: block });
+      });
+    }
+  });
+
+export type StackConfigInput = z.input<typeof stackConfigSchema>;
+export type StackConfig = z.output<typeof stackConfigSchema>;
+export type NetworkConfig = StackConfig["network"];
+export type DatabaseConfig = StackConfig["database"];
+export type FunctionConfig = StackConfig["function"];
+
+/** Configuration that cannot be synthesized; lists every problem with the field that has it. */
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`Invalid configuration (${source}):\n${problems.map((p) => `  - ${p}`).join("\n")}\nFix these fields and synthesize again; nothing was written.`);
+    this.name = "ConfigError";
+  }
+}
+
+export function parseStackConfig(input: unknown, source: string): StackConfig {
+  const result = stackConfigSchema.safeParse(input);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    source,
+    result.error.issues.map((issue) => {
+      const field = issue.path.join(".") || "(root)";
+      if (issue.code === "unrecognized_keys") {
+        return `${[...issue.path, ...issue.keys].join(".")}: unknown field; check its spelling against src/config.ts`;
+      }
+      if (issue.code === "invalid_type") {
+        return `${field}: must be ${issue.expected}`;
+      }
+      return `${field}: ${issue.message}`;
+    }),
+  );
+}
+
+/** Subnet blocks per tier: the configured ones, or the VPC block split evenly (public, then private, then isolated). */
+export function subnetLayout(network: NetworkConfig): Record<SubnetTier, string[]> {
+  if (network.subnetCidrs) return network.subnetCidrs;
+  const blocks = splitCidr(network.vpcCidr, subnetTiers.length * network.azCount);
+  const tierBlocks = (tierIndex: number) => blocks.slice(tierIndex * network.azCount, (tierIndex + 1) * network.azCount);
+  return { public: tierBlocks(0), private: tierBlocks(1), isolated: tierBlocks(2) };
+}

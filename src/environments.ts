@@ -1,0 +1,56 @@
+import { ConfigError, StackConfig, StackConfigInput, parseStackConfig } from "./config";
+
+/** Checked-in settings per environment; everything left out takes the documented default in src/config.ts. */
+export const ENVIRONMENTS: Readonly<Record<string, StackConfigInput>> = {
+  dev: { environment: "dev" },
+};
+
+/** JSON object of per-environment overrides, e.g. {"dev":{"network":{"azCount":3}}}: settings change without code edits. */
+export const CONFIG_OVERRIDE_VARIABLE = "LAMBDA_RDS_IAM_CONFIG";
+
+type Json = { [key: string]: unknown };
+const isObject = (value: unknown): value is Json => typeof value === "object" && value !== null && !Array.isArray(value);
+
+function merge(base: Json, override: Json): Json {
+  const merged: Json = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    merged[key] = isObject(value) && isObject(base[key]) ? merge(base[key], value) : value;
+  }
+  return merged;
+}
+
+function readOverrides(raw: string | undefined): Json {
+  if (raw === undefined || raw.trim() === "") return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (error) {
+    throw new ConfigError(CONFIG_OVERRIDE_VARIABLE, [`${CONFIG_OVERRIDE_VARIABLE}: not valid JSON (${(error as Error).message})`]);
+  }
+  if (!isObject(parsed)) {
+    throw new ConfigError(CONFIG_OVERRIDE_VARIABLE, [`${CONFIG_OVERRIDE_VARIABLE}: must be a JSON object keyed by environment (${Object.keys(ENVIRONMENTS).join(", ")})`]);
+  }
+  const unknown = Object.keys(parsed).filter((name) => !(name in ENVIRONMENTS));
+  if (unknown.length > 0) {
+    throw new ConfigError(CONFIG_OVERRIDE_VARIABLE, unknown.map((name) => `${name}: no such environment; use one of ${Object.keys(ENVIRONMENTS).join(", ")}`));
+  }
+  return parsed;
+}
+
+/** Every environment's configuration, validated; throws one ConfigError that lists every problem of every environment. */
+export function loadStackConfigs(env: Record<string, string | undefined>): StackConfig[] {
+  const overrides = readOverrides(env[CONFIG_OVERRIDE_VARIABLE]);
+  const configs: StackConfig[] = [];
+  const problems: string[] = [];
+  for (const [name, settings] of Object.entries(ENVIRONMENTS)) {
+    const override = overrides[name];
+    try {
+      configs.push(parseStackConfig(merge(settings as Json, isObject(override) ? override : {}), `environment "${name}"`));
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems.map((problem) => `${name}.${problem}`));
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(`environments ${Object.keys(ENVIRONMENTS).join(", ")}`, problems);
+  return configs;
+}

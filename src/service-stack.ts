@@ -1,0 +1,71 @@
+import { Construct } from "constructs";
+import { S3Backend, TerraformOutput, TerraformStack } from "cdktf";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { StackConfig } from "./config";
+import { Database } from "./database";
+import { ExecutionRole } from "./execution-role";
+import { DatabaseFunction } from "./function";
+import { Network } from "./network";
+
+/** Terraform 1.10 is the first with S3-native state locking (use_lockfile). */
+export const REQUIRED_TERRAFORM_VERSION = ">= 1.10";
+
+export interface ServiceStackProps {
+  readonly config: StackConfig;
+  /** Directory that holds functions/ and node_modules/. */
+  readonly projectRoot: string;
+}
+
+/** One environment of the service: network, database, function and their wiring, with remote state. */
+export class ServiceStack extends TerraformStack {
+  readonly network: Network;
+  readonly database: Database;
+  readonly role: ExecutionRole;
+  readonly api: DatabaseFunction;
+
+  constructor(scope: Construct, id: string, props: ServiceStackProps) {
+    super(scope, id);
+    const { config } = props;
+    const namePrefix = `${config.project}-${config.environment}`;
+
+    new S3Backend(this, {
+      bucket: config.state.bucket,
+      key: `${config.state.keyPrefix}/${id}.tfstate`,
+      region: config.state.region ?? config.region,
+      encrypt: true,
+    });
+    // cdktf 0.21's S3Backend has no field for S3-native locking.
+    this.addOverride("terraform.backend.s3.use_lockfile", true);
+    this.addOverride("terraform.required_version", REQUIRED_TERRAFORM_VERSION);
+
+    new AwsProvider(this, "aws", {
+      region: config.region,
+      defaultTags: [{ tags: { Project: config.project, Environment: config.environment, ManagedBy: "cdktf" } }],
+    });
+
+    this.network = new Network(this, "network", { namePrefix, region: config.region, config: config.network });
+    this.database = new Database(this, "database", { namePrefix, network: this.network, config: config.database });
+    this.role = new ExecutionRole(this, "api-role", { name: `${namePrefix}-${config.function.source}` });
+    this.api = new DatabaseFunction(this, "api", {
+      namePrefix,
+      projectRoot: props.projectRoot,
+      config: config.function,
+      network: this.network,
+      database: this.database,
+      role: this.role,
+    });
+
+    const output = (name: string, value: string | string[], description: string) =>
+      new TerraformOutput(this, name, { value, description });
+    output("vpc_id", this.network.vpc.id, "VPC of the service");
+    for (const tier of ["public", "private", "isolated"] as const) {
+      output(`${tier}_subnet_ids`, this.network.subnets[tier].map((subnet) => subnet.id), `Subnets of the ${tier} tier, one per zone`);
+    }
+    output("db_address", this.database.address, "Host name of the MySQL instance");
+    output("db_port", String(this.database.port), "Port of the MySQL instance");
+    output("db_resource_id", this.database.resourceId, "Resource id used in rds-db:connect ARNs");
+    output("function_name", this.api.functionName, "Name of the API function");
+    output("function_arn", this.api.arn, "ARN of the API function");
+    output("role_arn", this.role.arn, "Execution role of the API function");
+  }
+}
