@@ -145,7 +145,7 @@ export const stackConfigSchema = z
         }
         const clash = subnets.find((other) => cidrsOverlap(other.cidr, block));
         if (clash) {
-          ctx.addIssue({ code: "custom", path, message: `${block} overlaps ${clash.cidr} (${clash.path.slice(2).join(".")}); subnet blocks must be disjoint` });
+          ctx.addIssue({ code: "custom", path, message: `${block} overlaps ${clash.cidr} (${clash.path.join(".")}); subnet blocks must be disjoint` });
         }
         subnets.push({ path, cidr: block });
       });

@@ -30,10 +30,11 @@ function readOverrides(raw: string | undefined): Json {
   if (!isObject(parsed)) {
     throw new ConfigError(CONFIG_OVERRIDE_VARIABLE, [`${CONFIG_OVERRIDE_VARIABLE}: must be a JSON object keyed by environment (${Object.keys(ENVIRONMENTS).join(", ")})`]);
   }
-  const unknown = Object.keys(parsed).filter((name) => !(name in ENVIRONMENTS));
-  if (unknown.length > 0) {
-    throw new ConfigError(CONFIG_OVERRIDE_VARIABLE, unknown.map((name) => `${name}: no such environment; use one of ${Object.keys(ENVIRONMENTS).join(", ")}`));
-  }
+  const problems = Object.entries(parsed).flatMap(([name, override]) => {
+    if (!(name in ENVIRONMENTS)) return [`${name}: no such environment; use one of ${Object.keys(ENVIRONMENTS).join(", ")}`];
+    return isObject(override) ? [] : [`${name}: must be an object of settings to override`];
+  });
+  if (problems.length > 0) throw new ConfigError(CONFIG_OVERRIDE_VARIABLE, problems);
   return parsed;
 }
 
@@ -43,9 +44,8 @@ export function loadStackConfigs(env: Record<string, string | undefined>): Stack
   const configs: StackConfig[] = [];
   const problems: string[] = [];
   for (const [name, settings] of Object.entries(ENVIRONMENTS)) {
-    const override = overrides[name];
     try {
-      configs.push(parseStackConfig(merge(settings as Json, isObject(override) ? override : {}), `environment "${name}"`));
+      configs.push(parseStackConfig(merge(settings as Json, (overrides[name] as Json | undefined) ?? {}), `environment "${name}"`));
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       problems.push(...error.problems.map((problem) => `${name}.${problem}`));

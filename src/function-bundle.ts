@@ -25,8 +25,6 @@ export interface FunctionBundle {
   readonly sha256Base64: string;
 }
 
-/** DOS timestamps are local time; building the date from local fields makes the bytes the same in every time zone. */
-const FIXED_ZIP_TIME = new Date(1980, 0, 1, 0, 0, 0);
 const UNIX = 3;
 const REGULAR_FILE_0644 = 0o100644 << 16;
 
@@ -63,7 +61,9 @@ export function bundleFunction(options: BundleOptions): FunctionBundle {
     logLevel: "silent",
   });
   const code = result.outputFiles[0].contents;
-  const zip = zipSync({ "index.js": [code, { level: 9, mtime: FIXED_ZIP_TIME, os: UNIX, attrs: REGULAR_FILE_0644 }] });
+  // DOS timestamps are local time: a date built from local fields now gives the same bytes in every time zone.
+  const mtime = new Date(1980, 0, 1, 0, 0, 0);
+  const zip = zipSync({ "index.js": [code, { level: 9, mtime, os: UNIX, attrs: REGULAR_FILE_0644 }] });
 
   const sha256Hex = createHash("sha256").update(zip).digest("hex");
   const outDir = options.outDir ?? join(tmpdir(), "lambda-rds-iam-bundles", sha256Hex);

@@ -1,3 +1,4 @@
-import { Testing } from "cdktf";
+// Registers cdktf's matchers (toHaveResourceWithProperties, ...) and brings their types into the program.
+import { setupJest } from "cdktf/lib/testing/adapters/jest";
 
-Testing.setupJest();
+setupJest();

@@ -1,0 +1,129 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigError, parseStackConfig, subnetLayout } from "../../src/config";
+import { CONFIG_OVERRIDE_VARIABLE, loadStackConfigs } from "../../src/environments";
+import { projectRoot } from "./synth";
+
+function problemsOf(input: unknown): string[] {
+  try {
+    parseStackConfig(input, "test");
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error("configuration was accepted");
+}
+
+describe("stack configuration", () => {
+  it("fills every documented default for a bare environment", () => {
+    const config = parseStackConfig({ environment: "dev" }, "test");
+    expect(config).toMatchObject({
+      project: "lambda-rds-iam",
+      region: "eu-west-1",
+      network: { vpcCidr: "10.0.0.0/16", azCount: 2, natGateways: "single", flowLogRetentionDays: 30 },
+      database: { engineVersion: "8.4", instanceClass: "db.t4g.micro", backupRetentionDays: 7, port: 3306 },
+      function: { source: "api", runtime: "nodejs22.x", dbUser: "app_user", timeoutSeconds: 15 },
+      state: { bucket: "lambda-rds-iam-terraform-state", keyPrefix: "lambda-rds-iam" },
+    });
+  });
+
+  it("splits the VPC block evenly into disjoint subnets: public, then private, then isolated", () => {
+    const { network } = parseStackConfig({ environment: "dev", network: { vpcCidr: "10.1.0.0/20", azCount: 3 } }, "test");
+    expect(subnetLayout(network)).toEqual({
+      public: ["10.1.0.0/24", "10.1.1.0/24", "10.1.2.0/24"],
+      private: ["10.1.3.0/24", "10.1.4.0/24", "10.1.5.0/24"],
+      isolated: ["10.1.6.0/24", "10.1.7.0/24", "10.1.8.0/24"],
+    });
+  });
+
+  it.each([
+    ["one availability zone", { network: { azCount: 1 } }, "network.azCount: must be between 2 and 6 (a VPC spans at least two availability zones)"],
+    ["an unknown NAT mode", { network: { natGateways: "double" } }, 'network.natGateways: must be "single" or "per-az"'],
+    ["a malformed CIDR", { network: { vpcCidr: "10.0.0/16" } }, 'network.vpcCidr: "10.0.0/16" is not an IPv4 CIDR block like 10.0.0.0/16'],
+    ["host bits in a CIDR", { network: { vpcCidr: "10.0.0.1/16" } }, 'network.vpcCidr: "10.0.0.1/16" has host bits set; use 10.0.0.0/16'],
+    ["a VPC block too large", { network: { vpcCidr: "10.0.0.0/8" } }, "network.vpcCidr: must be between /16 and /24 (got /8)"],
+    ["zones that do not match azCount", { network: { availabilityZones: ["eu-west-1a"] } }, "network.availabilityZones: lists 1 zones but network.azCount is 2"],
+    ["a retention CloudWatch does not offer", { function: { logRetentionDays: 10 } }, "function.logRetentionDays: must be one of CloudWatch's retention periods"],
+    ["less than a week of backups", { database: { backupRetentionDays: 1 } }, "database.backupRetentionDays: must be between 7 and 35 days"],
+    ["an unsupported MySQL version", { database: { engineVersion: "5.7" } }, 'database.engineVersion: must be "8.0" or "8.4"'],
+    ["a region that is not one", { region: "europe" }, "region: must be an AWS region like eu-west-1"],
+    ["a misspelt field", { network: { natGateway: "single" } }, "network.natGateway: unknown field"],
+    ["a value of the wrong type", { function: { memoryMb: "512" } }, "function.memoryMb: must be number"],
+  ])("rejects %s, naming the field", (_, override, message) => {
+    expect(problemsOf({ environment: "dev", ...override }).join("\n")).toContain(message);
+  });
+
+  const subnets = (overrides: Record<string, string[]>) => ({
+    environment: "dev",
+    network: {
+      vpcCidr: "10.0.0.0/16",
+      subnetCidrs: { public: ["10.0.0.0/24", "10.0.1.0/24"], private: ["10.0.2.0/24", "10.0.3.0/24"], isolated: ["10.0.4.0/24", "10.0.5.0/24"], ...overrides },
+    },
+  });
+
+  it("rejects overlapping subnet blocks, naming both", () => {
+    expect(problemsOf(subnets({ isolated: ["10.0.4.0/24", "10.0.2.128/25"] }))).toEqual([
+      "network.subnetCidrs.isolated.1: 10.0.2.128/25 overlaps 10.0.2.0/24 (network.subnetCidrs.private.0); subnet blocks must be disjoint",
+    ]);
+  });
+
+  it("rejects subnet blocks outside the VPC and subnet lists that do not match azCount", () => {
+    expect(problemsOf(subnets({ public: ["192.168.0.0/24"] }))).toEqual([
+      "network.subnetCidrs.public: lists 1 blocks but network.azCount is 2; give one block per zone",
+      "network.subnetCidrs.public.0: 192.168.0.0/24 lies outside network.vpcCidr 10.0.0.0/16",
+    ]);
+  });
+
+  it("lists every problem at once", () => {
+    expect(problemsOf({ environment: "Dev!", network: { azCount: 9 }, database: { port: 22 } })).toHaveLength(3);
+  });
+
+  it("accepts a valid explicit layout", () => {
+    expect(() => parseStackConfig(subnets({}), "test")).not.toThrow();
+  });
+});
+
+describe(`overrides through ${CONFIG_OVERRIDE_VARIABLE}`, () => {
+  it("merge into the checked-in environment without replacing its other settings", () => {
+    const [dev] = loadStackConfigs({ [CONFIG_OVERRIDE_VARIABLE]: '{"dev":{"network":{"azCount":3},"function":{"memoryMb":512}}}' });
+    expect(dev.network).toMatchObject({ azCount: 3, vpcCidr: "10.0.0.0/16", natGateways: "single" });
+    expect(dev.function).toMatchObject({ memoryMb: 512, runtime: "nodejs22.x" });
+  });
+
+  it.each([
+    ["not JSON", "{dev:", `${CONFIG_OVERRIDE_VARIABLE}: not valid JSON`],
+    ["not an object", "[]", `${CONFIG_OVERRIDE_VARIABLE}: must be a JSON object keyed by environment (dev)`],
+    ["an unknown environment", '{"qa":{}}', "qa: no such environment; use one of dev"],
+    ["settings that are not an object", '{"dev":3}', "dev: must be an object of settings to override"],
+    ["an invalid setting", '{"dev":{"network":{"azCount":1}}}', "dev.network.azCount: must be between 2 and 6"],
+  ])("are rejected when %s", (_, raw, message) => {
+    expect(() => loadStackConfigs({ [CONFIG_OVERRIDE_VARIABLE]: raw })).toThrow(message);
+  });
+});
+
+describe("npm run synth", () => {
+  it("synthesizes the app offline with the embedded defaults through the cdktf CLI", () => {
+    const outdir = join(mkdtempSync(join(tmpdir(), "synth-")), "cdktf.out");
+    const run = spawnSync("npm", ["run", "synth", "--", "--output", outdir], { cwd: projectRoot, encoding: "utf8" });
+    expect(run.status).toBe(0);
+    expect(existsSync(join(outdir, "stacks", "dev", "cdk.tf.json"))).toBe(true);
+  });
+});
+
+describe("synthesizing with bad configuration", () => {
+  it("exits non-zero with the problems and writes no output at all", () => {
+    const outdir = join(mkdtempSync(join(tmpdir(), "bad-config-")), "cdktf.out");
+    const run = spawnSync(process.execPath, ["--import", "tsx", "main.ts"], {
+      cwd: projectRoot,
+      env: { ...process.env, CDKTF_OUTDIR: outdir, [CONFIG_OVERRIDE_VARIABLE]: '{"dev":{"network":{"azCount":1,"natGateways":"double"}}}' },
+      encoding: "utf8",
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain("dev.network.azCount: must be between 2 and 6");
+    expect(run.stderr).toContain('dev.network.natGateways: must be "single" or "per-az"');
+    expect(run.stderr).toContain("nothing was written");
+    expect(existsSync(outdir)).toBe(false);
+  });
+});

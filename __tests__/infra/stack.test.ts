@@ -1,0 +1,62 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Testing } from "cdktf";
+import { parseStackConfig } from "../../src/config";
+import { ServiceStack } from "../../src/service-stack";
+import { projectRoot, synthStack } from "./synth";
+
+describe("ServiceStack", () => {
+  const s = synthStack();
+
+  it("keeps state in S3, encrypted and locked with S3-native lock files, under a key of its own", () => {
+    expect(s.json.terraform.backend).toEqual({
+      s3: { bucket: "lambda-rds-iam-terraform-state", key: "lambda-rds-iam/dev.tfstate", region: "eu-west-1", encrypt: true, use_lockfile: true },
+    });
+    expect(s.json.terraform.required_version).toBe(">= 1.10");
+  });
+
+  it("takes bucket, key prefix and region of the state from configuration, with a distinct key per stack", () => {
+    const app = Testing.app();
+    const state = { bucket: "acme-tfstate", keyPrefix: "platform/lambda-rds-iam", region: "us-east-1" };
+    const keys = ["dev", "staging"].map((environment) => {
+      const config = parseStackConfig({ environment, state }, "test");
+      const stack = new ServiceStack(app, environment, { config, projectRoot });
+      return JSON.parse(Testing.synth(stack)).terraform.backend.s3;
+    });
+    expect(keys).toEqual([
+      { bucket: "acme-tfstate", key: "platform/lambda-rds-iam/dev.tfstate", region: "us-east-1", encrypt: true, use_lockfile: true },
+      { bucket: "acme-tfstate", key: "platform/lambda-rds-iam/staging.tfstate", region: "us-east-1", encrypt: true, use_lockfile: true },
+    ]);
+  });
+
+  it("configures the AWS provider for the configured region with tags on everything", () => {
+    expect(s.json.provider.aws).toEqual([
+      { region: "eu-west-1", default_tags: [{ tags: { Project: "lambda-rds-iam", Environment: "dev", ManagedBy: "cdktf" } }] },
+    ]);
+  });
+
+  it("outputs what operators and the other stacks need", () => {
+    const value = (name: string) => s.json.output[name].value;
+    expect(Object.keys(s.json.output).sort()).toEqual(
+      ["db_address", "db_port", "db_resource_id", "function_arn", "function_name", "isolated_subnet_ids", "private_subnet_ids", "public_subnet_ids", "role_arn", "vpc_id"].sort(),
+    );
+    expect(value("vpc_id")).toBe(s.ref("aws_vpc", "network/vpc", "id"));
+    expect(value("private_subnet_ids")).toEqual([0, 1].map((zone) => s.ref("aws_subnet", `network/private-subnet-${zone}`, "id")));
+    expect(value("isolated_subnet_ids")).toEqual([0, 1].map((zone) => s.ref("aws_subnet", `network/isolated-subnet-${zone}`, "id")));
+    expect(value("public_subnet_ids")).toEqual([0, 1].map((zone) => s.ref("aws_subnet", `network/public-subnet-${zone}`, "id")));
+    expect(value("db_address")).toBe(s.ref("aws_db_instance", "database/instance", "address"));
+    expect(value("db_port")).toBe("3306");
+    expect(value("db_resource_id")).toBe(s.ref("aws_db_instance", "database/instance", "resource_id"));
+    expect(value("function_name")).toBe(s.ref("aws_lambda_function", "api/function", "function_name"));
+    expect(value("function_arn")).toBe(s.ref("aws_lambda_function", "api/function", "arn"));
+    expect(value("role_arn")).toBe(s.ref("aws_iam_role", "api-role/role", "arn"));
+  });
+
+  it("writes the function zip where the plan expects it when fully synthesized", () => {
+    const outdir = Testing.fullSynth(s.stack);
+    const stackDir = join(outdir, "stacks", "dev");
+    const written = JSON.parse(readFileSync(join(stackDir, "cdk.tf.json"), "utf8"));
+    const fn = Object.values(written.resource.aws_lambda_function)[0] as { filename: string };
+    expect(readFileSync(join(stackDir, fn.filename)).equals(readFileSync(s.stack.api.bundle.zipPath))).toBe(true);
+  });
+});
