@@ -48,6 +48,7 @@ export interface Harness {
   region: string;
   database: string;
   credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** What the handler reads: AWS credentials and region, DB_HOST/PORT/NAME/USER, and DB_TLS_CA_FILE when TLS is on. */
   env: Record<string, string>;
   admin(sql: string, params?: unknown[]): Promise<any>;
   stop(): Promise<void>;
@@ -487,6 +488,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       DB_PORT: String(port),
       DB_NAME: database,
       DB_USER: iamUsers[0]!,
+      // The handler trusts this CA instead of the Amazon RDS bundle.
+      ...(tls ? { DB_TLS_CA_FILE: tlsFiles.ca } : {}),
     };
 
     return {

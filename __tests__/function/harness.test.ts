@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Signer } from "@aws-sdk/rds-signer";
 import * as mysql from "mysql2/promise";
-import { type AuthAttempt, type Harness, startHarness } from "./harness/mariadb";
+import { type AuthAttempt, type Harness, startHarness } from "../harness/mariadb";
 
 jest.setTimeout(30_000);
 
@@ -124,7 +124,9 @@ describe("MariaDB RDS IAM harness (TLS)", () => {
       DB_PORT: String(h.port),
       DB_NAME: "app",
       DB_USER: "app_user",
+      DB_TLS_CA_FILE: expect.stringMatching(/ca\.pem$/),
     });
+    expect(fs.readFileSync(h.env.DB_TLS_CA_FILE, "utf8")).toBe(h.caPem);
   });
 
   test("a real rds-signer token connects over TLS as the IAM user", async () => {

@@ -1,0 +1,112 @@
+import { Signer } from "@aws-sdk/rds-signer";
+import { type Harness, startHarness } from "../harness/mariadb";
+import { Database, DatabaseUnavailableError, settingsFromEnvironment } from "../../functions/api/database";
+import { health } from "../../functions/api/items";
+import { TokenSigner } from "../../functions/api/token";
+
+/** A real rds-signer token for the harness, as if signed at `at`. */
+async function signToken(h: Harness, username: string, at?: Date): Promise<string> {
+  const signer = new Signer({ hostname: h.host, port: h.port, username, region: h.region, credentials: h.credentials });
+  if (!at) return signer.getAuthToken();
+  // SigV4 reads the clock through Date; fake only that while signing.
+  jest.useFakeTimers({ now: at, doNotFake: ["nextTick", "setImmediate", "queueMicrotask", "setTimeout", "clearTimeout", "setInterval", "clearInterval"] });
+  try {
+    return await signer.getAuthToken();
+  } finally {
+    jest.useRealTimers();
+  }
+}
+
+/** Hands out the given tokens first, then real ones for `username`. */
+function signerFrom(h: Harness, first: string[], username = "app_user"): TokenSigner {
+  const queue = [...first];
+  return { getAuthToken: async () => queue.shift() ?? signToken(h, username) };
+}
+
+const reasons = async (h: Harness) => (await h.authAttempts()).map((attempt) => attempt.reason);
+
+describe("Database connection path against a real MariaDB", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ iamUsers: ["app_user", "report_user"] });
+  });
+  afterAll(async () => h?.destroy());
+
+  const settings = () => settingsFromEnvironment(h.env);
+  async function healthWith(signer: TokenSigner) {
+    const db = new Database(settings(), signer);
+    const attemptsBefore = (await h.authAttempts()).length;
+    try {
+      const result = await db.run("test", health);
+      return { result, signings: db.tokens.signings, reasons: (await reasons(h)).slice(attemptsBefore) };
+    } finally {
+      await db.end();
+    }
+  }
+
+  it("re-signs and succeeds when the server refuses an expired token", async () => {
+    const expired = await signToken(h, "app_user", new Date(Date.now() - 20 * 60_000));
+    const outcome = await healthWith(signerFrom(h, [expired]));
+    expect(outcome.result.currentUser).toBe("app_user@%");
+    expect(outcome.reasons).toEqual(["expired", "ok"]);
+    expect(outcome.signings).toBe(2);
+  });
+
+  it("re-signs and succeeds when the server refuses a forged token", async () => {
+    const genuine = await signToken(h, "app_user");
+    const forged = genuine.replace(/X-Amz-Signature=([0-9a-f])/, (_, digit: string) => `X-Amz-Signature=${digit === "0" ? "1" : "0"}`);
+    expect(forged).not.toBe(genuine);
+    const outcome = await healthWith(signerFrom(h, [forged]));
+    expect(outcome.reasons).toEqual(["signature-mismatch", "ok"]);
+  });
+
+  it("gives up with a clear error when every token is for another database user", async () => {
+    const db = new Database(settings(), { getAuthToken: () => signToken(h, "report_user") });
+    const attemptsBefore = (await h.authAttempts()).length;
+    try {
+      const failure = db.run("test", health);
+      await expect(failure).rejects.toBeInstanceOf(DatabaseUnavailableError);
+      await expect(failure).rejects.toThrow(
+        `MySQL at 127.0.0.1:${h.port} refused the IAM token for app_user twice; check the rds-db:connect grant and that the user is IDENTIFIED WITH AWSAuthenticationPlugin`,
+      );
+    } finally {
+      await db.end();
+    }
+    expect((await reasons(h)).slice(attemptsBefore)).toEqual(["dbuser-mismatch", "dbuser-mismatch"]);
+  });
+
+  it("signs once and reuses the token and connection across many calls", async () => {
+    const db = new Database(settings(), { getAuthToken: () => signToken(h, "app_user") });
+    try {
+      for (let i = 0; i < 20; i++) await db.run("test", health);
+      expect(db.tokens.signings).toBe(1);
+    } finally {
+      await db.end();
+    }
+  });
+
+  it("reads its settings from the environment, naming what is missing", () => {
+    expect(settings()).toMatchObject({ host: "127.0.0.1", port: h.port, user: "app_user", database: "app", region: "us-east-1", ca: h.caPem });
+    const { DB_HOST: _, ...withoutHost } = h.env;
+    expect(() => settingsFromEnvironment(withoutHost)).toThrow("environment variable DB_HOST is not set");
+    expect(() => settingsFromEnvironment({ ...h.env, DB_PORT: "mysql" })).toThrow('environment variable DB_PORT is "mysql", not a port number');
+  });
+});
+
+describe("Database against a server without TLS", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ tls: false });
+  });
+  afterAll(async () => h?.destroy());
+
+  it("refuses to connect and never sends the token", async () => {
+    const db = new Database(settingsFromEnvironment(h.env), { getAuthToken: () => signToken(h, "app_user") });
+    try {
+      await expect(db.run("test", health)).rejects.toThrow(`MySQL at 127.0.0.1:${h.port} does not offer TLS; the IAM token is never sent without it`);
+    } finally {
+      await db.end();
+    }
+    expect(await h.authAttempts()).toEqual([]);
+  });
+});

@@ -1,0 +1,68 @@
+import type { PoolConnection, ResultSetHeader, RowDataPacket } from "mysql2/promise";
+import { QUERY_TIMEOUT_MS } from "./database";
+import { ItemData, encodeCursor } from "./request";
+
+export interface Item {
+  id: string;
+  data: ItemData;
+}
+
+export interface Health {
+  version: string;
+  tlsCipher: string;
+  currentUser: string;
+}
+
+export interface Page {
+  items: Item[];
+  /** Pass back as `cursor` for the next page; absent on the last page. */
+  nextCursor?: string;
+}
+
+type Params = (string | number)[];
+
+// Server-side prepared statements only: values never become SQL text.
+async function rows<T extends RowDataPacket>(connection: PoolConnection, sql: string, params: Params = []): Promise<T[]> {
+  const [result] = await connection.execute<T[]>({ sql, timeout: QUERY_TIMEOUT_MS }, params);
+  return result;
+}
+
+async function change(connection: PoolConnection, sql: string, params: Params): Promise<ResultSetHeader> {
+  const [result] = await connection.execute<ResultSetHeader>({ sql, timeout: QUERY_TIMEOUT_MS }, params);
+  return result;
+}
+
+// MySQL returns JSON columns parsed; MariaDB stores JSON as text.
+const toItem = (row: RowDataPacket): Item => ({ id: row.id, data: typeof row.data === "string" ? JSON.parse(row.data) : row.data });
+
+export async function health(connection: PoolConnection): Promise<Health> {
+  const [identity] = await rows(connection, "SELECT VERSION() AS version, CURRENT_USER() AS currentUser");
+  const [cipher] = await rows(connection, "SHOW SESSION STATUS LIKE 'Ssl_cipher'");
+  return { version: identity.version, tlsCipher: cipher?.Value ?? "", currentUser: identity.currentUser };
+}
+
+/** Inserts or replaces an item; true when it was new. */
+export async function putItem(connection: PoolConnection, item: Item): Promise<boolean> {
+  const json = JSON.stringify(item.data);
+  const result = await change(connection, "INSERT INTO items (id, data) VALUES (?, ?) ON DUPLICATE KEY UPDATE data = ?", [item.id, json, json]);
+  return result.affectedRows === 1;
+}
+
+export async function getItem(connection: PoolConnection, id: string): Promise<Item | undefined> {
+  const [row] = await rows(connection, "SELECT id, data FROM items WHERE id = ?", [id]);
+  return row && toItem(row);
+}
+
+/** Keyset pagination in id order: stable under concurrent inserts and deletes, no OFFSET scans. */
+export async function listItems(connection: PoolConnection, after: string, limit: number): Promise<Page> {
+  // LIMIT as a string: MySQL 8.0.22+ rejects numeric LIMIT parameters of prepared statements.
+  const found = await rows(connection, "SELECT id, data FROM items WHERE id > ? ORDER BY id LIMIT ?", [after, String(limit + 1)]);
+  const items = found.slice(0, limit).map(toItem);
+  return found.length > limit ? { items, nextCursor: encodeCursor(items[items.length - 1].id) } : { items };
+}
+
+/** Deletes an item; true when it existed. */
+export async function deleteItem(connection: PoolConnection, id: string): Promise<boolean> {
+  const result = await change(connection, "DELETE FROM items WHERE id = ?", [id]);
+  return result.affectedRows === 1;
+}
