@@ -1,6 +1,8 @@
 import { Construct } from "constructs";
 import { AssetType, TerraformAsset } from "cdktf";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
@@ -31,6 +33,8 @@ export class DatabaseFunction extends Construct {
   readonly securityGroup: SecurityGroup;
   readonly logGroup: CloudwatchLogGroup;
   readonly bundle: FunctionBundle;
+  /** Allows invoking this function and nothing else; the platform team attaches it to the callers' groups or roles. */
+  readonly invokePolicy: IamPolicy;
 
   constructor(scope: Construct, id: string, props: DatabaseFunctionProps) {
     super(scope, id);
@@ -104,6 +108,22 @@ export class DatabaseFunction extends Construct {
       },
       // Lambda validates ENI permissions at creation; the first invocation needs its log group, grant and ingress.
       dependsOn: [...grants, this.logGroup, ingress],
+    });
+
+    // Callers reach the database only through the function: user -> Lambda by this policy, Lambda -> RDS by the role.
+    const invoke = new DataAwsIamPolicyDocument(this, "invoke-document", {
+      statement: [
+        {
+          sid: "InvokeThisFunction",
+          actions: ["lambda:InvokeFunction"],
+          resources: [this.function.arn, `${this.function.arn}:*`],
+        },
+      ],
+    });
+    this.invokePolicy = new IamPolicy(this, "invoke-policy", {
+      name: `${functionName}-invoke`,
+      description: `Invoke the ${functionName} function (its versions and aliases included) and nothing else`,
+      policy: invoke.json,
     });
   }
 

@@ -67,5 +67,6 @@ export class ServiceStack extends TerraformStack {
     output("function_name", this.api.functionName, "Name of the API function");
     output("function_arn", this.api.arn, "ARN of the API function");
     output("role_arn", this.role.arn, "Execution role of the API function");
+    output("invoke_policy_arn", this.api.invokePolicy.arn, "Managed policy to attach to the callers allowed to invoke the API function");
   }
 }

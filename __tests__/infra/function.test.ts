@@ -121,6 +121,17 @@ describe("DatabaseFunction", () => {
     expect(Object.values(s.all("aws_vpc_security_group_ingress_rule")).filter((rule) => rule.security_group_id === functionGroup)).toEqual([]);
   });
 
+  it("offers callers a managed policy that allows invoking this function, its versions and aliases, and nothing else", () => {
+    const functionArn = s.ref("aws_lambda_function", "api/function", "arn");
+    expect(s.resource("aws_iam_policy", "api/invoke-policy")).toMatchObject({
+      name: "lambda-rds-iam-dev-api-invoke",
+      policy: s.dataRef("aws_iam_policy_document", "api/invoke-document", "json"),
+    });
+    expect(s.data("aws_iam_policy_document", "api/invoke-document").statement).toEqual([
+      { sid: "InvokeThisFunction", actions: ["lambda:InvokeFunction"], resources: [functionArn, `${functionArn}:*`] },
+    ]);
+  });
+
   it("deploys the bundle zip with its SHA-256 as source_code_hash, under a content-addressed asset path", () => {
     const { bundle } = s.stack.api;
     const zip = readFileSync(bundle.zipPath);
