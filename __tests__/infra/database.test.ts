@@ -68,7 +68,7 @@ describe("Database", () => {
     const group = s.resource("aws_security_group", "database/security-group");
     expect(group.ingress).toBeUndefined();
     expect(group.egress).toBeUndefined();
-    const ingress = Object.values(s.all("aws_vpc_security_group_ingress_rule")).filter((rule) => rule.security_group_id === databaseGroup);
+    const ingress = s.rulesOf("ingress", databaseGroup);
     expect(ingress).toEqual([
       {
         security_group_id: databaseGroup,
@@ -79,7 +79,7 @@ describe("Database", () => {
         description: "MySQL from Lambda lambda-rds-iam-dev-api",
       },
     ]);
-    expect(Object.values(s.all("aws_vpc_security_group_egress_rule")).filter((rule) => rule.security_group_id === databaseGroup)).toEqual([]);
+    expect(s.rulesOf("egress", databaseGroup)).toEqual([]);
   });
 
   it("grants rds-db:connect on the dbuser ARN built from the instance's resource_id and the account's partition, region and id", () => {

@@ -99,7 +99,7 @@ describe("DatabaseFunction", () => {
   it("may send only MySQL to the database's security group and HTTPS, and accepts nothing", () => {
     expect(s.resource("aws_security_group", "api/security-group")).toMatchObject({ vpc_id: s.ref("aws_vpc", "network/vpc", "id") });
     expect(s.resource("aws_security_group", "api/security-group").egress).toBeUndefined();
-    const egress = Object.values(s.all("aws_vpc_security_group_egress_rule")).filter((rule) => rule.security_group_id === functionGroup);
+    const egress = s.rulesOf("egress", functionGroup);
     expect(egress).toEqual([
       {
         security_group_id: functionGroup,
@@ -118,7 +118,7 @@ describe("DatabaseFunction", () => {
         description: "HTTPS to AWS APIs through the NAT gateway and gateway endpoints",
       },
     ]);
-    expect(Object.values(s.all("aws_vpc_security_group_ingress_rule")).filter((rule) => rule.security_group_id === functionGroup)).toEqual([]);
+    expect(s.rulesOf("ingress", functionGroup)).toEqual([]);
   });
 
   it("offers callers a managed policy that allows invoking this function, its versions and aliases, and nothing else", () => {

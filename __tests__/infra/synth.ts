@@ -25,6 +25,8 @@ export interface Synthesized {
   dataRef(type: string, path: string, attribute: string): string;
   /** All resources of a type, keyed by construct path. */
   all(type: string): Record<string, Block>;
+  /** The standalone ingress or egress rules of the security group with this id reference. */
+  rulesOf(direction: "ingress" | "egress", groupId: string): Block[];
 }
 
 export function synthStack(input: Partial<StackConfigInput> = {}): Synthesized {
@@ -43,6 +45,13 @@ export function synthStack(input: Partial<StackConfigInput> = {}): Synthesized {
     if (!found) throw new Error(`${path} is not a ${type}`);
     return [id, found];
   };
+  const all = (type: string): Record<string, Block> =>
+    Object.fromEntries(
+      stack.node
+        .findAll()
+        .filter((c): c is TerraformResource => c instanceof TerraformResource && c.terraformResourceType === type)
+        .map((c) => [c.node.path.slice(stack.node.path.length + 1), json.resource[type][c.friendlyUniqueId]]),
+    );
   return {
     stack,
     json,
@@ -50,12 +59,8 @@ export function synthStack(input: Partial<StackConfigInput> = {}): Synthesized {
     data: (type, path) => block(json.data, type, path)[1],
     ref: (type, path, attribute) => `\${${type}.${block(json.resource, type, path)[0]}.${attribute}}`,
     dataRef: (type, path, attribute) => `\${data.${type}.${block(json.data, type, path)[0]}.${attribute}}`,
-    all: (type) =>
-      Object.fromEntries(
-        stack.node
-          .findAll()
-          .filter((c): c is TerraformResource => c instanceof TerraformResource && c.terraformResourceType === type)
-          .map((c) => [c.node.path.slice(stack.node.path.length + 1), json.resource[type][c.friendlyUniqueId]]),
-      ),
+    all,
+    rulesOf: (direction, groupId) =>
+      Object.values(all(`aws_vpc_security_group_${direction}_rule`)).filter((rule) => rule.security_group_id === groupId),
   };
 }
