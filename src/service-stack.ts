@@ -3,7 +3,6 @@ import { S3Backend, TerraformOutput, TerraformStack } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { StackConfig } from "./config";
 import { Database } from "./database";
-import { ExecutionRole } from "./execution-role";
 import { DatabaseFunction } from "./function";
 import { Network } from "./network";
 
@@ -20,7 +19,6 @@ export interface ServiceStackProps {
 export class ServiceStack extends TerraformStack {
   readonly network: Network;
   readonly database: Database;
-  readonly role: ExecutionRole;
   readonly api: DatabaseFunction;
 
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
@@ -45,14 +43,12 @@ export class ServiceStack extends TerraformStack {
 
     this.network = new Network(this, "network", { namePrefix, region: config.region, config: config.network });
     this.database = new Database(this, "database", { namePrefix, network: this.network, config: config.database });
-    this.role = new ExecutionRole(this, "api-role", { name: `${namePrefix}-${config.function.source}` });
     this.api = new DatabaseFunction(this, "api", {
       namePrefix,
       projectRoot: props.projectRoot,
       config: config.function,
       network: this.network,
       database: this.database,
-      role: this.role,
     });
 
     const output = (name: string, value: string | string[], description: string) =>
@@ -66,7 +62,7 @@ export class ServiceStack extends TerraformStack {
     output("db_resource_id", this.database.resourceId, "Resource id used in rds-db:connect ARNs");
     output("function_name", this.api.functionName, "Name of the API function");
     output("function_arn", this.api.arn, "ARN of the API function");
-    output("role_arn", this.role.arn, "Execution role of the API function");
+    output("role_arn", this.api.role.arn, "Execution role of the API function");
     output("invoke_policy_arn", this.api.invokePolicy.arn, "Managed policy to attach to the callers allowed to invoke the API function");
   }
 }

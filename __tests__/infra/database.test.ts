@@ -83,7 +83,7 @@ describe("Database", () => {
   });
 
   it("grants rds-db:connect on the dbuser ARN built from the instance's resource_id and the account's partition, region and id", () => {
-    const [statement] = s.data("aws_iam_policy_document", "api-role/role/rds-connect-app_user-document").statement;
+    const [statement] = s.data("aws_iam_policy_document", "api/role/role/rds-connect-app_user-document").statement;
     const partition = s.dataRef("aws_partition", "aws-context/partition", "partition");
     const region = s.dataRef("aws_region", "aws-context/region", "region");
     const account = s.dataRef("aws_caller_identity", "aws-context/caller", "account_id");

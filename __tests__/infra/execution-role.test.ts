@@ -2,8 +2,8 @@ import { synthStack } from "./synth";
 
 describe("ExecutionRole of the API function", () => {
   const s = synthStack();
-  const role = s.resource("aws_iam_role", "api-role/role");
-  const roleName = s.ref("aws_iam_role", "api-role/role", "name");
+  const role = s.resource("aws_iam_role", "api/role/role");
+  const roleName = s.ref("aws_iam_role", "api/role/role", "name");
   const policies = Object.entries(s.all("aws_iam_role_policy")).filter(([, policy]) => policy.role === roleName);
   /** Every statement the role's policies hold, read from the policy documents they reference. */
   const statements = policies.flatMap(([, policy]) => {
@@ -14,8 +14,8 @@ describe("ExecutionRole of the API function", () => {
   const logGroupArn = s.ref("aws_cloudwatch_log_group", "api/log-group", "arn");
 
   it("can be assumed by lambda.amazonaws.com and nothing else", () => {
-    expect(role.assume_role_policy).toBe(s.dataRef("aws_iam_policy_document", "api-role/trust", "json"));
-    expect(s.data("aws_iam_policy_document", "api-role/trust").statement).toEqual([
+    expect(role.assume_role_policy).toBe(s.dataRef("aws_iam_policy_document", "api/role/trust", "json"));
+    expect(s.data("aws_iam_policy_document", "api/role/trust").statement).toEqual([
       { actions: ["sts:AssumeRole"], principals: [{ type: "Service", identifiers: ["lambda.amazonaws.com"] }] },
     ]);
   });
@@ -23,7 +23,7 @@ describe("ExecutionRole of the API function", () => {
   it("holds inline policies only: no managed policy (AWSLambdaBasicExecutionRole grants logs on *)", () => {
     expect(s.json.resource.aws_iam_role_policy_attachment).toBeUndefined();
     expect(role.managed_policy_arns).toBeUndefined();
-    expect(policies.map(([path]) => path).sort()).toEqual(["api-role/role/rds-connect-app_user", "api-role/vpc-and-tracing", "api-role/write-logs"]);
+    expect(policies.map(([path]) => path).sort()).toEqual(["api/role/role/rds-connect-app_user", "api/role/vpc-and-tracing", "api/role/write-logs"]);
   });
 
   it("allows exactly network interfaces, X-Ray, its own log group and connecting as its database user", () => {

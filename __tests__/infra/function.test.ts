@@ -62,7 +62,7 @@ describe("DatabaseFunction", () => {
       reserved_concurrent_executions: 10,
       timeout: 15,
       memory_size: 256,
-      role: s.ref("aws_iam_role", "api-role/role", "arn"),
+      role: s.ref("aws_iam_role", "api/role/role", "arn"),
     });
   });
 
@@ -89,9 +89,10 @@ describe("DatabaseFunction", () => {
     expect(fn.depends_on).toEqual(
       expect.arrayContaining([
         dependsOn("aws_cloudwatch_log_group", "api/log-group"),
-        dependsOn("aws_iam_role_policy", "api-role/vpc-and-tracing"),
-        dependsOn("aws_iam_role_policy", "api-role/write-logs"),
-        dependsOn("aws_iam_role_policy", "api-role/role/rds-connect-app_user"),
+        dependsOn("aws_iam_role_policy", "api/role/vpc-and-tracing"),
+        dependsOn("aws_iam_role_policy", "api/role/write-logs"),
+        dependsOn("aws_iam_role_policy", "api/role/role/rds-connect-app_user"),
+        s.ref("aws_vpc_security_group_ingress_rule", "database/ingress-from-api_security-group_88890CF2", "id").slice(2, -4),
       ]),
     );
   });

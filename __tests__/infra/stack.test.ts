@@ -49,7 +49,7 @@ describe("ServiceStack", () => {
     expect(value("db_resource_id")).toBe(s.ref("aws_db_instance", "database/instance", "resource_id"));
     expect(value("function_name")).toBe(s.ref("aws_lambda_function", "api/function", "function_name"));
     expect(value("function_arn")).toBe(s.ref("aws_lambda_function", "api/function", "arn"));
-    expect(value("role_arn")).toBe(s.ref("aws_iam_role", "api-role/role", "arn"));
+    expect(value("role_arn")).toBe(s.ref("aws_iam_role", "api/role/role", "arn"));
     expect(value("invoke_policy_arn")).toBe(s.ref("aws_iam_policy", "api/invoke-policy", "arn"));
   });
 
