@@ -11,7 +11,7 @@ import { Signer } from "@aws-sdk/rds-signer";
 import { unzipSync } from "fflate";
 import mysql from "mysql2/promise";
 import { type Harness, startHarness } from "../__tests__/harness/mariadb";
-import { applyMigrations } from "../__tests__/harness/migrations";
+import { bootstrapHarness } from "../__tests__/harness/migrations";
 import { bundleFunction } from "../src/function-bundle";
 import { median } from "./measure";
 
@@ -78,7 +78,7 @@ async function timed(count: number, run: () => Promise<unknown>): Promise<number
 
 /**
  * Runs in a forked child: the shipped bundle and a raw connection in one process with the same loop,
- * so the only difference is what the handler adds (parsing, pool checkout, logging, retry wrapper).
+ * so the only difference is what the handler adds (parsing, pool checkout, query timer, retry wrapper, logging).
  * A child because the bundle reads its settings from process.env and logs every call to stdout.
  */
 async function warmChild(job: WarmJob): Promise<WarmResult> {
@@ -132,7 +132,7 @@ async function main(): Promise<void> {
     writeFileSync(indexJs, code);
 
     h = await startHarness();
-    await applyMigrations(h);
+    await bootstrapHarness(h);
     const env = { ...process.env, ...h.env };
     // The harness's token verifier cannot accept tokens signed with session credentials.
     delete env.AWS_SESSION_TOKEN;

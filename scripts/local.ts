@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { connect } from "node:net";
 import { join, resolve } from "node:path";
 import { type Harness, startHarness } from "../__tests__/harness/mariadb";
-import { applyMigrations } from "../__tests__/harness/migrations";
+import { bootstrapHarness } from "../__tests__/harness/migrations";
 import { closeDatabase, handler } from "../functions/api/index";
 
 const projectRoot = resolve(__dirname, "..");
@@ -21,7 +21,7 @@ const USAGE = `usage: npm run local -- '<event json>'   e.g. npm run local -- '{
 
 async function startDatabase(): Promise<Harness> {
   const h = await startHarness();
-  await applyMigrations(h);
+  await bootstrapHarness(h);
   return h;
 }
 
@@ -90,7 +90,8 @@ async function invoke(args: string[]): Promise<void> {
     env = throwaway.env;
   }
   // The harness's token verifier cannot accept tokens signed with session credentials.
-  for (const name of ["AWS_SESSION_TOKEN", "AWS_PROFILE", "DB_TLS_CA_FILE"]) delete process.env[name];
+  delete process.env.AWS_SESSION_TOKEN;
+  delete process.env.AWS_PROFILE;
   Object.assign(process.env, env);
   // In Lambda log lines go to CloudWatch, not the response: keep stdout for the response alone.
   console.log = console.info = console.debug = console.error;

@@ -144,6 +144,25 @@ export class Database extends Construct {
     });
   }
 
+  /**
+   * Lets `role` read the master user's secret: GetSecretValue on that one secret, and Decrypt with
+   * the database key only when Secrets Manager asks on the role's behalf.
+   */
+  grantMasterSecretRead(role: IamRole): IamRolePolicy {
+    const policy = new DataAwsIamPolicyDocument(role, "read-master-secret-document", {
+      statement: [
+        { sid: "ReadMasterSecret", actions: ["secretsmanager:GetSecretValue"], resources: [this.masterUserSecretArn] },
+        {
+          sid: "DecryptMasterSecretViaSecretsManager",
+          actions: ["kms:Decrypt"],
+          resources: [this.key.arn],
+          condition: [{ test: "StringEquals", variable: "kms:ViaService", values: [`secretsmanager.${AwsContext.of(this).region}.amazonaws.com`] }],
+        },
+      ],
+    });
+    return new IamRolePolicy(role, "read-master-secret", { name: "read-master-secret", role: role.name, policy: policy.json });
+  }
+
   /** Lets `role` sign IAM auth tokens for exactly the MySQL account `dbUser` of this instance. */
   grantConnect(role: IamRole, dbUser: string): IamRolePolicy {
     if (!DB_USER_PATTERN.test(dbUser)) {

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildSync } from "esbuild";
 import { zipSync } from "fflate";
+import { loadMigrations } from "../functions/shared/migration-files";
 
 export type NodeRuntime = "nodejs20.x" | "nodejs22.x";
 
@@ -57,6 +58,8 @@ export function bundleFunction(options: BundleOptions): FunctionBundle {
     legalComments: "none",
     // Module paths stay relative to the project even when node_modules is a symlink.
     preserveSymlinks: true,
+    // The migrations travel inside the bundle; functions/shared/migration-files.ts returns them.
+    define: { __EMBEDDED_MIGRATIONS__: JSON.stringify(loadMigrations(join(options.projectRoot, "migrations"))) },
     write: false,
     logLevel: "silent",
   });

@@ -14,8 +14,10 @@ import { Route } from "@cdktf/provider-aws/lib/route";
 import { RouteTable } from "@cdktf/provider-aws/lib/route-table";
 import { RouteTableAssociation } from "@cdktf/provider-aws/lib/route-table-association";
 import { Subnet } from "@cdktf/provider-aws/lib/subnet";
+import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { Vpc } from "@cdktf/provider-aws/lib/vpc";
 import { VpcEndpoint } from "@cdktf/provider-aws/lib/vpc-endpoint";
+import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { AwsContext } from "./aws-context";
 import { NetworkConfig, SubnetTier, subnetLayout } from "./config";
 
@@ -40,7 +42,11 @@ export class Network extends Construct {
   readonly gatewayEndpoints: { s3: VpcEndpoint; dynamodb: VpcEndpoint };
   readonly flowLogGroup: CloudwatchLogGroup;
 
-  constructor(scope: Construct, id: string, props: NetworkProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly props: NetworkProps,
+  ) {
     super(scope, id);
     const { config, namePrefix } = props;
     const name = (suffix: string) => ({ Name: `${namePrefix}-${suffix}` });
@@ -128,6 +134,19 @@ export class Network extends Construct {
     this.flowLogGroup = this.flowLogs(namePrefix, config.flowLogRetentionDays);
   }
 
+  /**
+   * An interface endpoint in the private subnets with private DNS, so the service's usual host name
+   * resolves inside the VPC and calls to it need no NAT. Admits only the groups allowed with `allowFrom`.
+   */
+  addInterfaceEndpoint(service: string): InterfaceEndpoint {
+    return new InterfaceEndpoint(this, `${service}-endpoint`, {
+      name: `${this.props.namePrefix}-${service}-endpoint`,
+      serviceName: `com.amazonaws.${this.props.region}.${service}`,
+      vpcId: this.vpc.id,
+      subnetIds: this.subnets.private.map((subnet) => subnet.id),
+    });
+  }
+
   /** Zone names from configuration, or the region's zones that need no opt-in. */
   private zoneNames(config: NetworkConfig): (zone: number) => string {
     if (config.availabilityZones) {
@@ -184,5 +203,48 @@ export class Network extends Construct {
       tags: { Name: `${namePrefix}-flow-logs` },
     });
     return logGroup;
+  }
+}
+
+interface InterfaceEndpointProps {
+  readonly name: string;
+  readonly serviceName: string;
+  readonly vpcId: string;
+  readonly subnetIds: string[];
+}
+
+export class InterfaceEndpoint extends Construct {
+  readonly endpoint: VpcEndpoint;
+  readonly securityGroup: SecurityGroup;
+
+  constructor(scope: Construct, id: string, props: InterfaceEndpointProps) {
+    super(scope, id);
+    this.securityGroup = new SecurityGroup(this, "security-group", {
+      name: props.name,
+      description: `${props.serviceName} endpoint: HTTPS in from allowed groups only`,
+      vpcId: props.vpcId,
+      tags: { Name: props.name },
+    });
+    this.endpoint = new VpcEndpoint(this, "endpoint", {
+      vpcId: props.vpcId,
+      serviceName: props.serviceName,
+      vpcEndpointType: "Interface",
+      privateDnsEnabled: true,
+      subnetIds: props.subnetIds,
+      securityGroupIds: [this.securityGroup.id],
+      tags: { Name: props.name },
+    });
+  }
+
+  /** Admits HTTPS from members of `source`. */
+  allowFrom(source: SecurityGroup, description: string): VpcSecurityGroupIngressRule {
+    return new VpcSecurityGroupIngressRule(this, `ingress-from-${source.friendlyUniqueId}`, {
+      securityGroupId: this.securityGroup.id,
+      referencedSecurityGroupId: source.id,
+      ipProtocol: "tcp",
+      fromPort: 443,
+      toPort: 443,
+      description,
+    });
   }
 }

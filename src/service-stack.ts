@@ -3,6 +3,7 @@ import { S3Backend, TerraformOutput, TerraformStack } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { StackConfig } from "./config";
 import { Database } from "./database";
+import { DatabaseBootstrap } from "./database-bootstrap";
 import { DatabaseFunction } from "./function";
 import { Network } from "./network";
 
@@ -20,6 +21,7 @@ export class ServiceStack extends TerraformStack {
   readonly network: Network;
   readonly database: Database;
   readonly api: DatabaseFunction;
+  readonly bootstrap: DatabaseBootstrap;
 
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id);
@@ -49,6 +51,15 @@ export class ServiceStack extends TerraformStack {
       config: config.function,
       network: this.network,
       database: this.database,
+    });
+    this.bootstrap = new DatabaseBootstrap(this, "bootstrap", {
+      namePrefix,
+      projectRoot: props.projectRoot,
+      runtime: config.function.runtime,
+      logRetentionDays: config.function.logRetentionDays,
+      network: this.network,
+      database: this.database,
+      appUser: config.function.dbUser,
     });
 
     const output = (name: string, value: string | string[], description: string) =>

@@ -1,5 +1,5 @@
 import { type Harness, startHarness } from "../harness/mariadb";
-import { applyMigrations } from "../harness/migrations";
+import { bootstrapHarness } from "../harness/migrations";
 import { closeDatabase, handler, sharedDatabase } from "../../functions/api/index";
 import { MAX_DATA_BYTES, MAX_ID_LENGTH } from "../../functions/api/request";
 import { CONNECT_TIMEOUT_MS, DatabaseUnavailableError, POOL_SIZE } from "../../functions/api/database";
@@ -15,7 +15,7 @@ function useHarnessEnvironment(harness: Harness): void {
 
 beforeAll(async () => {
   h = await startHarness();
-  await applyMigrations(h);
+  await bootstrapHarness(h);
   useHarnessEnvironment(h);
   for (const method of ["debug", "info", "warn", "error"] as const) {
     jest.spyOn(console, method).mockImplementation((...args: unknown[]) => void logLines.push(String(args[0])));

@@ -22,7 +22,7 @@ export interface HarnessOptions {
   region?: string;
   /** default "app"; created at start */
   database?: string;
-  /** default ["app_user"]; each IDENTIFIED VIA pam REQUIRE SSL, granted SELECT, INSERT, UPDATE, DELETE ON <database>.* */
+  /** default ["app_user"]; may be empty (the bootstrap creates users); each IDENTIFIED VIA pam REQUIRE SSL, granted SELECT, INSERT, UPDATE, DELETE ON <database>.* */
   iamUsers?: string[];
   /**
    * default true. false starts a server WITHOUT TLS (no ssl at all, no
@@ -51,6 +51,10 @@ export interface Harness {
   /** What the handler reads: AWS credentials and region, DB_HOST/PORT/NAME/USER, and DB_TLS_CA_FILE when TLS is on. */
   env: Record<string, string>;
   admin(sql: string, params?: unknown[]): Promise<any>;
+  /** A root connection over the unix socket (multiple statements allowed), e.g. for the migration runner; end it yourself. */
+  adminConnection(): Promise<mysql.Connection>;
+  /** The PAM service IAM users must be IDENTIFIED VIA to log in with tokens. */
+  pamService: string;
   stop(): Promise<void>;
   start(): Promise<void>;
   restart(): Promise<void>;
@@ -243,7 +247,6 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const iamUsers = opts.iamUsers ?? ["app_user"];
   const tls = opts.tls ?? true;
   if (!NAME_RE.test(database)) throw new Error(`invalid database name ${JSON.stringify(database)}`);
-  if (iamUsers.length === 0) throw new Error("iamUsers must not be empty");
   for (const u of iamUsers) {
     if (!/^[A-Za-z0-9_]{1,80}$/.test(u)) throw new Error(`invalid IAM user name ${JSON.stringify(u)}`);
   }
@@ -487,7 +490,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       DB_HOST: host,
       DB_PORT: String(port),
       DB_NAME: database,
-      DB_USER: iamUsers[0]!,
+      ...(iamUsers.length > 0 ? { DB_USER: iamUsers[0] } : {}),
       // The handler trusts this CA instead of the Amazon RDS bundle.
       ...(tls ? { DB_TLS_CA_FILE: tlsFiles.ca } : {}),
     };
@@ -501,6 +504,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       credentials,
       env,
       admin,
+      adminConnection: adminConn,
+      pamService,
       stop,
       start,
       restart: async () => {

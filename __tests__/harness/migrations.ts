@@ -1,17 +1,20 @@
-import { readFileSync, readdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { bootstrap, BootstrapResult } from "../../functions/migrate/bootstrap";
+import { Migration, loadMigrations } from "../../functions/shared/migration-files";
 import type { Harness } from "./mariadb";
 
-export const MIGRATIONS_DIR = resolve(__dirname, "../../migrations");
-
-/** The repository's migrations in order, the same files the deploy applies in AWS. */
-export function migrationFiles(): { name: string; sql: string }[] {
-  return readdirSync(MIGRATIONS_DIR)
-    .filter((name) => name.endsWith(".sql"))
-    .sort()
-    .map((name) => ({ name, sql: readFileSync(join(MIGRATIONS_DIR, name), "utf8") }));
-}
-
-export async function applyMigrations(h: Harness): Promise<void> {
-  for (const { sql } of migrationFiles()) await h.admin(`USE \`${h.database}\`; ${sql}`);
+/**
+ * Runs the deploy's own bootstrap against the harness: database, PAM-authenticated app user (the
+ * harness's stand-in for AWSAuthenticationPlugin) and the repository's migrations.
+ */
+export async function bootstrapHarness(h: Harness, options: { database?: string; appUser?: string; migrations?: Migration[] } = {}): Promise<BootstrapResult> {
+  const connection = await h.adminConnection();
+  try {
+    return await bootstrap(
+      connection,
+      { database: options.database ?? h.database, appUser: options.appUser ?? "app_user", authentication: { kind: "pam", service: h.pamService } },
+      options.migrations ?? loadMigrations(),
+    );
+  } finally {
+    await connection.end();
+  }
 }

@@ -63,21 +63,22 @@ describe("Database", () => {
     ]);
   });
 
-  it("admits TCP 3306 only from the function's security group, and nothing else", () => {
+  it("admits TCP 3306 only from the API and migrate functions' security groups, and nothing else", () => {
     expect(instance.vpc_security_group_ids).toEqual([databaseGroup]);
     const group = s.resource("aws_security_group", "database/security-group");
     expect(group.ingress).toBeUndefined();
     expect(group.egress).toBeUndefined();
-    const ingress = s.rulesOf("ingress", databaseGroup);
-    expect(ingress).toEqual([
-      {
-        security_group_id: databaseGroup,
-        referenced_security_group_id: s.ref("aws_security_group", "api/security-group", "id"),
-        ip_protocol: "tcp",
-        from_port: 3306,
-        to_port: 3306,
-        description: "MySQL from Lambda lambda-rds-iam-dev-api",
-      },
+    const fromFunction = (path: string, name: string) => ({
+      security_group_id: databaseGroup,
+      referenced_security_group_id: s.ref("aws_security_group", `${path}/security-group`, "id"),
+      ip_protocol: "tcp",
+      from_port: 3306,
+      to_port: 3306,
+      description: `MySQL from Lambda ${name}`,
+    });
+    expect(s.rulesOf("ingress", databaseGroup)).toEqual([
+      fromFunction("api", "lambda-rds-iam-dev-api"),
+      fromFunction("bootstrap/migrate", "lambda-rds-iam-dev-migrate"),
     ]);
     expect(s.rulesOf("egress", databaseGroup)).toEqual([]);
   });

@@ -9,11 +9,10 @@ import { Testing } from "cdktf";
 import { bundleFunction } from "../../src/function-bundle";
 import { projectRoot, synthStack } from "./synth";
 
-/** A second checkout of what the bundle reads (function sources, tsconfig.json) at another path, sharing node_modules. */
+/** A second checkout of what the bundle reads (function sources, migrations, tsconfig.json) at another path, sharing node_modules. */
 function checkout(): string {
   const root = mkdtempSync(join(tmpdir(), "checkout-"));
-  cpSync(join(projectRoot, "functions"), join(root, "functions"), { recursive: true });
-  cpSync(join(projectRoot, "tsconfig.json"), join(root, "tsconfig.json"));
+  for (const path of ["functions", "migrations", "tsconfig.json"]) cpSync(join(projectRoot, path), join(root, path), { recursive: true });
   symlinkSync(join(projectRoot, "node_modules"), join(root, "node_modules"));
   return root;
 }

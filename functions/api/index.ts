@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Database, settingsFromEnvironment } from "./database";
 import { deleteItem, getItem, health, listItems, putItem } from "./items";
-import { log } from "./log";
+import { log } from "../shared/log";
 import { ClientError, Request, parseRequest } from "./request";
 
 /** Every answer has this shape; failures of the server are thrown instead, so Lambda retries them. */
