@@ -2,7 +2,7 @@ import { type Harness, startHarness } from "../harness/mariadb";
 import { bootstrapHarness } from "../harness/migrations";
 import { closeDatabase, handler, sharedDatabase } from "../../functions/api/index";
 import { MAX_DATA_BYTES, MAX_ID_LENGTH } from "../../functions/api/request";
-import { CONNECT_TIMEOUT_MS, DatabaseUnavailableError, POOL_SIZE } from "../../functions/api/database";
+import { CONNECT_TIMEOUT_MS, DatabaseUnavailableError, POOL_SIZE, QUERY_TIMEOUT_MS } from "../../functions/api/database";
 
 let h: Harness;
 const logLines: string[] = [];
@@ -148,6 +148,20 @@ describe("items API on a real MariaDB with IAM-token authentication", () => {
     }
     expect(await invoke({ op: "health" })).toMatchObject({ statusCode: 200 });
   });
+
+  it("fails with a clear error within the query timeout when the database hangs, then recovers", async () => {
+    await invoke({ op: "health" });
+    h.pause();
+    try {
+      const started = Date.now();
+      const failure = invoke({ op: "get", id: "anything" });
+      await expect(failure).rejects.toThrow(`MySQL at 127.0.0.1:${h.port} did not answer within ${QUERY_TIMEOUT_MS} ms`);
+      expect(Date.now() - started).toBeLessThan(QUERY_TIMEOUT_MS + 2_000);
+    } finally {
+      h.resume();
+    }
+    expect(await invoke({ op: "health" })).toMatchObject({ statusCode: 200 });
+  }, 20_000);
 
   it("logs one JSON line per request with its request id, and never a token or item data", async () => {
     await invoke({ op: "put", item: { id: "secret-id-in-logs", data: { ssn: "123-45-6789" } } });

@@ -56,6 +56,10 @@ export interface Harness {
   /** The PAM service IAM users must be IDENTIFIED VIA to log in with tokens. */
   pamService: string;
   stop(): Promise<void>;
+  /** Freezes the server (SIGSTOP): connections stay open but nothing answers, like a hung database. */
+  pause(): void;
+  /** Lets a paused server run again (SIGCONT). */
+  resume(): void;
   start(): Promise<void>;
   restart(): Promise<void>;
   destroy(): Promise<void>;
@@ -437,6 +441,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       const c = child;
       if (!c) return;
       c.ref();
+      // A paused server would hold SIGTERM until continued.
+      c.kill("SIGCONT");
       c.kill("SIGTERM");
       const timer = setTimeout(() => c.kill("SIGKILL"), 20_000);
       try {
@@ -505,6 +511,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       env,
       admin,
       adminConnection: adminConn,
+      pause: () => void child?.kill("SIGSTOP"),
+      resume: () => void child?.kill("SIGCONT"),
       pamService,
       stop,
       start,

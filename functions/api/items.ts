@@ -1,5 +1,4 @@
 import type { PoolConnection, ResultSetHeader, RowDataPacket } from "mysql2/promise";
-import { QUERY_TIMEOUT_MS } from "./database";
 import { ItemData, encodeCursor } from "./request";
 
 export interface Item {
@@ -21,14 +20,14 @@ export interface Page {
 
 type Params = (string | number)[];
 
-// Server-side prepared statements only: values never become SQL text.
+// Server-side prepared statements only: values never become SQL text. Database.run bounds their time.
 async function rows<T extends RowDataPacket>(connection: PoolConnection, sql: string, params: Params = []): Promise<T[]> {
-  const [result] = await connection.execute<T[]>({ sql, timeout: QUERY_TIMEOUT_MS }, params);
+  const [result] = await connection.execute<T[]>(sql, params);
   return result;
 }
 
 async function change(connection: PoolConnection, sql: string, params: Params): Promise<ResultSetHeader> {
-  const [result] = await connection.execute<ResultSetHeader>({ sql, timeout: QUERY_TIMEOUT_MS }, params);
+  const [result] = await connection.execute<ResultSetHeader>(sql, params);
   return result;
 }
 
