@@ -125,7 +125,7 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), "bench-function-"));
   let h: Harness | undefined;
   try {
-    const bundle = bundleFunction({ projectRoot, source: "api", runtime: "nodejs22.x", outDir: work });
+    const bundle = bundleFunction({ projectRoot, source: "api", runtime: "nodejs22.x" });
     // Extracted alone in a temp dir: nothing resolves from a node_modules beside it.
     const code = unzipSync(readFileSync(bundle.zipPath))["index.js"];
     const indexJs = join(work, "index.js");

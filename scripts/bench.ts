@@ -36,8 +36,7 @@ function toBarrelImports(source: string): string {
 /** A copy of this app set up the way `cdktf init --template=typescript` does. */
 function stockProject(): string {
   const dir = mkdtempSync(join(tmpdir(), "stock-cdktf-"));
-  cpSync(join(projectRoot, "functions"), join(dir, "functions"), { recursive: true });
-  cpSync(join(projectRoot, "src"), join(dir, "src"), { recursive: true });
+  for (const path of ["functions", "migrations", "src"]) cpSync(join(projectRoot, path), join(dir, path), { recursive: true });
   symlinkSync(join(projectRoot, "node_modules"), join(dir, "node_modules"));
   for (const file of ["main.ts", ...readdirSync(join(dir, "src")).map((name) => join("src", name))]) {
     writeFileSync(join(dir, file), toBarrelImports(readFileSync(join(projectRoot, file), "utf8")));

@@ -1,21 +1,24 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { buildSync } from "esbuild";
+import { dirname, join } from "node:path";
+import { BuildOptions, buildSync, version as esbuildVersion } from "esbuild";
 import { zipSync } from "fflate";
 import { loadMigrations } from "../functions/shared/migration-files";
 
 export type NodeRuntime = "nodejs20.x" | "nodejs22.x";
 
 export interface BundleOptions {
-  /** Directory that holds functions/ and node_modules/. */
+  /** Directory that holds functions/, migrations/ and node_modules/. */
   readonly projectRoot: string;
   /** Directory under functions/ whose index.ts exports `handler`. */
   readonly source: string;
   readonly runtime: NodeRuntime;
-  /** Where the zip is written; a content-addressed directory under the OS temp dir by default. */
-  readonly outDir?: string;
+  /**
+   * Reuse the zip of an earlier build when every file it was built from is unchanged (default true).
+   * Turn off to prove that a fresh build gives the same bytes.
+   */
+  readonly reuseCached?: boolean;
 }
 
 export interface FunctionBundle {
@@ -26,8 +29,30 @@ export interface FunctionBundle {
   readonly sha256Base64: string;
 }
 
+/** Zips by content hash, and for each build configuration the inputs its last build read. */
+const BUNDLE_DIR = join(tmpdir(), "lambda-rds-iam-bundles");
 const UNIX = 3;
 const REGULAR_FILE_0644 = 0o100644 << 16;
+
+interface BuildRecord {
+  /** Every file esbuild read, relative to the project root, with its SHA-256. */
+  readonly inputs: Record<string, string>;
+  readonly sha256Hex: string;
+}
+
+const sha256 = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex");
+const zipPathOf = (sha256Hex: string, source: string) => join(BUNDLE_DIR, sha256Hex, `${source}.zip`);
+
+function writeAtomically(path: string, data: string | Uint8Array): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const partial = `${path}.${process.pid}.partial`;
+  writeFileSync(partial, data);
+  renameSync(partial, path);
+}
+
+function bundleOf(zipPath: string, sha256Hex: string, bytes: number): FunctionBundle {
+  return { zipPath, bytes, sha256Hex, sha256Base64: Buffer.from(sha256Hex, "hex").toString("base64") };
+}
 
 /** Entry file of a function, with a clear error when it is missing. */
 export function functionEntry(projectRoot: string, source: string): string {
@@ -38,14 +63,9 @@ export function functionEntry(projectRoot: string, source: string): string {
   return entry;
 }
 
-/**
- * Bundles a handler and everything it imports into one minified file and zips it reproducibly:
- * the same sources give the same bytes whatever the checkout path, clock or time zone.
- */
-export function bundleFunction(options: BundleOptions): FunctionBundle {
-  const entry = functionEntry(options.projectRoot, options.source);
-  const result = buildSync({
-    entryPoints: [entry],
+function buildOptions(options: BundleOptions): BuildOptions {
+  return {
+    entryPoints: [join("functions", options.source, "index.ts")],
     absWorkingDir: options.projectRoot,
     outfile: "index.js",
     bundle: true,
@@ -61,26 +81,54 @@ export function bundleFunction(options: BundleOptions): FunctionBundle {
     // The migrations travel inside the bundle; functions/shared/migration-files.ts returns them.
     define: { __EMBEDDED_MIGRATIONS__: JSON.stringify(loadMigrations(join(options.projectRoot, "migrations"))) },
     write: false,
+    metafile: true,
     logLevel: "silent",
+  };
+}
+
+/** A configuration's identity: what esbuild is told, plus what steers it without being an input file. */
+function configurationKey(options: BundleOptions, build: BuildOptions): string {
+  const steering = ["tsconfig.json", "package-lock.json"].map((file) => {
+    const path = join(options.projectRoot, file);
+    return existsSync(path) ? sha256(readFileSync(path)) : "";
   });
-  const code = result.outputFiles[0].contents;
+  return sha256(JSON.stringify({ esbuildVersion, steering, build: { ...build, absWorkingDir: undefined } }));
+}
+
+function unchanged(projectRoot: string, inputs: Record<string, string>): boolean {
+  return Object.entries(inputs).every(([path, hash]) => {
+    const file = join(projectRoot, path);
+    return existsSync(file) && sha256(readFileSync(file)) === hash;
+  });
+}
+
+/**
+ * Bundles a handler and everything it imports into one minified file and zips it reproducibly:
+ * the same sources give the same bytes whatever the checkout path, clock or time zone. A build is
+ * reused while every file it read is byte-for-byte the same.
+ */
+export function bundleFunction(options: BundleOptions): FunctionBundle {
+  functionEntry(options.projectRoot, options.source);
+  const build = buildOptions(options);
+  const recordPath = join(BUNDLE_DIR, "builds", `${configurationKey(options, build)}.json`);
+  if (options.reuseCached !== false && existsSync(recordPath)) {
+    const record = JSON.parse(readFileSync(recordPath, "utf8")) as BuildRecord;
+    const zipPath = zipPathOf(record.sha256Hex, options.source);
+    if (existsSync(zipPath) && unchanged(options.projectRoot, record.inputs)) {
+      return bundleOf(zipPath, record.sha256Hex, readFileSync(zipPath).byteLength);
+    }
+  }
+
+  const result = buildSync(build);
   // DOS timestamps are local time: a date built from local fields now gives the same bytes in every time zone.
   const mtime = new Date(1980, 0, 1, 0, 0, 0);
-  const zip = zipSync({ "index.js": [code, { level: 9, mtime, os: UNIX, attrs: REGULAR_FILE_0644 }] });
+  const zip = zipSync({ "index.js": [result.outputFiles![0].contents, { level: 9, mtime, os: UNIX, attrs: REGULAR_FILE_0644 }] });
+  const sha256Hex = sha256(zip);
+  const zipPath = zipPathOf(sha256Hex, options.source);
+  if (!existsSync(zipPath)) writeAtomically(zipPath, zip);
 
-  const sha256Hex = createHash("sha256").update(zip).digest("hex");
-  const outDir = options.outDir ?? join(tmpdir(), "lambda-rds-iam-bundles", sha256Hex);
-  const zipPath = join(outDir, `${options.source}.zip`);
-  if (!existsSync(zipPath)) {
-    mkdirSync(outDir, { recursive: true });
-    const partial = `${zipPath}.${process.pid}.partial`;
-    writeFileSync(partial, zip);
-    renameSync(partial, zipPath);
-  }
-  return {
-    zipPath,
-    bytes: zip.byteLength,
-    sha256Hex,
-    sha256Base64: Buffer.from(sha256Hex, "hex").toString("base64"),
-  };
+  const files = Object.keys(result.metafile!.inputs).filter((path) => existsSync(join(options.projectRoot, path)));
+  const inputs = Object.fromEntries(files.map((path) => [path, sha256(readFileSync(join(options.projectRoot, path)))]));
+  writeAtomically(recordPath, JSON.stringify({ inputs, sha256Hex } satisfies BuildRecord));
+  return bundleOf(zipPath, sha256Hex, zip.byteLength);
 }
