@@ -2,6 +2,7 @@ import { App } from "cdktf";
 import { ConfigError } from "./src/config";
 import { loadStackConfigs } from "./src/environments";
 import { ServiceStack } from "./src/service-stack";
+import { StateStack } from "./src/state";
 
 function configsOrExit() {
   try {
@@ -17,6 +18,7 @@ function configsOrExit() {
 const configs = configsOrExit();
 const app = new App();
 for (const config of configs) {
+  new StateStack(app, `${config.environment}-state`, config);
   new ServiceStack(app, config.environment, { config, projectRoot: __dirname });
 }
 app.synth();

@@ -64,8 +64,16 @@ const databaseSchema = z
     logRetentionDays: logRetention.default(30),
     multiAz: z.boolean().default(false),
     deletionProtection: z.boolean().default(false),
+    /** Terraform refuses any plan that destroys the instance or its key (lifecycle prevent_destroy). */
+    preventDestroy: z.boolean().default(false),
     /** Destroying the stack without a final snapshot loses the data: acceptable for a throwaway dev database only. */
     skipFinalSnapshot: z.boolean().default(true),
+    /** Performance Insights (7 days, free tier); not offered on micro and small classes. */
+    performanceInsights: z.boolean().default(false),
+    /** Enhanced monitoring interval in seconds; 0 turns it off. */
+    monitoringIntervalSeconds: z
+      .union([z.literal(0), z.literal(1), z.literal(5), z.literal(10), z.literal(15), z.literal(30), z.literal(60)], { error: "must be one of 0 (off), 1, 5, 10, 15, 30, 60" })
+      .default(0),
   })
   .strict();
 
@@ -86,8 +94,10 @@ const functionSchema = z
 
 const stateSchema = z
   .object({
-    /** S3 bucket that holds Terraform state (created by the state bootstrap). */
-    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: "must be an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)" }).default("lambda-rds-iam-terraform-state"),
+    /** S3 bucket that holds Terraform state; `<project>-<environment>-tfstate-<accountId>` (made by the state stack) when absent. */
+    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: "must be an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)" }).optional(),
+    /** Days the state bucket keeps superseded state versions. */
+    noncurrentVersionDays: intInRange(1, 3650, " days").default(90),
     /** Prefix of the state keys; each stack appends its own name. */
     keyPrefix: z.string().regex(/^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*$/, { error: "must be an S3 key prefix without leading or trailing /" }).default("lambda-rds-iam"),
     /** Region of the state bucket; the stack's region when absent. */
@@ -100,6 +110,10 @@ const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { error: "must be an 
 export const stackConfigSchema = z
   .object({
     environment: z.string().regex(/^[a-z][a-z0-9-]{0,15}$/, { error: "must be 1-16 lowercase letters, digits or -" }),
+    /** The only AWS account this environment may be deployed to (the provider refuses any other). */
+    accountId: z.string({ error: "must be the 12-digit AWS account id of this environment" }).regex(/^\d{12}$/, { error: "must be the 12-digit AWS account id of this environment" }),
+    /** Role in that account that Terraform assumes to deploy; the caller's own credentials when absent. */
+    deployRoleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/, { error: "must be an IAM role ARN like arn:aws:iam::123456789012:role/deploy" }).optional(),
     project: z.string().regex(/^[a-z][a-z0-9-]{0,23}$/, { error: "must be 1-24 lowercase letters, digits or -" }).default("lambda-rds-iam"),
     region: region.default("eu-west-1"),
     network: networkSchema.default(() => networkSchema.parse({})),
@@ -110,6 +124,12 @@ export const stackConfigSchema = z
   .strict()
   .superRefine((config, ctx) => {
     const { network, database, state } = config;
+    if (config.deployRoleArn && !config.deployRoleArn.includes(`::${config.accountId}:`)) {
+      ctx.addIssue({ code: "custom", path: ["deployRoleArn"], message: `must be a role in accountId ${config.accountId}` });
+    }
+    if (database.performanceInsights && /\.(micro|small)$/.test(database.instanceClass)) {
+      ctx.addIssue({ code: "custom", path: ["database", "performanceInsights"], message: `${database.instanceClass} does not offer Performance Insights; use a medium or larger class, or turn it off` });
+    }
     if (state.region !== undefined && !region.safeParse(state.region).success) {
       ctx.addIssue({ code: "custom", path: ["state", "region"], message: "must be an AWS region like eu-west-1" });
     }
@@ -179,7 +199,8 @@ export function parseStackConfig(input: unknown, source: string): StackConfig {
       if (issue.code === "unrecognized_keys") {
         return `${[...issue.path, ...issue.keys].join(".")}: unknown field; check its spelling against src/config.ts`;
       }
-      if (issue.code === "invalid_type") {
+      // zod's own wording for a wrong type is generic; a field's own message says more.
+      if (issue.code === "invalid_type" && issue.message.startsWith("Invalid input")) {
         return `${field}: must be ${issue.expected}`;
       }
       return `${field}: ${issue.message}`;

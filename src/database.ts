@@ -1,4 +1,5 @@
 import { Construct } from "constructs";
+import { DataResource, Fn } from "cdktf";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { DbInstance } from "@cdktf/provider-aws/lib/db-instance";
@@ -6,6 +7,7 @@ import { DbParameterGroup } from "@cdktf/provider-aws/lib/db-parameter-group";
 import { DbSubnetGroup } from "@cdktf/provider-aws/lib/db-subnet-group";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
@@ -44,10 +46,13 @@ export class Database extends Construct {
     this.databaseName = config.databaseName;
     this.port = config.port;
 
+    // Destroying the key destroys every snapshot and backup encrypted with it.
+    const keep = config.preventDestroy ? { preventDestroy: true } : undefined;
     this.key = new KmsKey(this, "key", {
       description: `${namePrefix} database storage and master secret`,
       enableKeyRotation: true,
       deletionWindowInDays: 30,
+      lifecycle: keep,
     });
     new KmsAlias(this, "key-alias", { name: `alias/${namePrefix}-database`, targetKeyId: this.key.keyId });
 
@@ -113,9 +118,46 @@ export class Database extends Construct {
       enabledCloudwatchLogsExports: [...DB_LOG_EXPORTS],
       deletionProtection: config.deletionProtection,
       skipFinalSnapshot: config.skipFinalSnapshot,
-      finalSnapshotIdentifier: config.skipFinalSnapshot ? undefined : `${namePrefix}-final`,
+      finalSnapshotIdentifier: config.skipFinalSnapshot ? undefined : this.finalSnapshotName(namePrefix),
+      performanceInsightsEnabled: config.performanceInsights,
+      performanceInsightsKmsKeyId: config.performanceInsights ? this.key.arn : undefined,
+      performanceInsightsRetentionPeriod: config.performanceInsights ? 7 : undefined,
+      monitoringInterval: config.monitoringIntervalSeconds,
+      monitoringRoleArn: config.monitoringIntervalSeconds > 0 ? this.monitoringRole(namePrefix).arn : undefined,
+      lifecycle: keep,
       dependsOn: logGroups,
     });
+  }
+
+  /**
+   * `<identifier>-final-<creation time>`: stable for the instance's whole life (the time is taken
+   * once, at creation), and unique across instances that reuse the identifier after a destroy.
+   */
+  private finalSnapshotName(identifier: string): string {
+    const created = new DataResource(this, "created-at", {
+      input: { at: Fn.timestamp() },
+      lifecycle: { ignoreChanges: ["input"] },
+    });
+    return `${identifier}-final-${Fn.formatdate("YYYYMMDDhhmmss", created.output.lookup("at"))}`;
+  }
+
+  /** The role RDS uses to publish enhanced monitoring metrics; only RDS monitoring of this account may assume it. */
+  private monitoringRole(namePrefix: string): IamRole {
+    const trust = new DataAwsIamPolicyDocument(this, "monitoring-trust", {
+      statement: [
+        {
+          actions: ["sts:AssumeRole"],
+          principals: [{ type: "Service", identifiers: ["monitoring.rds.amazonaws.com"] }],
+          condition: [{ test: "StringEquals", variable: "aws:SourceAccount", values: [AwsContext.of(this).accountId] }],
+        },
+      ],
+    });
+    const role = new IamRole(this, "monitoring-role", { name: `${namePrefix}-rds-monitoring`, assumeRolePolicy: trust.json });
+    new IamRolePolicyAttachment(this, "monitoring-policy", {
+      role: role.name,
+      policyArn: `arn:${AwsContext.of(this).partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole`,
+    });
+    return role;
   }
 
   get address(): string {

@@ -1,8 +1,36 @@
 import { ConfigError, StackConfig, StackConfigInput, parseStackConfig } from "./config";
 
-/** Checked-in settings per environment; everything left out takes the documented default in src/config.ts. */
+/**
+ * Checked-in settings per environment; everything left out takes the documented default in
+ * src/config.ts, which is the cheap dev shape. The account ids are placeholders: set your own here
+ * or through LAMBDA_RDS_IAM_CONFIG; until then the provider refuses to touch any real account.
+ */
 export const ENVIRONMENTS: Readonly<Record<string, StackConfigInput>> = {
-  dev: { environment: "dev" },
+  dev: {
+    environment: "dev",
+    accountId: "111111111111",
+  },
+  prod: {
+    environment: "prod",
+    accountId: "222222222222",
+    deployRoleArn: "arn:aws:iam::222222222222:role/lambda-rds-iam-deploy",
+    network: { azCount: 3, natGateways: "per-az", flowLogRetentionDays: 365 },
+    database: {
+      instanceClass: "db.m7g.large",
+      allocatedStorageGb: 100,
+      maxAllocatedStorageGb: 500,
+      multiAz: true,
+      deletionProtection: true,
+      preventDestroy: true,
+      skipFinalSnapshot: false,
+      backupRetentionDays: 30,
+      logRetentionDays: 365,
+      performanceInsights: true,
+      monitoringIntervalSeconds: 30,
+    },
+    function: { memoryMb: 512, reservedConcurrency: 50, logRetentionDays: 90 },
+    state: { noncurrentVersionDays: 365 },
+  },
 };
 
 /** JSON object of per-environment overrides, e.g. {"dev":{"network":{"azCount":3}}}: settings change without code edits. */

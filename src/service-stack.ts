@@ -1,14 +1,11 @@
 import { Construct } from "constructs";
-import { S3Backend, TerraformOutput, TerraformStack } from "cdktf";
-import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { TerraformOutput, TerraformStack } from "cdktf";
 import { StackConfig } from "./config";
 import { Database } from "./database";
 import { DatabaseBootstrap } from "./database-bootstrap";
 import { DatabaseFunction } from "./function";
 import { Network } from "./network";
-
-/** Terraform 1.10 is the first with S3-native state locking (use_lockfile). */
-export const REQUIRED_TERRAFORM_VERSION = ">= 1.10";
+import { guardedAwsProvider, useRemoteState } from "./state";
 
 export interface ServiceStackProps {
   readonly config: StackConfig;
@@ -28,20 +25,8 @@ export class ServiceStack extends TerraformStack {
     const { config } = props;
     const namePrefix = `${config.project}-${config.environment}`;
 
-    new S3Backend(this, {
-      bucket: config.state.bucket,
-      key: `${config.state.keyPrefix}/${id}.tfstate`,
-      region: config.state.region ?? config.region,
-      encrypt: true,
-    });
-    // cdktf 0.21's S3Backend has no field for S3-native locking.
-    this.addOverride("terraform.backend.s3.use_lockfile", true);
-    this.addOverride("terraform.required_version", REQUIRED_TERRAFORM_VERSION);
-
-    new AwsProvider(this, "aws", {
-      region: config.region,
-      defaultTags: [{ tags: { Project: config.project, Environment: config.environment, ManagedBy: "cdktf" } }],
-    });
+    useRemoteState(this, config, id);
+    guardedAwsProvider(this, config);
 
     this.network = new Network(this, "network", { namePrefix, region: config.region, config: config.network });
     this.database = new Database(this, "database", { namePrefix, network: this.network, config: config.database });

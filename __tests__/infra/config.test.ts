@@ -1,10 +1,10 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, parseStackConfig, subnetLayout } from "../../src/config";
 import { CONFIG_OVERRIDE_VARIABLE, loadStackConfigs } from "../../src/environments";
-import { projectRoot } from "./synth";
+import { MINIMAL, projectRoot } from "./synth";
 
 function problemsOf(input: unknown): string[] {
   try {
@@ -18,19 +18,19 @@ function problemsOf(input: unknown): string[] {
 
 describe("stack configuration", () => {
   it("fills every documented default for a bare environment", () => {
-    const config = parseStackConfig({ environment: "dev" }, "test");
+    const config = parseStackConfig(MINIMAL, "test");
     expect(config).toMatchObject({
       project: "lambda-rds-iam",
       region: "eu-west-1",
       network: { vpcCidr: "10.0.0.0/16", azCount: 2, natGateways: "single", flowLogRetentionDays: 30 },
       database: { engineVersion: "8.4", instanceClass: "db.t4g.micro", backupRetentionDays: 7, port: 3306 },
       function: { source: "api", runtime: "nodejs22.x", dbUser: "app_user", timeoutSeconds: 15 },
-      state: { bucket: "lambda-rds-iam-terraform-state", keyPrefix: "lambda-rds-iam" },
+      state: { keyPrefix: "lambda-rds-iam", noncurrentVersionDays: 90 },
     });
   });
 
   it("splits the VPC block evenly into disjoint subnets: public, then private, then isolated", () => {
-    const { network } = parseStackConfig({ environment: "dev", network: { vpcCidr: "10.1.0.0/20", azCount: 3 } }, "test");
+    const { network } = parseStackConfig({ ...MINIMAL, network: { vpcCidr: "10.1.0.0/20", azCount: 3 } }, "test");
     expect(subnetLayout(network)).toEqual({
       public: ["10.1.0.0/24", "10.1.1.0/24", "10.1.2.0/24"],
       private: ["10.1.3.0/24", "10.1.4.0/24", "10.1.5.0/24"],
@@ -51,12 +51,18 @@ describe("stack configuration", () => {
     ["a region that is not one", { region: "europe" }, "region: must be an AWS region like eu-west-1"],
     ["a misspelt field", { network: { natGateway: "single" } }, "network.natGateway: unknown field"],
     ["a value of the wrong type", { function: { memoryMb: "512" } }, "function.memoryMb: must be number"],
+    ["an account id that is not one", { accountId: "1234" }, "accountId: must be the 12-digit AWS account id of this environment"],
+    ["a deploy role in another account", { deployRoleArn: "arn:aws:iam::999999999999:role/deploy" }, "deployRoleArn: must be a role in accountId 111111111111"],
+    ["a deploy role that is not a role ARN", { deployRoleArn: "deploy" }, "deployRoleArn: must be an IAM role ARN like arn:aws:iam::123456789012:role/deploy"],
+    ["Performance Insights on a class without it", { database: { performanceInsights: true } }, "database.performanceInsights: db.t4g.micro does not offer Performance Insights; use a medium or larger class, or turn it off"],
+    ["a monitoring interval RDS does not offer", { database: { monitoringIntervalSeconds: 7 } }, "database.monitoringIntervalSeconds: must be one of 0 (off), 1, 5, 10, 15, 30, 60"],
+    ["state versions kept for no days", { state: { noncurrentVersionDays: 0 } }, "state.noncurrentVersionDays: must be between 1 and 3650 days"],
   ])("rejects %s, naming the field", (_, override, message) => {
-    expect(problemsOf({ environment: "dev", ...override }).join("\n")).toContain(message);
+    expect(problemsOf({ ...MINIMAL, ...override }).join("\n")).toContain(message);
   });
 
   const subnets = (overrides: Record<string, string[]>) => ({
-    environment: "dev",
+    ...MINIMAL,
     network: {
       vpcCidr: "10.0.0.0/16",
       subnetCidrs: { public: ["10.0.0.0/24", "10.0.1.0/24"], private: ["10.0.2.0/24", "10.0.3.0/24"], isolated: ["10.0.4.0/24", "10.0.5.0/24"], ...overrides },
@@ -76,8 +82,12 @@ describe("stack configuration", () => {
     ]);
   });
 
+  it("requires the account id", () => {
+    expect(problemsOf({ environment: "dev" })).toEqual(["accountId: must be the 12-digit AWS account id of this environment"]);
+  });
+
   it("lists every problem at once", () => {
-    expect(problemsOf({ environment: "Dev!", network: { azCount: 9 }, database: { port: 22 } })).toHaveLength(3);
+    expect(problemsOf({ ...MINIMAL, environment: "Dev!", network: { azCount: 9 }, database: { port: 22 } })).toHaveLength(3);
   });
 
   it("accepts a valid explicit layout", () => {
@@ -94,8 +104,8 @@ describe(`overrides through ${CONFIG_OVERRIDE_VARIABLE}`, () => {
 
   it.each([
     ["not JSON", "{dev:", `${CONFIG_OVERRIDE_VARIABLE}: not valid JSON`],
-    ["not an object", "[]", `${CONFIG_OVERRIDE_VARIABLE}: must be a JSON object keyed by environment (dev)`],
-    ["an unknown environment", '{"qa":{}}', "qa: no such environment; use one of dev"],
+    ["not an object", "[]", `${CONFIG_OVERRIDE_VARIABLE}: must be a JSON object keyed by environment (dev, prod)`],
+    ["an unknown environment", '{"qa":{}}', "qa: no such environment; use one of dev, prod"],
     ["settings that are not an object", '{"dev":3}', "dev: must be an object of settings to override"],
     ["an invalid setting", '{"dev":{"network":{"azCount":1}}}', "dev.network.azCount: must be between 2 and 6"],
   ])("are rejected when %s", (_, raw, message) => {
@@ -108,7 +118,7 @@ describe("npm run synth", () => {
     const outdir = join(mkdtempSync(join(tmpdir(), "synth-")), "cdktf.out");
     const run = spawnSync("npm", ["run", "synth", "--", "--output", outdir], { cwd: projectRoot, encoding: "utf8" });
     expect(run.status).toBe(0);
-    expect(existsSync(join(outdir, "stacks", "dev", "cdk.tf.json"))).toBe(true);
+    expect(readdirSync(join(outdir, "stacks")).sort()).toEqual(["dev", "dev-state", "prod", "prod-state"]);
   });
 });
 
@@ -117,12 +127,17 @@ describe("synthesizing with bad configuration", () => {
     const outdir = join(mkdtempSync(join(tmpdir(), "bad-config-")), "cdktf.out");
     const run = spawnSync(process.execPath, ["--import", "tsx", "main.ts"], {
       cwd: projectRoot,
-      env: { ...process.env, CDKTF_OUTDIR: outdir, [CONFIG_OVERRIDE_VARIABLE]: '{"dev":{"network":{"azCount":1,"natGateways":"double"}}}' },
+      env: {
+        ...process.env,
+        CDKTF_OUTDIR: outdir,
+        [CONFIG_OVERRIDE_VARIABLE]: '{"dev":{"network":{"azCount":1,"natGateways":"double"}},"prod":{"database":{"instanceClass":"db.t4g.small"}}}',
+      },
       encoding: "utf8",
     });
     expect(run.status).toBe(1);
     expect(run.stderr).toContain("dev.network.azCount: must be between 2 and 6");
     expect(run.stderr).toContain('dev.network.natGateways: must be "single" or "per-az"');
+    expect(run.stderr).toContain("prod.database.performanceInsights: db.t4g.small does not offer Performance Insights");
     expect(run.stderr).toContain("nothing was written");
     expect(existsSync(outdir)).toBe(false);
   });

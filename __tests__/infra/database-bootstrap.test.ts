@@ -6,7 +6,7 @@ import { unzipSync } from "fflate";
 import { Testing } from "cdktf";
 import { parseStackConfig } from "../../src/config";
 import { ServiceStack } from "../../src/service-stack";
-import { projectRoot, synthStack } from "./synth";
+import { MINIMAL, projectRoot, synthStack } from "./synth";
 
 describe("DatabaseBootstrap", () => {
   const s = synthStack();
@@ -94,7 +94,7 @@ describe("DatabaseBootstrap", () => {
 
   it("re-invokes only when the migrations change", () => {
     const inputOf = (root: string) => {
-      const stack = new ServiceStack(Testing.app(), "dev", { config: parseStackConfig({ environment: "dev" }, "test"), projectRoot: root });
+      const stack = new ServiceStack(Testing.app(), "dev", { config: parseStackConfig(MINIMAL, "test"), projectRoot: root });
       return JSON.parse(Testing.synth(stack)).resource.aws_lambda_invocation[stack.bootstrap.invocation.friendlyUniqueId].input as string;
     };
     const checkout = mkdtempSync(join(tmpdir(), "checkout-"));

@@ -108,15 +108,17 @@ describe("Database", () => {
 describe("Database, hardened settings from configuration", () => {
   const s = synthStack({ database: { engineVersion: "8.0", multiAz: true, deletionProtection: true, skipFinalSnapshot: false, backupRetentionDays: 14 } });
 
-  it("applies them to the instance and names a final snapshot", () => {
+  it("applies them to the instance and names a final snapshot after the instance's creation time", () => {
     expect(s.resource("aws_db_instance", "database/instance")).toMatchObject({
       engine_version: "8.0",
       multi_az: true,
       deletion_protection: true,
       skip_final_snapshot: false,
-      final_snapshot_identifier: "lambda-rds-iam-dev-final",
+      final_snapshot_identifier: `lambda-rds-iam-dev-final-\${formatdate("YYYYMMDDhhmmss", ${s.ref("terraform_data", "database/created-at", "output").slice(2, -1)}["at"])}`,
       backup_retention_period: 14,
     });
+    // Taken once: later plans ignore the changing timestamp(), so the name is stable for the instance's life.
+    expect(s.resource("terraform_data", "database/created-at")).toEqual({ input: { at: "${timestamp()}" }, lifecycle: { ignore_changes: ["input"] } });
     expect(s.resource("aws_db_parameter_group", "database/parameters").family).toBe("mysql8.0");
   });
 });

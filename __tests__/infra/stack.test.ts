@@ -3,14 +3,22 @@ import { join } from "node:path";
 import { Testing } from "cdktf";
 import { parseStackConfig } from "../../src/config";
 import { ServiceStack } from "../../src/service-stack";
-import { projectRoot, synthStack } from "./synth";
+import { MINIMAL, projectRoot, synthStack } from "./synth";
 
 describe("ServiceStack", () => {
   const s = synthStack();
 
-  it("keeps state in S3, encrypted and locked with S3-native lock files, under a key of its own", () => {
+  it("keeps state in the environment's S3 bucket, KMS-encrypted and locked with S3-native lock files, under a key of its own", () => {
     expect(s.json.terraform.backend).toEqual({
-      s3: { bucket: "lambda-rds-iam-terraform-state", key: "lambda-rds-iam/dev.tfstate", region: "eu-west-1", encrypt: true, use_lockfile: true },
+      s3: {
+        bucket: "lambda-rds-iam-dev-tfstate-111111111111",
+        key: "lambda-rds-iam/dev.tfstate",
+        region: "eu-west-1",
+        encrypt: true,
+        kms_key_id: "arn:aws:kms:eu-west-1:111111111111:alias/lambda-rds-iam-dev-tfstate-111111111111",
+        allowed_account_ids: ["111111111111"],
+        use_lockfile: true,
+      },
     });
     expect(s.json.terraform.required_version).toBe(">= 1.10");
   });
@@ -19,20 +27,31 @@ describe("ServiceStack", () => {
     const app = Testing.app();
     const state = { bucket: "acme-tfstate", keyPrefix: "platform/lambda-rds-iam", region: "us-east-1" };
     const keys = ["dev", "staging"].map((environment) => {
-      const config = parseStackConfig({ environment, state }, "test");
+      const config = parseStackConfig({ ...MINIMAL, environment, state }, "test");
       const stack = new ServiceStack(app, environment, { config, projectRoot });
       return JSON.parse(Testing.synth(stack)).terraform.backend.s3;
     });
     expect(keys).toEqual([
-      { bucket: "acme-tfstate", key: "platform/lambda-rds-iam/dev.tfstate", region: "us-east-1", encrypt: true, use_lockfile: true },
-      { bucket: "acme-tfstate", key: "platform/lambda-rds-iam/staging.tfstate", region: "us-east-1", encrypt: true, use_lockfile: true },
+      expect.objectContaining({ bucket: "acme-tfstate", key: "platform/lambda-rds-iam/dev.tfstate", region: "us-east-1", kms_key_id: "arn:aws:kms:us-east-1:111111111111:alias/acme-tfstate" }),
+      expect.objectContaining({ bucket: "acme-tfstate", key: "platform/lambda-rds-iam/staging.tfstate", region: "us-east-1" }),
     ]);
   });
 
-  it("configures the AWS provider for the configured region with tags on everything", () => {
+  it("configures the AWS provider for the configured region and account only, with tags on everything", () => {
     expect(s.json.provider.aws).toEqual([
-      { region: "eu-west-1", default_tags: [{ tags: { Project: "lambda-rds-iam", Environment: "dev", ManagedBy: "cdktf" } }] },
+      {
+        region: "eu-west-1",
+        allowed_account_ids: ["111111111111"],
+        default_tags: [{ tags: { Project: "lambda-rds-iam", Environment: "dev", ManagedBy: "cdktf" } }],
+      },
     ]);
+  });
+
+  it("assumes the environment's deploy role, for the provider and the state alike, when one is configured", () => {
+    const role = "arn:aws:iam::111111111111:role/deploy";
+    const { json } = synthStack({ deployRoleArn: role });
+    expect(json.provider.aws[0].assume_role).toEqual([{ role_arn: role, session_name: "lambda-rds-iam-dev" }]);
+    expect(json.terraform.backend.s3.assume_role).toEqual({ role_arn: role });
   });
 
   it("outputs what operators and the other stacks need", () => {

@@ -1,9 +1,12 @@
-import { Testing, TerraformElement, TerraformResource } from "cdktf";
+import { Testing, TerraformElement, TerraformResource, TerraformStack } from "cdktf";
 import { resolve } from "node:path";
 import { StackConfigInput, parseStackConfig } from "../../src/config";
 import { ServiceStack } from "../../src/service-stack";
 
 export const projectRoot = resolve(__dirname, "../..");
+
+/** The least a stack configuration needs; everything else takes its default (the dev shape). */
+export const MINIMAL = { environment: "dev", accountId: "111111111111" } as const;
 
 type Block = Record<string, any>;
 export interface TerraformJson {
@@ -14,8 +17,8 @@ export interface TerraformJson {
   output: Record<string, Block>;
 }
 
-export interface Synthesized {
-  stack: ServiceStack;
+export interface Synthesized<S extends TerraformStack = ServiceStack> {
+  stack: S;
   json: TerraformJson;
   /** The resource made by the construct at `path` (relative to the stack), e.g. ("aws_vpc", "network/vpc"). */
   resource(type: string, path: string): Block;
@@ -29,10 +32,14 @@ export interface Synthesized {
   rulesOf(direction: "ingress" | "egress", groupId: string): Block[];
 }
 
+/** A service stack of the minimal configuration with `input` on top, synthesized. */
 export function synthStack(input: Partial<StackConfigInput> = {}): Synthesized {
-  const config = parseStackConfig({ environment: "dev", ...input }, "test");
-  const app = Testing.app();
-  const stack = new ServiceStack(app, config.environment, { config, projectRoot });
+  const config = parseStackConfig({ ...MINIMAL, ...input }, "test");
+  return synthesize(new ServiceStack(Testing.app(), config.environment, { config, projectRoot }));
+}
+
+/** Any stack's Terraform JSON, with lookups by construct path. */
+export function synthesize<S extends TerraformStack>(stack: S): Synthesized<S> {
   const json = JSON.parse(Testing.synth(stack)) as TerraformJson;
   const element = (path: string): TerraformElement => {
     const found = path.split("/").reduce<any>((scope, id) => scope?.node.tryFindChild(id), stack);

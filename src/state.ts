@@ -1,0 +1,119 @@
+import { Construct } from "constructs";
+import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from "cdktf";
+import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
+import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
+import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
+import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
+import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
+import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
+import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
+import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
+import { StackConfig } from "./config";
+
+/** Terraform 1.10 is the first with S3-native state locking (use_lockfile). */
+export const REQUIRED_TERRAFORM_VERSION = ">= 1.10";
+
+export const stateBucketName = (config: StackConfig) => config.state.bucket ?? `${config.project}-${config.environment}-tfstate-${config.accountId}`;
+const stateKeyAlias = (config: StackConfig) => `alias/${stateBucketName(config)}`;
+const stateRegion = (config: StackConfig) => config.state.region ?? config.region;
+
+/** The environment's AWS provider: its account only, through its deploy role when one is set, with tags on everything. */
+export function guardedAwsProvider(scope: Construct, config: StackConfig): AwsProvider {
+  return new AwsProvider(scope, "aws", {
+    region: config.region,
+    allowedAccountIds: [config.accountId],
+    assumeRole: config.deployRoleArn ? [{ roleArn: config.deployRoleArn, sessionName: `${config.project}-${config.environment}` }] : undefined,
+    defaultTags: [{ tags: { Project: config.project, Environment: config.environment, ManagedBy: "cdktf" } }],
+  });
+}
+
+/** Keeps `stack`'s state in the environment's state bucket under a key of its own, encrypted with the bucket's key and locked. */
+export function useRemoteState(stack: TerraformStack, config: StackConfig, stackId: string): void {
+  const region = stateRegion(config);
+  new S3Backend(stack, {
+    bucket: stateBucketName(config),
+    key: `${config.state.keyPrefix}/${stackId}.tfstate`,
+    region,
+    encrypt: true,
+    kmsKeyId: `arn:aws:kms:${region}:${config.accountId}:${stateKeyAlias(config)}`,
+    allowedAccountIds: [config.accountId],
+  });
+  // cdktf 0.21's S3Backend has no field for S3-native locking, nor the assume_role block.
+  stack.addOverride("terraform.backend.s3.use_lockfile", true);
+  if (config.deployRoleArn) stack.addOverride("terraform.backend.s3.assume_role", { role_arn: config.deployRoleArn });
+  stack.addOverride("terraform.required_version", REQUIRED_TERRAFORM_VERSION);
+}
+
+/**
+ * The S3 bucket the environment's other stacks keep their state in. It cannot keep its own state
+ * there before it exists, so its state is a local file beside cdktf.json (see the README for the order).
+ */
+export class StateStack extends TerraformStack {
+  readonly bucket: S3Bucket;
+  readonly key: KmsKey;
+
+  constructor(scope: Construct, id: string, config: StackConfig) {
+    super(scope, id);
+    // Relative to cdktf.out/stacks/<id>, where Terraform runs: the project root, not this machine's path.
+    new LocalBackend(this, { path: `../../../terraform.${id}.tfstate` });
+    this.addOverride("terraform.required_version", REQUIRED_TERRAFORM_VERSION);
+    guardedAwsProvider(this, config);
+    const name = stateBucketName(config);
+    const keep = { preventDestroy: true };
+
+    this.key = new KmsKey(this, "key", {
+      description: `Terraform state of ${config.project} ${config.environment}`,
+      enableKeyRotation: true,
+      deletionWindowInDays: 30,
+      lifecycle: keep,
+    });
+    new KmsAlias(this, "key-alias", { name: stateKeyAlias(config), targetKeyId: this.key.keyId });
+
+    this.bucket = new S3Bucket(this, "bucket", { bucket: name, lifecycle: keep });
+    const bucket = this.bucket.id;
+    new S3BucketOwnershipControls(this, "ownership", { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } });
+    new S3BucketPublicAccessBlock(this, "public-access-block", {
+      bucket,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    });
+    new S3BucketVersioningA(this, "versioning", { bucket, versioningConfiguration: { status: "Enabled" } });
+    new S3BucketServerSideEncryptionConfigurationA(this, "encryption", {
+      bucket,
+      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: this.key.arn }, bucketKeyEnabled: true }],
+    });
+    new S3BucketLifecycleConfiguration(this, "lifecycle", {
+      bucket,
+      rule: [
+        {
+          id: "expire-superseded-state",
+          status: "Enabled",
+          filter: [{}],
+          noncurrentVersionExpiration: [{ noncurrentDays: config.state.noncurrentVersionDays }],
+          abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
+        },
+      ],
+    });
+    const tlsOnly = new DataAwsIamPolicyDocument(this, "tls-only", {
+      statement: [
+        {
+          sid: "DenyInsecureTransport",
+          effect: "Deny",
+          actions: ["s3:*"],
+          principals: [{ type: "*", identifiers: ["*"] }],
+          resources: [this.bucket.arn, `${this.bucket.arn}/*`],
+          condition: [{ test: "Bool", variable: "aws:SecureTransport", values: ["false"] }],
+        },
+      ],
+    });
+    new S3BucketPolicy(this, "policy", { bucket, policy: tlsOnly.json });
+
+    new TerraformOutput(this, "bucket_name", { value: this.bucket.bucket, description: "State bucket of the environment's stacks" });
+    new TerraformOutput(this, "kms_key_arn", { value: this.key.arn, description: "Key that encrypts the state" });
+  }
+}
