@@ -83,8 +83,8 @@ const functionSchema = z
     source: z.string().regex(/^[a-z][a-z0-9-]*$/, { error: "must name a directory under functions/" }).default("api"),
     runtime: z.enum(["nodejs20.x", "nodejs22.x"], { error: 'must be "nodejs20.x" or "nodejs22.x"' }).default("nodejs22.x"),
     memoryMb: intInRange(128, 10240, " MB").default(256),
-    /** Kept well below API callers' patience; the handler's DB timeouts sit below it. */
-    timeoutSeconds: intInRange(3, 900, " seconds").default(15),
+    /** Must leave room for the handler's database timeouts (4 s to connect, 5 s per unit of work). */
+    timeoutSeconds: intInRange(10, 900, " seconds (the handler's database timeouts take up to 9 s)").default(15),
     reservedConcurrency: intInRange(1, 1000).default(10),
     logRetentionDays: logRetention.default(14),
     /** The MySQL account the function signs IAM tokens for. */

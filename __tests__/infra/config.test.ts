@@ -51,6 +51,7 @@ describe("stack configuration", () => {
     ["a region that is not one", { region: "europe" }, "region: must be an AWS region like eu-west-1"],
     ["a misspelt field", { network: { natGateway: "single" } }, "network.natGateway: unknown field"],
     ["a value of the wrong type", { function: { memoryMb: "512" } }, "function.memoryMb: must be number"],
+    ["a function timeout shorter than the database timeouts", { function: { timeoutSeconds: 5 } }, "function.timeoutSeconds: must be between 10 and 900 seconds (the handler's database timeouts take up to 9 s)"],
     ["an account id that is not one", { accountId: "1234" }, "accountId: must be the 12-digit AWS account id of this environment"],
     ["a deploy role in another account", { deployRoleArn: "arn:aws:iam::999999999999:role/deploy" }, "deployRoleArn: must be a role in accountId 111111111111"],
     ["a deploy role that is not a role ARN", { deployRoleArn: "deploy" }, "deployRoleArn: must be an IAM role ARN like arn:aws:iam::123456789012:role/deploy"],
