@@ -191,6 +191,7 @@ export class Database extends Construct {
    * the database key only when Secrets Manager asks on the role's behalf.
    */
   grantMasterSecretRead(role: IamRole): IamRolePolicy {
+    const { region, dnsSuffix } = AwsContext.of(this);
     const policy = new DataAwsIamPolicyDocument(role, "read-master-secret-document", {
       statement: [
         { sid: "ReadMasterSecret", actions: ["secretsmanager:GetSecretValue"], resources: [this.masterUserSecretArn] },
@@ -198,7 +199,7 @@ export class Database extends Construct {
           sid: "DecryptMasterSecretViaSecretsManager",
           actions: ["kms:Decrypt"],
           resources: [this.key.arn],
-          condition: [{ test: "StringEquals", variable: "kms:ViaService", values: [`secretsmanager.${AwsContext.of(this).region}.amazonaws.com`] }],
+          condition: [{ test: "StringEquals", variable: "kms:ViaService", values: [`secretsmanager.${region}.${dnsSuffix}`] }],
         },
       ],
     });

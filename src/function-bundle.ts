@@ -55,7 +55,7 @@ function bundleOf(zipPath: string, sha256Hex: string, bytes: number): FunctionBu
 }
 
 /** Entry file of a function, with a clear error when it is missing. */
-export function functionEntry(projectRoot: string, source: string): string {
+function functionEntry(projectRoot: string, source: string): string {
   const entry = join(projectRoot, "functions", source, "index.ts");
   if (!existsSync(entry)) {
     throw new Error(`function source "${source}": ${entry} does not exist; set function.source to a directory under functions/ that has an index.ts`);

@@ -76,7 +76,7 @@ describe("DatabaseBootstrap", () => {
         actions: ["kms:Decrypt"],
         resources: [s.ref("aws_kms_key", "database/key", "arn")],
         condition: [
-          { test: "StringEquals", variable: "kms:ViaService", values: [`secretsmanager.${s.dataRef("aws_region", "aws-context/region", "region")}.amazonaws.com`] },
+          { test: "StringEquals", variable: "kms:ViaService", values: [`secretsmanager.${s.dataRef("aws_region", "aws-context/region", "region")}.${s.dataRef("aws_partition", "aws-context/partition", "dns_suffix")}`] },
         ],
       },
     ]);

@@ -7,10 +7,10 @@ export interface Migration {
   readonly sql: string;
 }
 
-export const MIGRATION_NAME = /^\d{4}_[a-z0-9_]+\.sql$/;
+const MIGRATION_NAME = /^\d{4}_[a-z0-9_]+\.sql$/;
 
 /** The repository's one migrations/ directory. */
-export const MIGRATIONS_DIR = join(__dirname, "..", "..", "migrations");
+const MIGRATIONS_DIR = join(__dirname, "..", "..", "migrations");
 
 // Set by the function bundler (esbuild define) to the migrations it read at build time: a Lambda has no repository.
 declare const __EMBEDDED_MIGRATIONS__: Migration[] | undefined;
