@@ -1,3 +1,4 @@
+import { Socket } from "node:net";
 import { Signer } from "@aws-sdk/rds-signer";
 import { type Harness, startHarness } from "../harness/mariadb";
 import { Database, DatabaseUnavailableError, settingsFromEnvironment } from "../../functions/api/database";
@@ -90,6 +91,18 @@ describe("Database connection path against a real MariaDB", () => {
     const { DB_HOST: _, ...withoutHost } = h.env;
     expect(() => settingsFromEnvironment(withoutHost)).toThrow("environment variable DB_HOST is not set");
     expect(() => settingsFromEnvironment({ ...h.env, DB_PORT: "mysql" })).toThrow('environment variable DB_PORT is "mysql", not a port number');
+  });
+});
+
+describe("the cleartext auth plugin", () => {
+  it("hands the token only to an encrypted socket, whatever the driver does", async () => {
+    const db = new Database(
+      { host: "127.0.0.1", port: 3306, user: "app_user", database: "app", region: "us-east-1" },
+      { getAuthToken: async () => "token" },
+    );
+    await expect(db["tokenForEncrypted"]({ stream: new Socket() })).rejects.toThrow("refusing to send the IAM token: the connection is not encrypted with TLS");
+    await expect(db["tokenForEncrypted"]({})).rejects.toThrow("refusing to send the IAM token");
+    expect(db.tokens.signings).toBe(0);
   });
 });
 
