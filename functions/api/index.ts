@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { Database, settingsFromEnvironment } from "./database";
+import { settingsFromEnvironment } from "../shared/database-settings";
+import { Database } from "./database";
 import { deleteItem, getItem, health, listItems, putItem } from "./items";
 import { log } from "../shared/log";
 import { ClientError, Request, parseRequest } from "./request";
