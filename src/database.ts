@@ -13,6 +13,7 @@ import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { AwsContext } from "./aws-context";
+import { tcpIngress } from "./security-group-rules";
 import { DB_USER_PATTERN, DatabaseConfig } from "./config";
 import { Network } from "./network";
 
@@ -176,14 +177,7 @@ export class Database extends Construct {
 
   /** Admits MySQL connections from members of `source` and nothing else. */
   allowConnectionsFrom(source: SecurityGroup, description: string): VpcSecurityGroupIngressRule {
-    return new VpcSecurityGroupIngressRule(this, `ingress-from-${source.friendlyUniqueId}`, {
-      securityGroupId: this.securityGroup.id,
-      referencedSecurityGroupId: source.id,
-      ipProtocol: "tcp",
-      fromPort: this.port,
-      toPort: this.port,
-      description,
-    });
+    return tcpIngress(this, { group: this.securityGroup, peer: source, port: this.port, description });
   }
 
   /**

@@ -19,6 +19,7 @@ import { Vpc } from "@cdktf/provider-aws/lib/vpc";
 import { VpcEndpoint } from "@cdktf/provider-aws/lib/vpc-endpoint";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { AwsContext } from "./aws-context";
+import { tcpIngress } from "./security-group-rules";
 import { NetworkConfig, SubnetTier, subnetLayout } from "./config";
 
 export interface NetworkProps {
@@ -238,13 +239,6 @@ export class InterfaceEndpoint extends Construct {
 
   /** Admits HTTPS from members of `source`. */
   allowFrom(source: SecurityGroup, description: string): VpcSecurityGroupIngressRule {
-    return new VpcSecurityGroupIngressRule(this, `ingress-from-${source.friendlyUniqueId}`, {
-      securityGroupId: this.securityGroup.id,
-      referencedSecurityGroupId: source.id,
-      ipProtocol: "tcp",
-      fromPort: 443,
-      toPort: 443,
-      description,
-    });
+    return tcpIngress(this, { group: this.securityGroup, peer: source, port: 443, description });
   }
 }

@@ -7,6 +7,7 @@ import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security
 import { ExecutionRole } from "./execution-role";
 import { FunctionBundle, NodeRuntime, bundleFunction } from "./function-bundle";
 import { Network } from "./network";
+import { tcpEgress } from "./security-group-rules";
 
 export interface VpcFunctionProps {
   readonly functionName: string;
@@ -104,13 +105,6 @@ export class VpcFunction extends Construct {
 
   /** Lets the function open TCP connections to members of `target` on `port`. */
   allowTcpTo(target: SecurityGroup, port: number, description: string): VpcSecurityGroupEgressRule {
-    return new VpcSecurityGroupEgressRule(this, `egress-${target.friendlyUniqueId}-${port}`, {
-      securityGroupId: this.securityGroup.id,
-      referencedSecurityGroupId: target.id,
-      ipProtocol: "tcp",
-      fromPort: port,
-      toPort: port,
-      description,
-    });
+    return tcpEgress(this, { group: this.securityGroup, peer: target, port, description });
   }
 }
