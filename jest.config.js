@@ -19,6 +19,8 @@ module.exports = {
       // Every test outside infra/ runs the handler against a real MariaDB started by the harness.
       testMatch: ["<rootDir>/__tests__/**/*.test.ts"],
       testPathIgnorePatterns: ["/node_modules/", "<rootDir>/__tests__/infra/"],
+      // Installs MariaDB once where it may, or stops in one line before any test runs.
+      globalSetup: "<rootDir>/__tests__/function/global-setup.ts",
     },
   ],
 };

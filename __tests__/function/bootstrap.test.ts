@@ -15,10 +15,10 @@ describe("the app user's CREATE USER statement, the one place RDS and the harnes
     });
   });
 
-  it("uses the harness's PAM token verifier locally, TLS required", () => {
-    expect(createAppUserStatement("app_user", { kind: "pam", service: "rds-iam-harness-1" })).toEqual({
-      sql: "CREATE USER IF NOT EXISTS ?@'%' IDENTIFIED VIA pam USING ? REQUIRE SSL",
-      values: ["app_user", "rds-iam-harness-1"],
+  it("uses the password only the harness's token-verifying front knows locally, TLS required", () => {
+    expect(createAppUserStatement("app_user", { kind: "password", password: "front-secret" })).toEqual({
+      sql: "CREATE USER IF NOT EXISTS ?@'%' IDENTIFIED BY ? REQUIRE SSL",
+      values: ["app_user", "front-secret"],
     });
   });
 });
@@ -54,7 +54,7 @@ describe("bootstrap against a real MariaDB", () => {
     expect(grants.map((row: Record<string, string>) => Object.values(row)[0])).toContain(`GRANT SELECT, INSERT, UPDATE, DELETE ON \`${database}\`.* TO \`shop_user\`@\`%\``);
     expect(grants.map((row: Record<string, string>) => Object.values(row)[0]).join("\n")).not.toMatch(/ALL PRIVILEGES|CREATE|DROP|ALTER/);
     const [createUser] = await h.admin("SHOW CREATE USER 'shop_user'@'%'");
-    expect(Object.values(createUser)[0]).toMatch(/IDENTIFIED VIA pam USING '.+' REQUIRE SSL/);
+    expect(Object.values(createUser)[0]).toMatch(/IDENTIFIED BY PASSWORD '\*[0-9A-F]{40}' REQUIRE SSL/);
 
     const settings = { ...settingsFromEnvironment({ ...h.env, DB_USER: "shop_user", DB_NAME: database }) };
     const signer = new Signer({ hostname: h.host, port: h.port, username: "shop_user", region: h.region, credentials: h.credentials });

@@ -1,5 +1,7 @@
 import { Socket } from "node:net";
 import { Signer } from "@aws-sdk/rds-signer";
+import { unrelatedCaPem } from "../harness/certificates";
+import { captureLogLines } from "../harness/logs";
 import { type Harness, startHarness } from "../harness/mariadb";
 import { Database, DatabaseUnavailableError } from "../../functions/api/database";
 import { settingsFromEnvironment } from "../../functions/shared/database-settings";
@@ -24,6 +26,15 @@ function signerFrom(h: Harness, first: string[], username = "app_user"): TokenSi
   const queue = [...first];
   return { getAuthToken: async () => queue.shift() ?? signToken(h, username) };
 }
+
+const logLines: string[] = [];
+const logged = () => logLines.map((line) => JSON.parse(line));
+const retried = { level: "warn", message: "retrying on a fresh connection", attempt: 1 };
+beforeEach(() => {
+  logLines.length = 0;
+  captureLogLines(logLines);
+});
+afterEach(() => jest.restoreAllMocks());
 
 const reasons = async (h: Harness) => (await h.authAttempts()).map((attempt) => attempt.reason);
 
@@ -52,6 +63,7 @@ describe("Database connection path against a real MariaDB", () => {
     expect(outcome.result.currentUser).toBe("app_user@%");
     expect(outcome.reasons).toEqual(["expired", "ok"]);
     expect(outcome.signings).toBe(2);
+    expect(logged()).toEqual([{ ...retried, requestId: "test", code: "ER_ACCESS_DENIED_ERROR" }]);
   });
 
   it("re-signs and succeeds when the server refuses a forged token", async () => {
@@ -60,6 +72,7 @@ describe("Database connection path against a real MariaDB", () => {
     expect(forged).not.toBe(genuine);
     const outcome = await healthWith(signerFrom(h, [forged]));
     expect(outcome.reasons).toEqual(["signature-mismatch", "ok"]);
+    expect(logged()).toEqual([{ ...retried, requestId: "test", code: "ER_ACCESS_DENIED_ERROR" }]);
   });
 
   it("gives up with a clear error when every token is for another database user", async () => {
@@ -75,6 +88,7 @@ describe("Database connection path against a real MariaDB", () => {
       await db.end();
     }
     expect((await reasons(h)).slice(attemptsBefore)).toEqual(["dbuser-mismatch", "dbuser-mismatch"]);
+    expect(logged()).toEqual([{ ...retried, requestId: "test", code: "ER_ACCESS_DENIED_ERROR" }]);
   });
 
   it("signs once and reuses the token and connection across many calls", async () => {
@@ -92,6 +106,38 @@ describe("Database connection path against a real MariaDB", () => {
     const { DB_HOST: _, ...withoutHost } = h.env;
     expect(() => settingsFromEnvironment(withoutHost)).toThrow("environment variable DB_HOST is not set");
     expect(() => settingsFromEnvironment({ ...h.env, DB_PORT: "mysql" })).toThrow('environment variable DB_PORT is "mysql", not a port number');
+  });
+});
+
+describe("Database against servers it must not trust", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    // Signed by the harness CA, but for another host name.
+    h = await startHarness({ certificateNames: ["db.example.internal"] });
+  });
+  afterAll(async () => h?.destroy());
+
+  async function refusedBeforeTheToken(settings: ReturnType<typeof settingsFromEnvironment>, problem: RegExp): Promise<void> {
+    const db = new Database(settings, { getAuthToken: () => signToken(h, "app_user") });
+    try {
+      const failure = db.run("test", health);
+      await expect(failure).rejects.toThrow();
+      const cause = await failure.catch((error: Error) => String(error.cause ?? error));
+      expect(cause).toMatch(problem);
+    } finally {
+      await db.end();
+    }
+    expect(db.tokens.signings).toBe(0);
+    expect(await h.authAttempts()).toEqual([]);
+    expect(logged()).toEqual([expect.objectContaining(retried)]);
+  }
+
+  it("never sends the token to a server whose certificate names another host", async () => {
+    await refusedBeforeTheToken(settingsFromEnvironment(h.env), /Hostname\/IP does not match certificate's altnames/);
+  });
+
+  it("never sends the token to a server whose certificate another CA signed", async () => {
+    await refusedBeforeTheToken({ ...settingsFromEnvironment(h.env), ca: await unrelatedCaPem() }, /self-signed certificate|unable to verify|unable to get local issuer/i);
   });
 });
 

@@ -1,4 +1,5 @@
 import { type Harness, startHarness } from "../harness/mariadb";
+import { captureLogLines } from "../harness/logs";
 import { bootstrapHarness } from "../harness/migrations";
 import { closeDatabase, handler, sharedDatabase } from "../../functions/api/index";
 import { MAX_DATA_BYTES, MAX_ID_LENGTH } from "../../functions/api/request";
@@ -17,9 +18,7 @@ beforeAll(async () => {
   h = await startHarness();
   await bootstrapHarness(h);
   useHarnessEnvironment(h);
-  for (const method of ["debug", "info", "warn", "error"] as const) {
-    jest.spyOn(console, method).mockImplementation((...args: unknown[]) => void logLines.push(String(args[0])));
-  }
+  captureLogLines(logLines);
 });
 
 afterAll(async () => {
@@ -67,6 +66,17 @@ describe("items API on a real MariaDB with IAM-token authentication", () => {
     expect(await invoke({ op: "list" })).toMatchObject({ statusCode: 200, data: { items: expect.arrayContaining([{ id: "aa", data: {} }]) } });
   });
 
+  it("names a missing field as missing", async () => {
+    expect(await invoke({ id: "x" })).toMatchObject({ statusCode: 400, error: { field: "op", message: "op: must be one of health, put, get, list, delete, got nothing (the field is missing)" } });
+    expect(await invoke({ op: "put", item: { id: "x" } })).toMatchObject({ statusCode: 400, error: { field: "item.data", message: "item.data: must be a JSON object, got nothing (the field is missing)" } });
+  });
+
+  it("starts a page after the id a well-formed cursor names, issued or not: cursors are not signed", async () => {
+    for (const id of ["a", "b", "c"]) await invoke({ op: "put", item: { id, data: {} } });
+    const cursor = Buffer.from("a").toString("base64url");
+    expect(await invoke({ op: "list", cursor })).toEqual({ statusCode: 200, data: { items: [{ id: "b", data: {} }, { id: "c", data: {} }] } });
+  });
+
   it("stores SQL injection attempts as plain data", async () => {
     const id = "x' OR '1'='1'; DROP TABLE items; --";
     const data = { note: "'); DELETE FROM items; --", back: "\\'; SELECT SLEEP(10); #" };
@@ -100,6 +110,7 @@ describe("items API on a real MariaDB with IAM-token authentication", () => {
     const before = await statementsExecuted();
     const response = await invoke(event);
     expect(response).toEqual({ statusCode: 400, error: { code: "invalid_request", field, message: expect.stringMatching(new RegExp(`^${field.replace(".", "\\.")}: `)) } });
+    expect(JSON.stringify(response)).not.toMatch(/undefined/);
     expect(await statementsExecuted()).toBe(before);
   });
 

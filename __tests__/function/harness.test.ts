@@ -3,13 +3,11 @@
  * @aws-sdk/rds-signer get in over TLS, everything else is refused — and the
  * refusal happens for the intended reason (checked via the verifier's log).
  */
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
-import * as os from "node:os";
-import * as path from "node:path";
 import { Signer } from "@aws-sdk/rds-signer";
 import * as mysql from "mysql2/promise";
+import { unrelatedCaPem } from "../harness/certificates";
 import { type AuthAttempt, type Harness, startHarness } from "../harness/mariadb";
 
 jest.setTimeout(30_000);
@@ -96,10 +94,6 @@ function portRefuses(port: number): Promise<boolean> {
   });
 }
 
-function harnessPamFiles(): string[] {
-  return fs.readdirSync("/etc/pam.d").filter((f) => f.startsWith("rds-iam-harness-"));
-}
-
 describe("MariaDB RDS IAM harness (TLS)", () => {
   let h: Harness;
 
@@ -125,6 +119,7 @@ describe("MariaDB RDS IAM harness (TLS)", () => {
       DB_NAME: "app",
       DB_USER: "app_user",
       DB_TLS_CA_FILE: expect.stringMatching(/ca\.pem$/),
+      AWS_SESSION_TOKEN: h.credentials.sessionToken,
     });
     expect(fs.readFileSync(h.env.DB_TLS_CA_FILE, "utf8")).toBe(h.caPem);
   });
@@ -173,27 +168,39 @@ describe("MariaDB RDS IAM harness (TLS)", () => {
 
   test("a token signed with another secret key is refused", async () => {
     const token = await sign(h, {
-      credentials: { accessKeyId: h.credentials.accessKeyId, secretAccessKey: `${h.credentials.secretAccessKey}x` },
+      credentials: { ...h.credentials, secretAccessKey: `${h.credentials.secretAccessKey}x` },
     });
     await expectRefusedBecause(h, token, "signature-mismatch");
   });
 
   test("a token for another access key id is refused", async () => {
     const token = await sign(h, {
-      credentials: { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: h.credentials.secretAccessKey },
+      credentials: { ...h.credentials, accessKeyId: "ASIAIOSFODNN7EXAMPLE" },
     });
     await expectRefusedBecause(h, token, "unknown-access-key");
   });
 
-  test("a token with a session token the harness does not trust is refused", async () => {
-    const token = await sign(h, { credentials: { ...h.credentials, sessionToken: "FwoGZXIvYXdzEXAMPLE" } });
-    await expectRefusedBecause(h, token, "unexpected-session-token");
+  test("a token signed with session credentials, as a Lambda's are (about 1 KB), connects", async () => {
+    expect(h.credentials.sessionToken!.length).toBeGreaterThan(700);
+    const token = await sign(h);
+    expect(token.length).toBeGreaterThan(1000);
+    expect(token).toContain("X-Amz-Security-Token=");
+    expect(await withConn(connect(h, token), currentUser)).toBe("app_user@%");
   });
 
-  test("a token longer than PAM can pass (STS session token) is refused with a clear reason", async () => {
-    const token = await sign(h, { credentials: { ...h.credentials, sessionToken: "A".repeat(800) } });
-    expect(token.length).toBeGreaterThan(1000);
-    await expectRefusedBecause(h, token, "token-truncated-by-pam");
+  test("a token with another session token, or none, is refused", async () => {
+    await expectRefusedBecause(h, await sign(h, { credentials: { ...h.credentials, sessionToken: `${h.credentials.sessionToken}x` } }), "session-token-mismatch");
+    const { sessionToken: _, ...longTerm } = h.credentials;
+    await expectRefusedBecause(h, await sign(h, { credentials: longTerm }), "missing-session-token");
+  });
+
+  test("a valid token for an account that is not an IAM user is refused by the server", async () => {
+    await h.admin("CREATE USER 'password_user'@'%' IDENTIFIED BY 'correct horse battery staple'; GRANT SELECT ON app.* TO 'password_user'@'%'");
+    const token = await sign(h, { username: "password_user" });
+    const attempts = await attemptsDuring(h, async () => {
+      await expect(connect(h, token, { user: "password_user" })).rejects.toMatchObject({ code: "ER_ACCESS_DENIED_ERROR" });
+    });
+    expect(attempts).toEqual([expect.objectContaining({ user: "password_user", result: "accepted" })]);
   });
 
   test("a token for another DB user is refused", async () => {
@@ -231,8 +238,8 @@ describe("MariaDB RDS IAM harness (TLS)", () => {
   });
 
   test("a connection without TLS is refused by the server — but only AFTER the token went over the wire", async () => {
-    // MariaDB 10.11 enforces require_secure_transport / REQUIRE SSL after the auth plugin ran,
-    // so the cleartext token reaches (and passes) the verifier before the login is refused.
+    // MySQL and MariaDB enforce REQUIRE SSL after the auth plugin ran, and so does the harness:
+    // the cleartext token reaches (and passes) the verifier before the login is refused.
     // A server refusal therefore does NOT mean the token was protected: the client must insist on TLS.
     const token = await sign(h);
     const attempts = await attemptsDuring(h, async () => {
@@ -243,7 +250,7 @@ describe("MariaDB RDS IAM harness (TLS)", () => {
 
   test("the server certificate is only trusted via the harness CA", async () => {
     const token = await sign(h);
-    const other = otherCaPem();
+    const other = await unrelatedCaPem();
     await expect(connect(h, token, { ssl: { ca: other } })).rejects.toThrow(/certificate|self.signed|verify/i);
   });
 
@@ -271,10 +278,8 @@ describe("MariaDB RDS IAM harness (TLS)", () => {
 
 describe("MariaDB RDS IAM harness (tls: false)", () => {
   let h: Harness;
-  let pamFilesBefore: string[];
 
   beforeAll(async () => {
-    pamFilesBefore = harnessPamFiles();
     h = await startHarness({ tls: false, database: "plain", region: "eu-central-1" });
   });
 
@@ -306,26 +311,12 @@ describe("MariaDB RDS IAM harness (tls: false)", () => {
     expect(h.env.AWS_REGION).toBe("eu-central-1");
   });
 
-  test("destroy() stops the server and removes the PAM service", async () => {
-    expect(harnessPamFiles().length).toBe(pamFilesBefore.length + 1);
+  test("destroy() stops the server and removes its directory", async () => {
+    const dir = h.directory;
+    expect(fs.existsSync(dir)).toBe(true);
     const port = h.port;
     await h.destroy();
     expect(await portRefuses(port)).toBe(true);
-    expect(harnessPamFiles()).toEqual(pamFilesBefore);
+    expect(fs.existsSync(dir)).toBe(false);
   });
 });
-
-/** A CA PEM that did not sign the harness' server certificate. */
-function otherCaPem(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rds-iam-harness-otherca-"));
-  try {
-    execFileSync("openssl", [
-      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-      "-keyout", path.join(dir, "k.pem"), "-out", path.join(dir, "c.pem"), "-days", "1", "-subj", "/CN=other CA",
-      "-addext", "basicConstraints=critical,CA:TRUE",
-    ], { stdio: "ignore" });
-    return fs.readFileSync(path.join(dir, "c.pem"), "utf8");
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}

@@ -55,13 +55,18 @@ function fail(field: string, message: string): never {
   throw new ClientError(400, "invalid_request", `${field}: ${message}`, field);
 }
 
+/** What the caller sent, for messages: "got nothing" when the field is missing, never "undefined". */
 function describe(value: unknown): string {
+  if (value === undefined) return "nothing (the field is missing)";
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   return typeof value === "object" ? "an object" : `${typeof value} ${JSON.stringify(value)}`.slice(0, 60);
 }
 
-/** Cursors are opaque to callers: base64url of the last id of the previous page. */
+/**
+ * Cursors are opaque to callers: base64url of the last id of the previous page. They are not
+ * signed: one made up for an existing id starts the page after it, which shows nothing `list` does not.
+ */
 export function encodeCursor(lastId: string): string {
   return Buffer.from(lastId, "utf8").toString("base64url");
 }

@@ -2,8 +2,11 @@ import { createHash } from "node:crypto";
 import type { Connection, RowDataPacket } from "mysql2/promise";
 import type { Migration } from "../shared/migration-files";
 
-/** How the app user proves who it is: RDS IAM tokens in AWS; PAM (verifying the same tokens) in the local harness. */
-export type AppUserAuthentication = { kind: "rds-iam" } | { kind: "pam"; service: string };
+/**
+ * How the app user proves who it is: RDS IAM tokens in AWS; in the local harness, a password that
+ * only its front knows, which logs the user in once the front has verified the same tokens.
+ */
+export type AppUserAuthentication = { kind: "rds-iam" } | { kind: "password"; password: string };
 
 export interface BootstrapOptions {
   readonly database: string;
@@ -40,7 +43,7 @@ export function createAppUserStatement(user: string, authentication: AppUserAuth
   if (authentication.kind === "rds-iam") {
     return { sql: "CREATE USER IF NOT EXISTS ?@'%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' REQUIRE SSL", values: [user] };
   }
-  return { sql: "CREATE USER IF NOT EXISTS ?@'%' IDENTIFIED VIA pam USING ? REQUIRE SSL", values: [user, authentication.service] };
+  return { sql: "CREATE USER IF NOT EXISTS ?@'%' IDENTIFIED BY ? REQUIRE SSL", values: [user, authentication.password] };
 }
 
 export const checksum = (sql: string) => createHash("sha256").update(sql).digest("hex");
