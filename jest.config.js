@@ -16,11 +16,14 @@ module.exports = {
     {
       ...shared,
       displayName: "function",
-      // Every test outside infra/ runs the handler against a real MariaDB started by the harness.
-      testMatch: ["<rootDir>/__tests__/**/*.test.ts"],
-      testPathIgnorePatterns: ["/node_modules/", "<rootDir>/__tests__/infra/"],
+      // The handler, its connection path and the bootstrap against a real MariaDB started by the harness.
+      testMatch: ["<rootDir>/__tests__/function/**/*.test.ts"],
       // Installs MariaDB once where it may, or stops in one line before any test runs.
       globalSetup: "<rootDir>/__tests__/function/global-setup.ts",
     },
+    // The README's commands in a fresh clone as a non-root user; that inner run leaves this project out.
+    ...(process.env.LAMBDA_RDS_IAM_FRESH_CLONE
+      ? []
+      : [{ ...shared, displayName: "fresh-clone", testMatch: ["<rootDir>/__tests__/fresh-clone/**/*.test.ts"] }]),
   ],
 };

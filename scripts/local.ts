@@ -89,7 +89,7 @@ async function invoke(args: string[]): Promise<void> {
     throwaway = await startDatabase();
     env = throwaway.env;
   }
-  // The harness's token verifier cannot accept tokens signed with session credentials.
+  // The harness's credentials only: none of the caller's own AWS settings may mix with them.
   delete process.env.AWS_SESSION_TOKEN;
   delete process.env.AWS_PROFILE;
   Object.assign(process.env, env);
