@@ -6,6 +6,8 @@ const shared = {
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // A MariaDB harness starts in 1-3 s, but can take longer than jest's default 5 s on a busy 2-core machine.
+  testTimeout: 60_000,
   projects: [
     {
       ...shared,

@@ -10,8 +10,6 @@ import * as mysql from "mysql2/promise";
 import { unrelatedCaPem } from "../harness/certificates";
 import { type AuthAttempt, type Harness, startHarness } from "../harness/mariadb";
 
-jest.setTimeout(30_000);
-
 interface SignOpts {
   hostname?: string;
   port?: number;

@@ -22,7 +22,7 @@ import type { AppUserAuthentication } from "../../functions/migrate/bootstrap";
 import { IamFront } from "./iam-front";
 import { type TrustedCredentials, verifyToken } from "./iam-token";
 import { makeCertificates } from "./certificates";
-import { requireTools } from "./prerequisites";
+import { type Tools, requireTools } from "./prerequisites";
 
 export interface HarnessOptions {
   /** default "us-east-1" */
@@ -119,6 +119,34 @@ function tail(file: string, lines = 30): string {
   }
 }
 
+// mariadbd and mariadb-install-db refuse to run as root unless told to.
+const asRoot = process.getuid?.() === 0 ? ["--user=root"] : [];
+
+/**
+ * A new server's data directory, copied from one made by mariadb-install-db once per user and server
+ * build and kept in the temp directory (it takes seconds; a copy takes milliseconds).
+ */
+async function copyFreshDataDir(tools: Tools, dataDir: string): Promise<void> {
+  const build = fs.statSync(tools.mariadbd);
+  const template = path.join(os.tmpdir(), `lambda-rds-iam-mariadb-${process.getuid?.() ?? 0}-${build.size}-${Math.round(build.mtimeMs)}`);
+  if (!fs.existsSync(template)) {
+    const staging = fs.mkdtempSync(`${template}-staging-`);
+    try {
+      await run(tools.installDb, [
+        "--no-defaults", `--datadir=${path.join(staging, "data")}`, ...asRoot, "--skip-test-db",
+        // root without a password, reachable only through the socket in each server's private directory
+        "--auth-root-authentication-method=normal", "--innodb-log-file-size=4M", "--innodb-buffer-pool-size=8M",
+      ]);
+      // Atomic: a concurrent worker that made it first wins, and this copy is dropped.
+      fs.renameSync(staging, template);
+    } catch (error) {
+      fs.rmSync(staging, { recursive: true, force: true });
+      if (!fs.existsSync(template)) throw error;
+    }
+  }
+  fs.cpSync(path.join(template, "data"), dataDir, { recursive: true });
+}
+
 /** Kills the server and removes its directory if this process dies without destroy() (SIGKILL included). */
 function startWatchdog(pidFile: string, dir: string): ChildProcess {
   const script = `
@@ -149,8 +177,6 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const credentials = testCredentials(opts.sessionCredentials ?? true);
   const backendPassword = randomBytes(24).toString("base64url");
   const attempts: AuthAttempt[] = [];
-  // mariadbd refuses to run as root unless told to.
-  const asRoot = process.getuid?.() === 0 ? ["--user=root"] : [];
 
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
@@ -161,11 +187,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     fs.mkdirSync(path.join(dir, "tmp"));
     const [tlsFiles] = await Promise.all([
       makeCertificates(tools.openssl, dir, opts.certificateNames ?? [HOST, "localhost"]),
-      run(tools.installDb, [
-        "--no-defaults", `--datadir=${dataDir}`, ...asRoot, "--skip-test-db",
-        // root without a password, reachable only through the socket in this private directory
-        "--auth-root-authentication-method=normal", "--innodb-log-file-size=4M", "--innodb-buffer-pool-size=8M",
-      ]),
+      copyFreshDataDir(tools, dataDir),
     ]);
     const caPem = fs.readFileSync(tlsFiles.ca, "utf8");
     // The front binds first (any free port, kept across restarts); mariadbd's port is probed, so a lost race is retried.

@@ -26,11 +26,13 @@ function which(name: string): string | undefined {
   return dirs.map((dir) => join(dir, name)).find((file) => existsSync(file));
 }
 
+const BINARIES: Record<keyof Tools, string> = { mariadbd: "mariadbd", installDb: "mariadb-install-db", printDefaults: "my_print_defaults", openssl: "openssl" };
+
 /** The tools, or the names of those missing. */
 export function findTools(): Tools | { missing: string[] } {
-  const found = { mariadbd: which("mariadbd"), installDb: which("mariadb-install-db"), printDefaults: which("my_print_defaults"), openssl: which("openssl") };
-  const missing = Object.entries(found).filter(([, file]) => !file).map(([name]) => name);
-  return missing.length > 0 ? { missing } : (found as Tools);
+  const found = Object.fromEntries(Object.entries(BINARIES).map(([key, binary]) => [key, which(binary)]));
+  const missing = Object.entries(found).filter(([, file]) => !file).map(([key]) => BINARIES[key as keyof Tools]);
+  return missing.length > 0 ? { missing } : (found as unknown as Tools);
 }
 
 export class MissingPrerequisite extends Error {
