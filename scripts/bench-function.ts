@@ -13,7 +13,7 @@ import mysql from "mysql2/promise";
 import { type Harness, startHarness } from "../__tests__/harness/mariadb";
 import { bootstrapHarness } from "../__tests__/harness/migrations";
 import { bundleFunction } from "../src/function-bundle";
-import { median } from "./measure";
+import { median, percentile } from "./measure";
 
 const projectRoot = resolve(__dirname, "..");
 const COLD_STARTS = 5;
@@ -111,11 +111,6 @@ async function warmChild(job: WarmJob): Promise<WarmResult> {
     result.rawMs.push(...(await timed(BLOCK, viaRaw)));
   }
   return result;
-}
-
-function percentile(samples: number[], p: number): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
 const ms = (value: number) => `${value.toFixed(value < 10 ? 3 : 1)} ms`;

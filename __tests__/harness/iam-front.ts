@@ -133,7 +133,14 @@ export class IamFront {
 
   private async login(raw: Socket, backend: Socket): Promise<void> {
     const backendReader = new PacketReader(backend);
-    const greeting = parseGreeting((await backendReader.next()).payload);
+    const first = (await backendReader.next()).payload;
+    if (isErr(first)) {
+      // The server refuses before greeting (too many connections): the client hears it as it would from MySQL.
+      writePacket(raw, 0, first);
+      raw.end();
+      return;
+    }
+    const greeting = parseGreeting(first);
     const tls = this.options.tls;
     // MariaDB's own capabilities, less compression; TLS is the front's to offer.
     const capabilities = (greeting.capabilities & ~Capability.COMPRESS & ~Capability.SSL) | (tls ? Capability.SSL : 0);

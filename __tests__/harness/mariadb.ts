@@ -40,6 +40,10 @@ export interface HarnessOptions {
   sessionCredentials?: boolean;
   /** default ["127.0.0.1", "localhost"]: the names the server certificate is valid for. */
   certificateNames?: string[];
+  /** default 200: the server's max_connections (MariaDB admits one more for root). */
+  maxConnections?: number;
+  /** default 28800 (MySQL's 8 hours): seconds after which the server closes an idle connection. */
+  waitTimeoutSeconds?: number;
 }
 
 /** One login attempt as the front judged it (never contains the token). */
@@ -198,7 +202,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       `--socket=${socketPath}`, `--pid-file=${pidFile}`, `--log-error=${errLog}`, `--tmpdir=${path.join(dir, "tmp")}`,
       "--skip-name-resolve", "--skip-log-bin", "--performance-schema=OFF", "--innodb-buffer-pool-size=8M", "--innodb-log-file-size=4M",
       "--innodb-use-native-aio=0", "--innodb-doublewrite=0", "--innodb-flush-log-at-trx-commit=2", "--key-buffer-size=1M",
-      "--max-connections=200", "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci",
+      `--max-connections=${opts.maxConnections ?? 200}`, `--wait-timeout=${opts.waitTimeoutSeconds ?? 28800}`, "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci",
       ...(tls
         ? [`--ssl-ca=${tlsFiles.ca}`, `--ssl-cert=${tlsFiles.cert}`, `--ssl-key=${tlsFiles.key}`, "--tls-version=TLSv1.2,TLSv1.3"]
         : ["--skip-ssl"]),
@@ -215,7 +219,16 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
           attempts.push({ time: new Date().toISOString(), user: user.slice(0, 80), result: accepted ? "accepted" : "rejected", reason }),
       });
 
-    const adminConnection = () => mysql.createConnection({ socketPath, user: "root", multipleStatements: true, connectTimeout: 10_000 });
+    const adminConnection = async (): Promise<mysql.Connection> => {
+      // A server full of app connections (a storm test) frees slots within moments; root waits for one.
+      for (const deadline = Date.now() + 10_000; ; await new Promise((r) => setTimeout(r, 100))) {
+        try {
+          return await mysql.createConnection({ socketPath, user: "root", multipleStatements: true, connectTimeout: 10_000 });
+        } catch (error) {
+          if ((error as { code?: string }).code !== "ER_CON_COUNT_ERROR" || Date.now() > deadline) throw error;
+        }
+      }
+    };
     const admin = async (sql: string, params?: unknown[]): Promise<any> => {
       if (!child) throw new Error("MariaDB harness: admin() called while the server is stopped");
       const conn = await adminConnection();

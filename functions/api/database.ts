@@ -8,11 +8,18 @@ import { TokenCache, TokenSigner } from "./token";
 /** Both stay well below the function timeout (15 s by default), so a dead database fails the invocation cleanly. */
 export const CONNECT_TIMEOUT_MS = 4_000;
 export const QUERY_TIMEOUT_MS = 5_000;
-/** Lambda runs one invocation per execution environment at a time; two leave room for a replacement while one dies. */
-export const POOL_SIZE = 2;
+/**
+ * Lambda runs one invocation per execution environment at a time, so one connection serves it. Every
+ * environment's connection counts against the server's max_connections until the server reaps it
+ * (wait_timeout) after Lambda froze or dropped the environment: a second one would halve capacity.
+ */
+export const POOL_SIZE = 1;
 
 /** The database could not be reached or did not answer in time: a server-side failure the caller may retry. */
 export class DatabaseUnavailableError extends Error {
+  /** Lambda's asynchronous retries and on-failure destinations apply; a later attempt may well succeed. */
+  readonly retryable = true;
+
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "DatabaseUnavailableError";
@@ -25,7 +32,9 @@ const asMysqlError = (error: unknown): MysqlError => (typeof error === "object" 
 
 /** Socket-level failures: the server is down, restarting or unreachable. */
 const NETWORK_ERRORS = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "PROTOCOL_CONNECTION_LOST"]);
-const SERVER_BUSY_ERRORS = new Set(["ER_SERVER_SHUTDOWN", "ER_CON_COUNT_ERROR"]);
+/** The server is full or going away: an immediate retry would be refused too, so these fail at once. */
+const SERVER_BUSY_ERRORS = new Set(["ER_SERVER_SHUTDOWN", "ER_CON_COUNT_ERROR", "ER_TOO_MANY_USER_CONNECTIONS"]);
+const isServerBusy = (error: MysqlError) => SERVER_BUSY_ERRORS.has(error.code ?? "");
 
 const isTokenRejected = (error: MysqlError) => error.code === "ER_ACCESS_DENIED_ERROR";
 const isWithoutTls = (error: MysqlError) => error.code === "HANDSHAKE_NO_SSL_SUPPORT";
@@ -33,7 +42,8 @@ const QUERY_TIMEOUT = "QUERY_TIMEOUT";
 const isTimeout = (error: MysqlError) => error.code === QUERY_TIMEOUT || error.code === "ETIMEDOUT";
 /** The connection broke or could not be made (restart, idle disconnect): a fresh one may well succeed. */
 const isBrokenConnection = (error: MysqlError) =>
-  NETWORK_ERRORS.has(error.code ?? "") || (error.fatal === true && !isTimeout(error) && !isTokenRejected(error) && !isWithoutTls(error));
+  NETWORK_ERRORS.has(error.code ?? "") ||
+  (error.fatal === true && !isTimeout(error) && !isTokenRejected(error) && !isWithoutTls(error) && !isServerBusy(error));
 
 /**
  * Bounds a unit of work by QUERY_TIMEOUT_MS with one timer, rather than mysql2's per-query timers
@@ -115,7 +125,10 @@ export class Database {
     if (error.code === QUERY_TIMEOUT) {
       return new DatabaseUnavailableError(`${where} did not answer within ${QUERY_TIMEOUT_MS} ms`, { cause: error });
     }
-    if (isBrokenConnection(error) || isTimeout(error) || SERVER_BUSY_ERRORS.has(error.code ?? "")) {
+    if (isServerBusy(error)) {
+      return new DatabaseUnavailableError(`${where} is busy (${error.code}): it accepts no more connections now; retry later, or put RDS Proxy in front of it (database.proxy)`, { cause: error });
+    }
+    if (isBrokenConnection(error) || isTimeout(error)) {
       return new DatabaseUnavailableError(`${where} is unavailable: ${error.code ?? error.message}`, { cause: error });
     }
     return error;

@@ -1,0 +1,71 @@
+/**
+ * A connection storm on the direct path: more cold execution environments at once than the server
+ * has connections. Each invocation succeeds or fails fast with a clear, retryable error, the server
+ * stays up, no connection leaks, and once the server has reaped idle connections (wait_timeout) the
+ * environments that were refused get in when retried, as Lambda retries asynchronous invocations.
+ */
+import { CONNECT_TIMEOUT_MS, QUERY_TIMEOUT_MS } from "../../functions/api/database";
+import { ExecutionEnvironments, type Invocation } from "../harness/execution-environments";
+import { type Harness, startHarness } from "../harness/mariadb";
+import { bootstrapHarness } from "../harness/migrations";
+
+const ENVIRONMENTS = 40;
+const MAX_CONNECTIONS = 10;
+const WAIT_TIMEOUT_SECONDS = 2;
+const GET = { op: "get", id: "storm" };
+
+let h: Harness;
+let environments: ExecutionEnvironments;
+
+beforeAll(async () => {
+  h = await startHarness({ maxConnections: MAX_CONNECTIONS, waitTimeoutSeconds: WAIT_TIMEOUT_SECONDS });
+  await bootstrapHarness(h);
+  await h.admin(`INSERT INTO \`${h.database}\`.items (id, data) VALUES ('storm', '{}')`);
+  environments = await ExecutionEnvironments.start(ENVIRONMENTS, h.env);
+});
+
+afterAll(async () => {
+  environments?.stop();
+  await h?.destroy();
+});
+
+const appConnections = async () => Number((await h.admin("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = 'app_user'"))[0].n);
+
+async function untilReaped(): Promise<void> {
+  const deadline = Date.now() + (WAIT_TIMEOUT_SECONDS + 10) * 1000;
+  while ((await appConnections()) > 0) {
+    if (Date.now() > deadline) throw new Error("idle connections were not reaped");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+const succeeded = (invocation: Invocation) => invocation.statusCode === 200;
+
+it("answers every invocation of a storm, or refuses it fast with a retryable error, and keeps the server up", async () => {
+  const storm = await environments.invoke(GET);
+
+  const refused = storm.filter((invocation) => !succeeded(invocation));
+  expect(storm.filter(succeeded).length).toBeGreaterThan(0);
+  expect(storm.filter(succeeded).length).toBeLessThanOrEqual(MAX_CONNECTIONS);
+  for (const invocation of refused) {
+    expect(invocation.error).toEqual({
+      name: "DatabaseUnavailableError",
+      retryable: true,
+      message: expect.stringMatching(new RegExp(`^MySQL at 127\\.0\\.0\\.1:${h.port} (is busy \\(ER_CON_COUNT_ERROR\\)|is unavailable|did not answer)`)),
+    });
+  }
+  expect(refused.some((invocation) => invocation.error?.message.includes("is busy (ER_CON_COUNT_ERROR)"))).toBe(true);
+  for (const invocation of storm) expect(invocation.ms).toBeLessThan(CONNECT_TIMEOUT_MS + QUERY_TIMEOUT_MS);
+  // Only the environments that got in hold a connection: a refused one leaks none.
+  expect(await appConnections()).toBeLessThanOrEqual(storm.filter(succeeded).length);
+  expect(await h.admin("SELECT 1 AS up")).toEqual([{ up: 1 }]);
+
+  // Lambda retries a failed asynchronous invocation later; by then the server has reaped idle connections.
+  let waiting = storm.map((invocation, i) => (succeeded(invocation) ? -1 : i)).filter((i) => i >= 0);
+  for (let retry = 1; waiting.length > 0 && retry <= 8; retry++) {
+    await untilReaped();
+    const results = await environments.invoke(GET, waiting);
+    waiting = waiting.filter((_, k) => !succeeded(results[k]));
+  }
+  expect(waiting).toEqual([]);
+}, 120_000);
