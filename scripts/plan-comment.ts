@@ -1,0 +1,84 @@
+/**
+ * npm run plan:comment -- [--stacks-dir DIR] [--out FILE] <stack>.json... [<stack>.skipped...]
+ *
+ * Renders `terraform show -json` plans (one file per stack, named for it) as the Markdown of the
+ * pull-request comment. A `<stack>.skipped` file holds why that stack has no plan. Construct paths come
+ * from DIR/<stack>/cdk.tf.json (default cdktf.out/stacks). Prints to stdout unless --out is given.
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { SkippedStack, StackPlan, TerraformPlan, renderComment } from "./plan-render";
+
+type Blocks = Record<string, Record<string, { "//"?: { metadata?: { path?: string } } }>>;
+
+/** Terraform address to construct path, from the `//` metadata cdktf writes into cdk.tf.json. */
+export function constructPathsOf(synthesized: { resource?: Blocks; data?: Blocks }): Record<string, string> {
+  const paths: Record<string, string> = {};
+  for (const [prefix, blocks] of [["", synthesized.resource], ["data.", synthesized.data]] as const) {
+    for (const [type, byName] of Object.entries(blocks ?? {})) {
+      for (const [name, block] of Object.entries(byName)) {
+        const path = block["//"]?.metadata?.path;
+        if (path) paths[`${prefix}${type}.${name}`] = path;
+      }
+    }
+  }
+  return paths;
+}
+
+export interface CommentInputs {
+  plans: StackPlan[];
+  skipped: SkippedStack[];
+}
+
+export function readInputs(files: string[], stacksDir: string): CommentInputs {
+  const plans: StackPlan[] = [];
+  const skipped: SkippedStack[] = [];
+  for (const file of files) {
+    if (file.endsWith(".skipped")) {
+      skipped.push({ stack: basename(file, ".skipped"), reason: readFileSync(file, "utf8").trim() });
+      continue;
+    }
+    if (!file.endsWith(".json")) throw new Error(`${file}: expected <stack>.json (terraform show -json) or <stack>.skipped`);
+    const stack = basename(file, ".json");
+    const synthesized = join(stacksDir, stack, "cdk.tf.json");
+    plans.push({
+      stack,
+      plan: JSON.parse(readFileSync(file, "utf8")) as TerraformPlan,
+      constructPaths: existsSync(synthesized) ? constructPathsOf(JSON.parse(readFileSync(synthesized, "utf8"))) : {},
+    });
+  }
+  const byName = (a: { stack: string }, b: { stack: string }) => a.stack.localeCompare(b.stack);
+  return { plans: plans.sort(byName), skipped: skipped.sort(byName) };
+}
+
+/** The run's page, where its artifacts are listed; from the variables GitHub Actions sets. */
+export function runUrl(env: Record<string, string | undefined>): string | undefined {
+  const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: run } = env;
+  return server && repository && run ? `${server}/${repository}/actions/runs/${run}` : undefined;
+}
+
+function main(args: string[]): void {
+  const option = (name: string) => {
+    const index = args.indexOf(name);
+    if (index < 0) return undefined;
+    const [, value] = args.splice(index, 2);
+    if (value === undefined) throw new Error(`${name} needs a value`);
+    return value;
+  };
+  const stacksDir = option("--stacks-dir") ?? "cdktf.out/stacks";
+  const out = option("--out");
+  if (args.length === 0) throw new Error("usage: npm run plan:comment -- [--stacks-dir DIR] [--out FILE] <stack>.json... [<stack>.skipped...]");
+  const { plans, skipped } = readInputs(args, stacksDir);
+  const markdown = renderComment(plans, skipped, { artifactUrl: runUrl(process.env) });
+  if (out) writeFileSync(out, markdown);
+  else process.stdout.write(markdown);
+}
+
+if (require.main === module) {
+  try {
+    main(process.argv.slice(2));
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exit(1);
+  }
+}
