@@ -7,6 +7,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
+import { takeOption } from "./cli-args";
 import { SkippedStack, StackPlan, TerraformPlan, renderComment } from "./plan-render";
 
 type Blocks = Record<string, Record<string, { "//"?: { metadata?: { path?: string } } }>>;
@@ -58,15 +59,8 @@ export function runUrl(env: Record<string, string | undefined>): string | undefi
 }
 
 function main(args: string[]): void {
-  const option = (name: string) => {
-    const index = args.indexOf(name);
-    if (index < 0) return undefined;
-    const [, value] = args.splice(index, 2);
-    if (value === undefined) throw new Error(`${name} needs a value`);
-    return value;
-  };
-  const stacksDir = option("--stacks-dir") ?? "cdktf.out/stacks";
-  const out = option("--out");
+  const stacksDir = takeOption(args, "--stacks-dir") ?? "cdktf.out/stacks";
+  const out = takeOption(args, "--out");
   if (args.length === 0) throw new Error("usage: npm run plan:comment -- [--stacks-dir DIR] [--out FILE] <stack>.json... [<stack>.skipped...]");
   const { plans, skipped } = readInputs(args, stacksDir);
   const markdown = renderComment(plans, skipped, { artifactUrl: runUrl(process.env) });
