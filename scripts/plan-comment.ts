@@ -1,11 +1,12 @@
 /**
- * npm run plan:comment -- [--stacks-dir DIR] [--out FILE] <stack>.json... [<stack>.skipped...]
+ * npm run plan:comment -- [--stacks-dir DIR] [--out FILE] <stack>.json... [<stack>.skipped...] [PLANS_DIR...]
  *
  * Renders `terraform show -json` plans (one file per stack, named for it) as the Markdown of the
- * pull-request comment. A `<stack>.skipped` file holds why that stack has no plan. Construct paths come
+ * pull-request comment. A `<stack>.skipped` file holds why that stack has no plan; a directory stands
+ * for the .json and .skipped files in it (what `npm run ci:terraform -- plan` writes). Construct paths come
  * from DIR/<stack>/cdk.tf.json (default cdktf.out/stacks). Prints to stdout unless --out is given.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { takeOption } from "./cli-args";
 import { SkippedStack, StackPlan, TerraformPlan, renderComment } from "./plan-render";
@@ -31,9 +32,16 @@ export interface CommentInputs {
   skipped: SkippedStack[];
 }
 
-export function readInputs(files: string[], stacksDir: string): CommentInputs {
+export function readInputs(paths: string[], stacksDir: string): CommentInputs {
   const plans: StackPlan[] = [];
   const skipped: SkippedStack[] = [];
+  const files = paths.flatMap((path) =>
+    statSync(path).isDirectory()
+      ? readdirSync(path)
+          .filter((name) => name.endsWith(".json") || name.endsWith(".skipped"))
+          .map((name) => join(path, name))
+      : [path],
+  );
   for (const file of files) {
     if (file.endsWith(".skipped")) {
       skipped.push({ stack: basename(file, ".skipped"), reason: readFileSync(file, "utf8").trim() });
