@@ -8,6 +8,8 @@ export interface TypePermissions {
   readonly write?: readonly string[];
   /** Services its role arguments are passed to (iam:PassedToService). */
   readonly passRoleTo?: readonly string[];
+  /** KMS calls that services make with the caller's rights, allowed only through them (kms:ViaService <service>.<region>...). */
+  readonly kmsVia?: { readonly services: readonly string[]; readonly actions: readonly string[] };
 }
 
 const ec2Tags = ["ec2:CreateTags", "ec2:DeleteTags"];
@@ -35,15 +37,14 @@ export const TYPE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
       // The final snapshot taken on delete.
       "rds:CreateDBSnapshot",
       ...rdsTags,
-      // RDS creates the master secret and encrypts storage, secret and Performance Insights with the caller's rights.
+      // RDS creates the master secret with the caller's rights.
       "secretsmanager:CreateSecret",
       "secretsmanager:TagResource",
       "secretsmanager:DeleteSecret",
-      "kms:CreateGrant",
-      "kms:GenerateDataKey",
-      "kms:Decrypt",
     ],
     passRoleTo: ["monitoring.rds.amazonaws.com"],
+    // Storage, Performance Insights and the master secret are encrypted with the database key on the caller's behalf.
+    kmsVia: { services: ["rds", "secretsmanager"], actions: ["kms:CreateGrant", "kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey"] },
   },
   aws_db_parameter_group: {
     read: ["rds:DescribeDBParameterGroups", "rds:DescribeDBParameters", "rds:ListTagsForResource"],
@@ -173,12 +174,24 @@ export function terraformTypesOf(stack: TerraformStack): string[] {
   return [...new Set(types)].sort();
 }
 
+export interface MergedPermissions {
+  read: string[];
+  write: string[];
+  passRoleTo: string[];
+  kmsVia: { services: string[]; actions: string[] };
+}
+
 /** What the given types need, merged; throws naming every type without an entry in TYPE_PERMISSIONS. */
-export function permissionsFor(types: readonly string[]): { read: string[]; write: string[]; passRoleTo: string[] } {
+export function permissionsFor(types: readonly string[]): MergedPermissions {
   const missing = types.filter((type) => !(type in TYPE_PERMISSIONS));
   if (missing.length > 0) {
     throw new Error(`No CI permissions for ${missing.join(", ")}: add what Terraform calls for them to TYPE_PERMISSIONS in src/ci-permissions.ts`);
   }
   const union = (pick: (entry: TypePermissions) => readonly string[] | undefined) => [...new Set(types.flatMap((type) => pick(TYPE_PERMISSIONS[type]) ?? []))].sort();
-  return { read: union((entry) => entry.read), write: union((entry) => entry.write), passRoleTo: union((entry) => entry.passRoleTo) };
+  return {
+    read: union((entry) => entry.read),
+    write: union((entry) => entry.write),
+    passRoleTo: union((entry) => entry.passRoleTo),
+    kmsVia: { services: union((entry) => entry.kmsVia?.services), actions: union((entry) => entry.kmsVia?.actions) },
+  };
 }

@@ -27,6 +27,8 @@ export interface CiRolesProps {
   readonly serviceNamePrefix: string;
   /** Terraform types the service stack synthesizes (see terraformTypesOf). */
   readonly serviceTypes: readonly string[];
+  /** Region the service stack deploys to (services call KMS there on the deploy role's behalf). */
+  readonly serviceRegion: string;
   /** The state bucket, its key, the region Terraform reaches it in and the service stack's state object key. */
   readonly state: { readonly bucket: S3Bucket; readonly key: KmsKey; readonly region: string; readonly objectKey: string };
 }
@@ -82,6 +84,12 @@ export class CiRoles extends Construct {
 
     this.attach(this.deploy, "deploy", `${props.deployRoleName}-apply`, [
       { sid: "Apply", actions: needed.write.filter((action) => !isIam(action)), resources: ["*"] },
+      {
+        sid: "KeysThroughServices",
+        actions: needed.kmsVia.actions,
+        resources: ["*"],
+        condition: [{ test: "StringEquals", variable: "kms:ViaService", values: needed.kmsVia.services.map((service) => `${service}.${props.serviceRegion}.${context.dnsSuffix}`) }],
+      },
       { sid: "ApplyServiceIam", actions: needed.write.filter(isIam), resources: serviceIam },
       {
         sid: "PassServiceRoles",

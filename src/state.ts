@@ -137,6 +137,7 @@ export class StateStack extends TerraformStack {
         oidcProviderArn: config.ci.oidcProviderArn,
         serviceNamePrefix: serviceNamePrefix(config),
         serviceTypes: terraformTypesOf(service),
+        serviceRegion: config.region,
         state: { bucket: this.bucket, key: this.key, region: stateRegion(config), objectKey: stateObjectKey(config, service.node.id) },
       });
       new TerraformOutput(this, "ci_plan_role_arn", { value: this.ci.plan.arn, description: "Role pull requests assume to plan (repository variable)" });

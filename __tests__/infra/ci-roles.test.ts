@@ -120,6 +120,20 @@ describe("CI roles", () => {
       ]);
     });
 
+    it("let the deploy role use keys only through the services that encrypt with them on its behalf", () => {
+      const keyUse = allowed(deploy).filter((statement) => statement.actions.some((action) => ["kms:Decrypt", "kms:GenerateDataKey", "kms:CreateGrant"].includes(action)));
+      const dnsSuffix = s.dataRef("aws_partition", "aws-context/partition", "dns_suffix");
+      expect(keyUse).toEqual([
+        expect.objectContaining({ sid: "StateKey", resources: [keyArn] }),
+        {
+          sid: "KeysThroughServices",
+          actions: ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
+          resources: ["*"],
+          condition: [{ test: "StringEquals", variable: "kms:ViaService", values: [`rds.eu-west-1.${dnsSuffix}`, `secretsmanager.eu-west-1.${dnsSuffix}`] }],
+        },
+      ]);
+    });
+
     it("keep the deploy role away from the CI roles, their policies, the OIDC provider and the state key", () => {
       const denied = deploy.filter((statement) => statement.effect === "Deny");
       expect(denied).toContainEqual(
