@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
-import { takeOption } from "./cli-args";
+import { runCli, takeOption } from "./cli-args";
 
 /** check id -> stack -> why the failure is accepted there. */
 export type Exceptions = Record<string, Record<string, string>>;
@@ -131,11 +131,4 @@ function main(args: string[]): number {
   return failed ? 1 : 0;
 }
 
-if (require.main === module) {
-  try {
-    process.exit(main(process.argv.slice(2)));
-  } catch (error) {
-    console.error((error as Error).message);
-    process.exit(1);
-  }
-}
+runCli(module, main);

@@ -13,3 +13,20 @@ export function takeFlag(args: string[], name: string): boolean {
   if (index >= 0) args.splice(index, 1);
   return index >= 0;
 }
+
+/**
+ * Runs a script's main when that script was started itself (not imported by a test): its result is the
+ * exit code, an error prints its message and exits 1. Sets exitCode rather than exiting, so piped output is never cut.
+ */
+export function runCli(entry: NodeModule, main: (args: string[]) => number | void | Promise<number | void>): void {
+  if (require.main !== entry) return;
+  Promise.resolve()
+    .then(() => main(process.argv.slice(2)))
+    .then(
+      (code) => (process.exitCode = code ?? 0),
+      (error: Error) => {
+        console.error(error.message);
+        process.exitCode = 1;
+      },
+    );
+}

@@ -6,7 +6,7 @@
  * the GitHub REST API with GITHUB_TOKEN; GITHUB_REPOSITORY and GITHUB_API_URL are set by Actions.
  */
 import { readFileSync } from "node:fs";
-import { takeFlag, takeOption } from "./cli-args";
+import { runCli, takeFlag, takeOption } from "./cli-args";
 import { COMMENT_MARKER } from "./plan-render";
 
 export interface GitHub {
@@ -103,9 +103,4 @@ async function main(args: string[]): Promise<void> {
   console.log(`${action} comment ${id} on #${number}`);
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).catch((error: Error) => {
-    console.error(error.message);
-    process.exit(1);
-  });
-}
+runCli(module, main);

@@ -8,7 +8,7 @@
  */
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { takeOption } from "./cli-args";
+import { runCli, takeOption } from "./cli-args";
 import { SkippedStack, StackPlan, TerraformPlan, renderComment } from "./plan-render";
 
 type Blocks = Record<string, Record<string, { "//"?: { metadata?: { path?: string } } }>>;
@@ -76,11 +76,4 @@ function main(args: string[]): void {
   else process.stdout.write(markdown);
 }
 
-if (require.main === module) {
-  try {
-    main(process.argv.slice(2));
-  } catch (error) {
-    console.error((error as Error).message);
-    process.exit(1);
-  }
-}
+runCli(module, main);

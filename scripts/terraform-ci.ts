@@ -17,7 +17,7 @@
 import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { takeOption } from "./cli-args";
+import { runCli, takeOption } from "./cli-args";
 
 export const FORK_REASON = "pull request from a fork: GitHub gives it no OIDC token, so no AWS credentials (validate and tests ran)";
 export const STATE_STACK_REASON = "deployed by hand (see the README); its state is a local file on the deployer's machine, so CI validates it only";
@@ -94,11 +94,4 @@ function main(args: string[]): void {
   for (const stack of command === "apply" ? stacks : []) apply(stacksDir, stack);
 }
 
-if (require.main === module) {
-  try {
-    main(process.argv.slice(2));
-  } catch (error) {
-    console.error((error as Error).message);
-    process.exit(1);
-  }
-}
+runCli(module, main);

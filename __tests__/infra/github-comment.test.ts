@@ -151,7 +151,8 @@ describe("plan comment upsert", () => {
     writeFileSync(file, body("from a file"));
     const run = (args: string[]) =>
       new Promise<{ code: number | null; out: string }>((resolve) => {
-        const child = spawn("npm", ["run", "-s", "plan:upsert", "--", ...args], {
+        // The command behind npm run plan:upsert, without npm's own start-up.
+        const child = spawn(process.execPath, ["--import", "tsx", "scripts/github-comment.ts", ...args], {
           cwd: projectRoot,
           env: { ...process.env, GITHUB_TOKEN: "test-token", GITHUB_REPOSITORY: "acme/app", GITHUB_API_URL: github.apiUrl },
         });
@@ -166,5 +167,5 @@ describe("plan comment upsert", () => {
     expect(await run(["--pr", "3", file])).toEqual({ code: 0, out: expect.stringMatching(/^updated comment \d+ on #3\n$/) });
     expect(fake.comments.map((c) => c.body)).toEqual([body("from a file")]);
     expect(await run([file])).toEqual({ code: 1, out: expect.stringContaining("usage: npm run plan:upsert") });
-  });
+  }, 30_000);
 });
