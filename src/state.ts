@@ -140,8 +140,10 @@ export class StateStack extends TerraformStack {
         serviceRegion: config.region,
         state: { bucket: this.bucket, key: this.key, region: stateRegion(config), objectKey: stateObjectKey(config, service.node.id) },
       });
-      new TerraformOutput(this, "ci_plan_role_arn", { value: this.ci.plan.arn, description: "Role pull requests assume to plan (repository variable)" });
-      new TerraformOutput(this, "ci_deploy_role_arn", { value: this.ci.deploy.arn, description: "Role the GitHub environment assumes to deploy (environment variable)" });
+      // The workflows read these ARNs from repository variables named for the environment.
+      const variable = (role: string) => `${config.environment.toUpperCase().replace(/-/g, "_")}_${role}_ROLE_ARN`;
+      new TerraformOutput(this, "ci_plan_role_arn", { value: this.ci.plan.arn, description: `Plan role of pull requests: the repository variable ${variable("PLAN")}` });
+      new TerraformOutput(this, "ci_deploy_role_arn", { value: this.ci.deploy.arn, description: `Deploy role of the ${config.environment} GitHub environment: the repository variable ${variable("DEPLOY")}` });
     }
   }
 }

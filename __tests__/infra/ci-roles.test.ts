@@ -47,6 +47,11 @@ describe("CI roles", () => {
     const bucketArn = s.ref("aws_s3_bucket", "bucket", "arn");
     const keyArn = s.ref("aws_kms_key", "key", "arn");
 
+    it("output the roles' ARNs, naming the repository variables the workflows read them from", () => {
+      expect(s.json.output.ci_plan_role_arn).toEqual({ value: s.ref("aws_iam_role", "ci/plan-role", "arn"), description: "Plan role of pull requests: the repository variable DEV_PLAN_ROLE_ARN" });
+      expect(s.json.output.ci_deploy_role_arn.description).toBe("Deploy role of the dev GitHub environment: the repository variable DEV_DEPLOY_ROLE_ARN");
+    });
+
     it("create the account's GitHub OIDC provider for the STS audience", () => {
       expect(s.resource("aws_iam_openid_connect_provider", "ci/github-oidc")).toEqual({
         url: "https://token.actions.githubusercontent.com",
