@@ -73,13 +73,14 @@ export class CiRoles extends Construct {
     const isIam = (action: string) => action.startsWith("iam:");
     const serviceIam = [iamArn(`role/${props.serviceNamePrefix}-*`), iamArn(`policy/${props.serviceNamePrefix}-*`)];
     const noSecrets: DataAwsIamPolicyDocumentStatement = { sid: "NoSecretValues", effect: "Deny", actions: ["secretsmanager:GetSecretValue"], resources: ["*"] };
+    // One read policy, attached to both roles: the deploy role plans before it applies.
     const read = this.policy("read", `${props.planRoleName}-read`, [
       { sid: "Read", actions: needed.read.filter((action) => !isIam(action)), resources: ["*"] },
       { sid: "ReadServiceIam", actions: needed.read.filter(isIam), resources: serviceIam },
       noSecrets,
     ]);
-    for (const role of [this.plan, this.deploy]) {
-      new IamRolePolicyAttachment(this, `${role.friendlyUniqueId}-read`, { role: role.name, policyArn: read.arn });
+    for (const [id, role] of [["plan", this.plan], ["deploy", this.deploy]] as const) {
+      new IamRolePolicyAttachment(this, `${id}-read-attachment`, { role: role.name, policyArn: read.arn });
     }
 
     this.attach(this.deploy, "deploy", `${props.deployRoleName}-apply`, [
