@@ -64,7 +64,10 @@ const HOLDS_DATA_OR_IDENTITY: Record<string, string> = {
   aws_dynamodb_table: "table",
   aws_iam_openid_connect_provider: "OIDC provider (CI identity)",
 };
-const isIamPolicyOrTrust = (type: string) => type.startsWith("aws_iam_");
+/** IAM itself, and the resource policies that grant access the same way. */
+const isIamPolicyOrTrust = (type: string) => type.startsWith("aws_iam_") || ["aws_s3_bucket_policy", "aws_lambda_permission", "aws_kms_grant"].includes(type);
+/** Attributes that hold a policy document on resources of other types (a KMS key's policy, for one). */
+const POLICY_ATTRIBUTE = /^(policy|assume_role_policy)$/;
 const SECURITY_GROUP_RULE_TYPES = new Set([
   "aws_security_group",
   "aws_default_security_group",
@@ -99,6 +102,7 @@ export function flagsOf(stack: StackPlan): Flag[] {
     const holds = HOLDS_DATA_OR_IDENTITY[resource.type];
     if (holds && (kind === "replace" || kind === "delete")) reasons.push(`${kind === "replace" ? "replaces" : "destroys"} a ${holds}`);
     if (isIamPolicyOrTrust(resource.type)) reasons.push("IAM policy, role or trust change");
+    else if (kind !== "delete" && attributeRows(resource, kind).some((row) => POLICY_ATTRIBUTE.test(row.attribute))) reasons.push("resource policy change");
     if (SECURITY_GROUP_RULE_TYPES.has(resource.type)) reasons.push("security group rule change");
     return reasons.map((why) => ({ ...base, why }));
   });

@@ -40,7 +40,7 @@ describe("plan comment", () => {
     expect(comment).toContain("⚠️ **replaces a database instance**: `dev` <code>aws_db_instance.database_instance_D7FC2283</code> · <code>dev/database/instance</code> (replace)");
   });
 
-  it("flags IAM changes and a destroyed log group or KMS key", () => {
+  it("flags IAM and resource policy changes, and a destroyed log group or KMS key", () => {
     const plan: StackPlan = {
       stack: "prod",
       constructPaths: {},
@@ -51,6 +51,8 @@ describe("plan comment", () => {
           { address: "aws_kms_key.k", type: "aws_kms_key", change: { actions: ["delete"], before: {}, after: null } },
           { address: "aws_cloudwatch_log_group.g", type: "aws_cloudwatch_log_group", change: { actions: ["create", "delete"], before: {}, after: {} } },
           { address: "aws_kms_key.new", type: "aws_kms_key", change: { actions: ["create"], before: null, after: {} } },
+          { address: "aws_kms_key.p", type: "aws_kms_key", change: { actions: ["update"], before: { policy: "{}" }, after: { policy: '{"Statement":[]}' } } },
+          { address: "aws_s3_bucket_policy.b", type: "aws_s3_bucket_policy", change: { actions: ["create"], before: null, after: { policy: "{}" } } },
         ],
       },
     };
@@ -58,6 +60,8 @@ describe("plan comment", () => {
       ["aws_iam_role.r", "IAM policy, role or trust change"],
       ["aws_kms_key.k", "destroys a KMS key (what it encrypted becomes unreadable)"],
       ["aws_cloudwatch_log_group.g", "replaces a log group (its logs go with it)"],
+      ["aws_kms_key.p", "resource policy change"],
+      ["aws_s3_bucket_policy.b", "IAM policy, role or trust change"],
     ]);
   });
 
