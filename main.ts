@@ -18,7 +18,7 @@ function configsOrExit() {
 const configs = configsOrExit();
 const app = new App();
 for (const config of configs) {
-  new StateStack(app, `${config.environment}-state`, config);
-  new ServiceStack(app, config.environment, { config, projectRoot: __dirname });
+  const service = new ServiceStack(app, config.environment, { config, projectRoot: __dirname });
+  new StateStack(app, `${config.environment}-state`, { config, service });
 }
 app.synth();

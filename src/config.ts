@@ -105,6 +105,37 @@ const stateSchema = z
   })
   .strict();
 
+/** IAM role names as IAM accepts them (64 characters at most). */
+const roleName = z.string().regex(/^[\w+=,.@-]{1,64}$/, { error: "must be an IAM role name: 1-64 letters, digits or +=,.@_-" });
+
+const ciSchema = z
+  .object({
+    /**
+     * GitHub repository, "owner/repo", whose workflows may assume this environment's CI roles: the plan
+     * role from its pull requests, the deploy role from its GitHub environment of this environment's name.
+     * No CI roles (nor OIDC provider) exist while it is absent.
+     */
+    repository: z
+      .string()
+      .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/, { error: 'must be a GitHub repository "owner/repo" (no wildcards)' })
+      .optional(),
+    /** Role the pull-request workflow assumes to run `terraform plan`; `<project>-<environment>-ci-plan` when absent. */
+    planRoleName: roleName.optional(),
+    /** Role the main-branch workflow assumes to apply the service stack; `<project>-<environment>-ci-deploy` when absent. */
+    deployRoleName: roleName.optional(),
+    /**
+     * ARN of the account's GitHub OIDC provider when it exists already (there is one per account: another
+     * environment in the same account, or another project, may have made it); this stack creates it when absent.
+     */
+    oidcProviderArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/, {
+        error: "must be the ARN of GitHub's OIDC provider, arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com",
+      })
+      .optional(),
+  })
+  .strict();
+
 const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { error: "must be an AWS region like eu-west-1" });
 
 export const stackConfigSchema = z
@@ -120,12 +151,20 @@ export const stackConfigSchema = z
     database: databaseSchema.default(() => databaseSchema.parse({})),
     function: functionSchema.default(() => functionSchema.parse({})),
     state: stateSchema.default(() => stateSchema.parse({})),
+    ci: ciSchema.default(() => ciSchema.parse({})),
   })
   .strict()
   .superRefine((config, ctx) => {
-    const { network, database, state } = config;
+    const { network, database, state, ci } = config;
     if (config.deployRoleArn && !config.deployRoleArn.includes(`::${config.accountId}:`)) {
       ctx.addIssue({ code: "custom", path: ["deployRoleArn"], message: `must be a role in accountId ${config.accountId}` });
+    }
+    if (ci.oidcProviderArn && !ci.oidcProviderArn.includes(`::${config.accountId}:`)) {
+      ctx.addIssue({ code: "custom", path: ["ci", "oidcProviderArn"], message: `must be a provider in accountId ${config.accountId}` });
+    }
+    const { planRoleName, deployRoleName } = ciRoleNames(config);
+    if (ci.repository && planRoleName === deployRoleName) {
+      ctx.addIssue({ code: "custom", path: ["ci", "deployRoleName"], message: `must differ from ci.planRoleName (${planRoleName}): pull requests must not get the deploy role` });
     }
     if (database.performanceInsights && /\.(micro|small)$/.test(database.instanceClass)) {
       ctx.addIssue({ code: "custom", path: ["database", "performanceInsights"], message: `${database.instanceClass} does not offer Performance Insights; use a medium or larger class, or turn it off` });
@@ -177,6 +216,16 @@ export type StackConfig = z.output<typeof stackConfigSchema>;
 export type NetworkConfig = StackConfig["network"];
 export type DatabaseConfig = StackConfig["database"];
 export type FunctionConfig = StackConfig["function"];
+export type CiConfig = StackConfig["ci"];
+
+/** Prefix of the names of what an environment's service stack makes, e.g. "lambda-rds-iam-dev". */
+export const serviceNamePrefix = (config: Pick<StackConfig, "project" | "environment">) => `${config.project}-${config.environment}`;
+
+/** The CI roles' names: the configured ones, or `<project>-<environment>-ci-plan` and `-ci-deploy`. */
+export function ciRoleNames(config: Pick<StackConfig, "project" | "environment" | "ci">): { planRoleName: string; deployRoleName: string } {
+  const prefix = `${serviceNamePrefix(config)}-ci`;
+  return { planRoleName: config.ci.planRoleName ?? `${prefix}-plan`, deployRoleName: config.ci.deployRoleName ?? `${prefix}-deploy` };
+}
 
 /** Configuration that cannot be synthesized; lists every problem with the field that has it. */
 export class ConfigError extends Error {

@@ -36,6 +36,12 @@ export const ENVIRONMENTS: Readonly<Record<string, StackConfigInput>> = {
 /** JSON object of per-environment overrides, e.g. {"dev":{"network":{"azCount":3}}}: settings change without code edits. */
 export const CONFIG_OVERRIDE_VARIABLE = "LAMBDA_RDS_IAM_CONFIG";
 
+/**
+ * "ambient" makes Terraform use the caller's credentials as they are and never assume an environment's
+ * deployRoleArn: CI already holds the environment's plan or deploy role through GitHub's OIDC token.
+ */
+export const CREDENTIALS_VARIABLE = "LAMBDA_RDS_IAM_CREDENTIALS";
+
 type Json = { [key: string]: unknown };
 const isObject = (value: unknown): value is Json => typeof value === "object" && value !== null && !Array.isArray(value);
 
@@ -69,6 +75,10 @@ function readOverrides(raw: string | undefined): Json {
 /** Every environment's configuration, validated; throws one ConfigError that lists every problem of every environment. */
 export function loadStackConfigs(env: Record<string, string | undefined>): StackConfig[] {
   const overrides = readOverrides(env[CONFIG_OVERRIDE_VARIABLE]);
+  const credentials = env[CREDENTIALS_VARIABLE] ?? "";
+  if (!["", "ambient"].includes(credentials)) {
+    throw new ConfigError(CREDENTIALS_VARIABLE, [`${CREDENTIALS_VARIABLE}: must be "ambient" or unset (got "${credentials}")`]);
+  }
   const configs: StackConfig[] = [];
   const problems: string[] = [];
   for (const [name, settings] of Object.entries(ENVIRONMENTS)) {
@@ -79,6 +89,20 @@ export function loadStackConfigs(env: Record<string, string | undefined>): Stack
       problems.push(...error.problems.map((problem) => `${name}.${problem}`));
     }
   }
+  problems.push(...sharedOidcProviderProblems(configs));
   if (problems.length > 0) throw new ConfigError(`environments ${Object.keys(ENVIRONMENTS).join(", ")}`, problems);
-  return configs;
+  return credentials === "ambient" ? configs.map((config) => ({ ...config, deployRoleArn: undefined })) : configs;
+}
+
+/** An account has one GitHub OIDC provider: at most one environment per account may create it. */
+function sharedOidcProviderProblems(configs: StackConfig[]): string[] {
+  const creators = configs.filter((config) => config.ci.repository && !config.ci.oidcProviderArn);
+  return creators.flatMap((config) => {
+    const first = creators.find((other) => other.accountId === config.accountId);
+    if (!first || first === config) return [];
+    return [
+      `${config.environment}.ci.oidcProviderArn: ${first.environment} creates the GitHub OIDC provider of account ${config.accountId} already; ` +
+        `set this to arn:aws:iam::${config.accountId}:oidc-provider/token.actions.githubusercontent.com`,
+    ];
+  });
 }

@@ -1,6 +1,6 @@
 import { Construct } from "constructs";
 import { TerraformOutput, TerraformStack } from "cdktf";
-import { StackConfig } from "./config";
+import { StackConfig, serviceNamePrefix } from "./config";
 import { Database } from "./database";
 import { DatabaseBootstrap } from "./database-bootstrap";
 import { DatabaseFunction } from "./function";
@@ -23,7 +23,7 @@ export class ServiceStack extends TerraformStack {
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id);
     const { config } = props;
-    const namePrefix = `${config.project}-${config.environment}`;
+    const namePrefix = serviceNamePrefix(config);
 
     useRemoteState(this, config, id);
     guardedAwsProvider(this, config);

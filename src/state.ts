@@ -11,14 +11,18 @@ import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
 import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
-import { StackConfig } from "./config";
+import { CiRoles } from "./ci-roles";
+import { terraformTypesOf } from "./ci-permissions";
+import { StackConfig, ciRoleNames, serviceNamePrefix } from "./config";
 
 /** Terraform 1.10 is the first with S3-native state locking (use_lockfile). */
 export const REQUIRED_TERRAFORM_VERSION = ">= 1.10";
 
 export const stateBucketName = (config: StackConfig) => config.state.bucket ?? `${config.project}-${config.environment}-tfstate-${config.accountId}`;
 const stateKeyAlias = (config: StackConfig) => `alias/${stateBucketName(config)}`;
-const stateRegion = (config: StackConfig) => config.state.region ?? config.region;
+export const stateRegion = (config: StackConfig) => config.state.region ?? config.region;
+/** Object key of a stack's state in the bucket. */
+export const stateObjectKey = (config: StackConfig, stackId: string) => `${config.state.keyPrefix}/${stackId}.tfstate`;
 
 /** The environment's AWS provider: its account only, through its deploy role when one is set, with tags on everything. */
 export function guardedAwsProvider(scope: Construct, config: StackConfig): AwsProvider {
@@ -35,7 +39,7 @@ export function useRemoteState(stack: TerraformStack, config: StackConfig, stack
   const region = stateRegion(config);
   new S3Backend(stack, {
     bucket: stateBucketName(config),
-    key: `${config.state.keyPrefix}/${stackId}.tfstate`,
+    key: stateObjectKey(config, stackId),
     region,
     encrypt: true,
     kmsKeyId: `arn:aws:kms:${region}:${config.accountId}:${stateKeyAlias(config)}`,
@@ -47,16 +51,25 @@ export function useRemoteState(stack: TerraformStack, config: StackConfig, stack
   stack.addOverride("terraform.required_version", REQUIRED_TERRAFORM_VERSION);
 }
 
+export interface StateStackProps {
+  readonly config: StackConfig;
+  /** The environment's service stack: its state object and, when ci.repository is set, what its CI roles may do. */
+  readonly service: TerraformStack;
+}
+
 /**
- * The S3 bucket the environment's other stacks keep their state in. It cannot keep its own state
- * there before it exists, so its state is a local file beside cdktf.json (see the README for the order).
+ * The S3 bucket the environment's other stacks keep their state in, and the environment's CI roles.
+ * It cannot keep its own state there before the bucket exists, so its state is a local file beside
+ * cdktf.json (see the README for the order); it is deployed by hand, never by CI.
  */
 export class StateStack extends TerraformStack {
   readonly bucket: S3Bucket;
   readonly key: KmsKey;
+  readonly ci?: CiRoles;
 
-  constructor(scope: Construct, id: string, config: StackConfig) {
+  constructor(scope: Construct, id: string, props: StateStackProps) {
     super(scope, id);
+    const { config, service } = props;
     // Relative to cdktf.out/stacks/<id>, where Terraform runs: the project root, not this machine's path.
     new LocalBackend(this, { path: `../../../terraform.${id}.tfstate` });
     this.addOverride("terraform.required_version", REQUIRED_TERRAFORM_VERSION);
@@ -115,5 +128,22 @@ export class StateStack extends TerraformStack {
 
     new TerraformOutput(this, "bucket_name", { value: this.bucket.bucket, description: "State bucket of the environment's stacks" });
     new TerraformOutput(this, "kms_key_arn", { value: this.key.arn, description: "Key that encrypts the state" });
+
+    if (config.ci.repository) {
+      this.ci = new CiRoles(this, "ci", {
+        repository: config.ci.repository,
+        environment: config.environment,
+        ...ciRoleNames(config),
+        oidcProviderArn: config.ci.oidcProviderArn,
+        serviceNamePrefix: serviceNamePrefix(config),
+        serviceTypes: terraformTypesOf(service),
+        serviceRegion: config.region,
+        state: { bucket: this.bucket, key: this.key, region: stateRegion(config), objectKey: stateObjectKey(config, service.node.id) },
+      });
+      // The workflows read these ARNs from repository variables named for the environment.
+      const variable = (role: string) => `${config.environment.toUpperCase().replace(/-/g, "_")}_${role}_ROLE_ARN`;
+      new TerraformOutput(this, "ci_plan_role_arn", { value: this.ci.plan.arn, description: `Plan role of pull requests: the repository variable ${variable("PLAN")}` });
+      new TerraformOutput(this, "ci_deploy_role_arn", { value: this.ci.deploy.arn, description: `Deploy role of the ${config.environment} GitHub environment: the repository variable ${variable("DEPLOY")}` });
+    }
   }
 }

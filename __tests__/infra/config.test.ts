@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, parseStackConfig, subnetLayout } from "../../src/config";
-import { CONFIG_OVERRIDE_VARIABLE, loadStackConfigs } from "../../src/environments";
+import { CONFIG_OVERRIDE_VARIABLE, CREDENTIALS_VARIABLE, loadStackConfigs } from "../../src/environments";
 import { MINIMAL, projectRoot } from "./synth";
 
 function problemsOf(input: unknown): string[] {
@@ -58,6 +58,13 @@ describe("stack configuration", () => {
     ["Performance Insights on a class without it", { database: { performanceInsights: true } }, "database.performanceInsights: db.t4g.micro does not offer Performance Insights; use a medium or larger class, or turn it off"],
     ["a monitoring interval RDS does not offer", { database: { monitoringIntervalSeconds: 7 } }, "database.monitoringIntervalSeconds: must be one of 0 (off), 1, 5, 10, 15, 30, 60"],
     ["state versions kept for no days", { state: { noncurrentVersionDays: 0 } }, "state.noncurrentVersionDays: must be between 1 and 3650 days"],
+    ["a CI repository with a wildcard owner", { ci: { repository: "*/lambda-rds-iam" } }, 'ci.repository: must be a GitHub repository "owner/repo" (no wildcards)'],
+    ["a CI repository with a wildcard name", { ci: { repository: "acme/*" } }, 'ci.repository: must be a GitHub repository "owner/repo" (no wildcards)'],
+    ["a CI repository without an owner", { ci: { repository: "lambda-rds-iam" } }, 'ci.repository: must be a GitHub repository "owner/repo" (no wildcards)'],
+    ["a CI role name IAM refuses", { ci: { planRoleName: "plan role" } }, "ci.planRoleName: must be an IAM role name"],
+    ["one role for plan and deploy", { ci: { repository: "acme/app", planRoleName: "gha", deployRoleName: "gha" } }, "ci.deployRoleName: must differ from ci.planRoleName (gha): pull requests must not get the deploy role"],
+    ["an OIDC provider that is not GitHub's", { ci: { oidcProviderArn: "arn:aws:iam::111111111111:oidc-provider/example.com" } }, "ci.oidcProviderArn: must be the ARN of GitHub's OIDC provider"],
+    ["an OIDC provider in another account", { ci: { oidcProviderArn: "arn:aws:iam::999999999999:oidc-provider/token.actions.githubusercontent.com" } }, "ci.oidcProviderArn: must be a provider in accountId 111111111111"],
   ])("rejects %s, naming the field", (_, override, message) => {
     expect(problemsOf({ ...MINIMAL, ...override }).join("\n")).toContain(message);
   });
@@ -111,6 +118,31 @@ describe(`overrides through ${CONFIG_OVERRIDE_VARIABLE}`, () => {
     ["an invalid setting", '{"dev":{"network":{"azCount":1}}}', "dev.network.azCount: must be between 2 and 6"],
   ])("are rejected when %s", (_, raw, message) => {
     expect(() => loadStackConfigs({ [CONFIG_OVERRIDE_VARIABLE]: raw })).toThrow(message);
+  });
+});
+
+describe(`${CREDENTIALS_VARIABLE}`, () => {
+  it('set to "ambient" keeps Terraform on the caller\'s credentials: no environment assumes its deploy role', () => {
+    expect(loadStackConfigs({}).find((config) => config.environment === "prod")?.deployRoleArn).toBeDefined();
+    expect(loadStackConfigs({ [CREDENTIALS_VARIABLE]: "ambient" }).map((config) => config.deployRoleArn)).toEqual([undefined, undefined]);
+  });
+
+  it("rejects any other value", () => {
+    expect(() => loadStackConfigs({ [CREDENTIALS_VARIABLE]: "oidc" })).toThrow(`${CREDENTIALS_VARIABLE}: must be "ambient" or unset (got "oidc")`);
+  });
+});
+
+describe("CI in one account shared by several environments", () => {
+  const override = (prod: object) => JSON.stringify({ dev: { ci: { repository: "acme/app" } }, prod: { accountId: "111111111111", deployRoleArn: "arn:aws:iam::111111111111:role/deploy", ci: { repository: "acme/app", ...prod } } });
+
+  it("lets only one environment create the account's GitHub OIDC provider", () => {
+    expect(() => loadStackConfigs({ [CONFIG_OVERRIDE_VARIABLE]: override({}) })).toThrow(
+      "prod.ci.oidcProviderArn: dev creates the GitHub OIDC provider of account 111111111111 already; set this to arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com",
+    );
+  });
+
+  it("accepts the others using it", () => {
+    expect(() => loadStackConfigs({ [CONFIG_OVERRIDE_VARIABLE]: override({ oidcProviderArn: "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com" }) })).not.toThrow();
   });
 });
 

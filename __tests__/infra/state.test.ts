@@ -1,11 +1,7 @@
-import { Testing } from "cdktf";
-import { parseStackConfig } from "../../src/config";
-import { StateStack } from "../../src/state";
-import { MINIMAL, synthesize } from "./synth";
+import { synthStateStack } from "./synth";
 
 describe("StateStack", () => {
-  const config = parseStackConfig(MINIMAL, "test");
-  const s = synthesize(new StateStack(Testing.app(), "dev-state", config));
+  const s = synthStateStack();
   const bucketId = s.ref("aws_s3_bucket", "bucket", "id");
   const keep = { prevent_destroy: true };
 

@@ -2,6 +2,7 @@ import { Testing, TerraformElement, TerraformResource, TerraformStack } from "cd
 import { resolve } from "node:path";
 import { StackConfigInput, parseStackConfig } from "../../src/config";
 import { ServiceStack } from "../../src/service-stack";
+import { StateStack } from "../../src/state";
 
 export const projectRoot = resolve(__dirname, "../..");
 
@@ -36,6 +37,14 @@ export interface Synthesized<S extends TerraformStack = ServiceStack> {
 export function synthStack(input: Partial<StackConfigInput> = {}): Synthesized {
   const config = parseStackConfig({ ...MINIMAL, ...input }, "test");
   return synthesize(new ServiceStack(Testing.app(), config.environment, { config, projectRoot }));
+}
+
+/** The `<environment>-state` stack of the minimal configuration with `input` on top, beside its service stack, synthesized. */
+export function synthStateStack(input: Partial<StackConfigInput> = {}): Synthesized<StateStack> {
+  const config = parseStackConfig({ ...MINIMAL, ...input }, "test");
+  const app = Testing.app();
+  const service = new ServiceStack(app, config.environment, { config, projectRoot });
+  return synthesize(new StateStack(app, `${config.environment}-state`, { config, service }));
 }
 
 /** Any stack's Terraform JSON, with lookups by construct path. */
