@@ -46,6 +46,19 @@ export const TYPE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
     // Storage, Performance Insights and the master secret are encrypted with the database key on the caller's behalf.
     kmsVia: { services: ["rds", "secretsmanager"], actions: ["kms:CreateGrant", "kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey"] },
   },
+  aws_db_proxy: {
+    read: ["rds:DescribeDBProxies", "rds:ListTagsForResource"],
+    write: ["rds:CreateDBProxy", "rds:ModifyDBProxy", "rds:DeleteDBProxy", ...rdsTags],
+    passRoleTo: ["rds.amazonaws.com"],
+  },
+  aws_db_proxy_default_target_group: {
+    read: ["rds:DescribeDBProxyTargetGroups"],
+    write: ["rds:ModifyDBProxyTargetGroup"],
+  },
+  aws_db_proxy_target: {
+    read: ["rds:DescribeDBProxyTargets"],
+    write: ["rds:RegisterDBProxyTargets", "rds:DeregisterDBProxyTargets"],
+  },
   aws_db_parameter_group: {
     read: ["rds:DescribeDBParameterGroups", "rds:DescribeDBParameters", "rds:ListTagsForResource"],
     write: ["rds:CreateDBParameterGroup", "rds:ModifyDBParameterGroup", "rds:ResetDBParameterGroup", "rds:DeleteDBParameterGroup", ...rdsTags],

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { cidrContains, cidrPrefix, cidrProblem, cidrsOverlap, splitCidr } from "./cidr";
+import { directPathConcurrency, maxConnections } from "./instance-classes";
 
 /** Retention periods CloudWatch Logs accepts. */
 export const LOG_RETENTION_DAYS = [
@@ -70,6 +71,11 @@ const databaseSchema = z
     skipFinalSnapshot: z.boolean().default(true),
     /** Performance Insights (7 days, free tier); not offered on micro and small classes. */
     performanceInsights: z.boolean().default(false),
+    /**
+     * RDS Proxy with end-to-end IAM authentication between the API function and the instance: the
+     * function's environments share a bounded pool of connections (about $22 a month for a 2-vCPU class).
+     */
+    proxy: z.boolean().default(false),
     /** Enhanced monitoring interval in seconds; 0 turns it off. */
     monitoringIntervalSeconds: z
       .union([z.literal(0), z.literal(1), z.literal(5), z.literal(10), z.literal(15), z.literal(30), z.literal(60)], { error: "must be one of 0 (off), 1, 5, 10, 15, 30, 60" })
@@ -168,6 +174,14 @@ export const stackConfigSchema = z
     }
     if (database.performanceInsights && /\.(micro|small)$/.test(database.instanceClass)) {
       ctx.addIssue({ code: "custom", path: ["database", "performanceInsights"], message: `${database.instanceClass} does not offer Performance Insights; use a medium or larger class, or turn it off` });
+    }
+    const capacity = directPathConcurrency(database.instanceClass);
+    if (!database.proxy && capacity !== undefined && config.function.reservedConcurrency > capacity) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["function", "reservedConcurrency"],
+        message: `is ${config.function.reservedConcurrency}, but ${database.instanceClass} (max_connections about ${maxConnections(database.instanceClass)}) serves at most ${capacity} environments on the direct path; lower it, choose a larger database.instanceClass, or turn on database.proxy`,
+      });
     }
     if (state.region !== undefined && !region.safeParse(state.region).success) {
       ctx.addIssue({ code: "custom", path: ["state", "region"], message: "must be an AWS region like eu-west-1" });

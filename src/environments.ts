@@ -27,6 +27,7 @@ export const ENVIRONMENTS: Readonly<Record<string, StackConfigInput>> = {
       logRetentionDays: 365,
       performanceInsights: true,
       monitoringIntervalSeconds: 30,
+      proxy: true,
     },
     function: { memoryMb: 512, reservedConcurrency: 50, logRetentionDays: 90 },
     state: { noncurrentVersionDays: 365 },

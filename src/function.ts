@@ -3,7 +3,7 @@ import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-p
 import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { FunctionConfig } from "./config";
-import { Database } from "./database";
+import { DatabaseEndpoint } from "./database";
 import { Network } from "./network";
 import { VpcFunction } from "./vpc-function";
 
@@ -14,7 +14,8 @@ export interface DatabaseFunctionProps {
   readonly projectRoot: string;
   readonly config: FunctionConfig;
   readonly network: Network;
-  readonly database: Database;
+  /** The instance, or RDS Proxy in front of it. */
+  readonly database: DatabaseEndpoint;
 }
 
 /**

@@ -3,6 +3,7 @@ import { TerraformOutput, TerraformStack } from "cdktf";
 import { StackConfig, serviceNamePrefix } from "./config";
 import { Database } from "./database";
 import { DatabaseBootstrap } from "./database-bootstrap";
+import { DatabaseProxy } from "./database-proxy";
 import { DatabaseFunction } from "./function";
 import { Network } from "./network";
 import { guardedAwsProvider, useRemoteState } from "./state";
@@ -17,6 +18,8 @@ export interface ServiceStackProps {
 export class ServiceStack extends TerraformStack {
   readonly network: Network;
   readonly database: Database;
+  /** RDS Proxy between the API function and the instance, when configured. */
+  readonly proxy?: DatabaseProxy;
   readonly api: DatabaseFunction;
   readonly bootstrap: DatabaseBootstrap;
 
@@ -30,12 +33,21 @@ export class ServiceStack extends TerraformStack {
 
     this.network = new Network(this, "network", { namePrefix, region: config.region, config: config.network });
     this.database = new Database(this, "database", { namePrefix, network: this.network, config: config.database });
+    if (config.database.proxy) {
+      this.proxy = new DatabaseProxy(this, "database-proxy", {
+        namePrefix,
+        network: this.network,
+        database: this.database,
+        dbUsers: [config.function.dbUser],
+        logRetentionDays: config.database.logRetentionDays,
+      });
+    }
     this.api = new DatabaseFunction(this, "api", {
       namePrefix,
       projectRoot: props.projectRoot,
       config: config.function,
       network: this.network,
-      database: this.database,
+      database: this.proxy ?? this.database,
     });
     this.bootstrap = new DatabaseBootstrap(this, "bootstrap", {
       namePrefix,
@@ -56,6 +68,7 @@ export class ServiceStack extends TerraformStack {
     output("db_address", this.database.address, "Host name of the MySQL instance");
     output("db_port", String(this.database.port), "Port of the MySQL instance");
     output("db_resource_id", this.database.resourceId, "Resource id used in rds-db:connect ARNs");
+    if (this.proxy) output("db_proxy_endpoint", this.proxy.address, "Host name of the RDS Proxy the API function connects to");
     output("function_name", this.api.functionName, "Name of the API function");
     output("function_arn", this.api.arn, "ARN of the API function");
     output("role_arn", this.api.role.arn, "Execution role of the API function");
