@@ -116,16 +116,20 @@ async function warmChild(job: WarmJob): Promise<WarmResult> {
 const ms = (value: number) => `${value.toFixed(value < 10 ? 3 : 1)} ms`;
 const row = (label: string, ...cells: string[]) => console.log(`  ${label.padEnd(50)}${cells.map((cell) => cell.padEnd(14)).join("")}`.trimEnd());
 
+const progress = (line: string) => process.stderr.write(`${line}\n`);
+
 async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), "bench-function-"));
   let h: Harness | undefined;
   try {
+    progress("bundling the api function...");
     const bundle = bundleFunction({ projectRoot, source: "api", runtime: "nodejs22.x" });
     // Extracted alone in a temp dir: nothing resolves from a node_modules beside it.
     const code = unzipSync(readFileSync(bundle.zipPath))["index.js"];
     const indexJs = join(work, "index.js");
     writeFileSync(indexJs, code);
 
+    progress("starting the MariaDB IAM harness...");
     h = await startHarness();
     await bootstrapHarness(h);
     // Session credentials, as a Lambda's: tokens of about 1 KB.
@@ -134,11 +138,13 @@ async function main(): Promise<void> {
 
     const coldStarts: ColdStart[] = [];
     for (let i = 0; i < COLD_STARTS; i++) {
+      progress(`cold start ${i + 1} of ${COLD_STARTS}...`);
       const child = spawn(process.execPath, ["-e", COLD_START, indexJs], { env, stdio: ["ignore", "ignore", "pipe", "ipc"] });
       coldStarts.push(await firstMessage<ColdStart>(child));
     }
 
     const token = await new Signer({ hostname: h.host, port: h.port, username: h.env.DB_USER, region: h.region, credentials: h.credentials }).getAuthToken();
+    progress(`${WARM_UP * 2 + INVOCATIONS * 2} warm calls, handler and raw driver alternating...`);
     const child = fork(__filename, ["--warm"], { env, stdio: ["ignore", "ignore", "pipe", "ipc"] });
     const warm = firstMessage<WarmResult>(child);
     child.send({ indexJs, host: h.host, port: h.port, user: h.env.DB_USER, database: h.database, ca: h.caPem, token } satisfies WarmJob);

@@ -200,13 +200,12 @@ export class IamFront {
       writePacket(backend, ++sequence, tlsRequestPacket(upstream));
       reader.detach();
       this.wrapped(login.backend);
-      const { version, name } = client.getCipher();
+      const { name } = client.getCipher();
       const protocol = client.getProtocol() as "TLSv1.2" | "TLSv1.3";
       const secure = this.track(
         connectTls({ socket: login.backend, host: this.options.backend.host, ca: this.options.tls.ca, minVersion: protocol, maxVersion: protocol, ciphers: name }),
       );
       await new Promise<void>((resolve, reject) => secure.once("secureConnect", resolve).once("error", reject));
-      if (secure.getCipher().version !== version) throw new Error("backend negotiated another TLS version");
       backend = secure;
       reader = new PacketReader(secure);
     }
