@@ -1,10 +1,10 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError, parseStackConfig, subnetLayout } from "../../src/config";
 import { CONFIG_OVERRIDE_VARIABLE, loadStackConfigs } from "../../src/environments";
 import { MINIMAL, projectRoot } from "./synth";
+import { tempDir } from "./temp";
 
 function problemsOf(input: unknown): string[] {
   try {
@@ -116,7 +116,7 @@ describe(`overrides through ${CONFIG_OVERRIDE_VARIABLE}`, () => {
 
 describe("npm run synth", () => {
   it("synthesizes the app offline with the embedded defaults through the cdktf CLI", () => {
-    const outdir = join(mkdtempSync(join(tmpdir(), "synth-")), "cdktf.out");
+    const outdir = join(tempDir("synth-"), "cdktf.out");
     const run = spawnSync("npm", ["run", "synth", "--", "--output", outdir], { cwd: projectRoot, encoding: "utf8" });
     expect(run.status).toBe(0);
     expect(readdirSync(join(outdir, "stacks")).sort()).toEqual(["dev", "dev-state", "prod", "prod-state"]);
@@ -125,7 +125,7 @@ describe("npm run synth", () => {
 
 describe("synthesizing with bad configuration", () => {
   it("exits non-zero with the problems and writes no output at all", () => {
-    const outdir = join(mkdtempSync(join(tmpdir(), "bad-config-")), "cdktf.out");
+    const outdir = join(tempDir("bad-config-"), "cdktf.out");
     const run = spawnSync(process.execPath, ["--import", "tsx", "main.ts"], {
       cwd: projectRoot,
       env: {

@@ -1,11 +1,10 @@
-import { Testing } from "cdktf";
 import { parseStackConfig } from "../../src/config";
 import { StateStack } from "../../src/state";
-import { MINIMAL, synthesize } from "./synth";
+import { MINIMAL, synthesize, testApp } from "./synth";
 
 describe("StateStack", () => {
   const config = parseStackConfig(MINIMAL, "test");
-  const s = synthesize(new StateStack(Testing.app(), "dev-state", config));
+  const s = synthesize(new StateStack(testApp(), "dev-state", config));
   const bucketId = s.ref("aws_s3_bucket", "bucket", "id");
   const keep = { prevent_destroy: true };
 
