@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync, readdirSync, symlinkSync } from "node:fs";
+import { delimiter, join } from "node:path";
 import { ConfigError, parseStackConfig, subnetLayout } from "../../src/config";
 import { CONFIG_OVERRIDE_VARIABLE, loadStackConfigs } from "../../src/environments";
 import { MINIMAL, projectRoot } from "./synth";
@@ -114,12 +114,23 @@ describe(`overrides through ${CONFIG_OVERRIDE_VARIABLE}`, () => {
   });
 });
 
+/** This machine's PATH less every directory that holds a terraform, with this Node in front. */
+function pathWithoutTerraform(): string {
+  const node = tempDir("node-");
+  symlinkSync(process.execPath, join(node, "node"));
+  const rest = (process.env.PATH ?? "").split(delimiter).filter((dir) => dir !== "" && !existsSync(join(dir, "terraform")));
+  return [node, ...rest].join(delimiter);
+}
+
 describe("npm run synth", () => {
-  it("synthesizes the app offline with the embedded defaults through the cdktf CLI", () => {
+  it("writes every stack through the cdktf CLI on a machine without terraform", () => {
     const outdir = join(tempDir("synth-"), "cdktf.out");
-    const run = spawnSync("npm", ["run", "synth", "--", "--output", outdir], { cwd: projectRoot, encoding: "utf8" });
+    const run = spawnSync("npx", ["cdktf", "synth", "--output", outdir], { cwd: projectRoot, env: { ...process.env, PATH: pathWithoutTerraform(), CHECKPOINT_DISABLE: "1" }, encoding: "utf8" });
     expect(run.status).toBe(0);
     expect(readdirSync(join(outdir, "stacks")).sort()).toEqual(["dev", "dev-state", "prod", "prod-state"]);
+    const prod = JSON.parse(readFileSync(join(outdir, "stacks", "prod", "cdk.tf.json"), "utf8"));
+    const [createdAt] = Object.values(prod.resource.terraform_data) as Record<string, unknown>[];
+    expect(createdAt).toMatchObject({ input: { at: "${timestamp()}" }, lifecycle: { ignore_changes: ["input"] } });
   });
 });
 
