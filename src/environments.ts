@@ -1,4 +1,4 @@
-import { ConfigError, StackConfig, StackConfigInput, parseStackConfig } from "./config";
+import { ConfigError, ConfigProblem, StackConfig, StackConfigInput, describeValue, formatProblem, validateStackConfig } from "./config";
 
 /**
  * Checked-in settings per environment; everything left out takes the documented default in
@@ -66,19 +66,48 @@ function readOverrides(raw: string | undefined): Json {
   return parsed;
 }
 
+const valueAt = (settings: unknown, path: readonly PropertyKey[]): unknown =>
+  path.reduce<unknown>((value, key) => (isObject(value) ? value[key as string] : undefined), settings);
+
+/**
+ * A problem of environment `name`, with the field's checked-in value and what to do when an override
+ * changed another field and this one, left as checked in, no longer fits (a deploy role of the old
+ * account after accountId was overridden, for instance).
+ */
+function describeProblem(name: string, problem: ConfigProblem, settings: Json, override: Json | undefined): string {
+  const text = `${name}.${formatProblem(problem)}`;
+  const checkedIn = valueAt(settings, problem.path);
+  if (!override || valueAt(override, problem.path) !== undefined || checkedIn === undefined) return text;
+  return `${text}; it is ${describeValue(checkedIn)} in src/environments.ts: override ${name}.${problem.path.join(".")} in ${CONFIG_OVERRIDE_VARIABLE} too`;
+}
+
 /** Every environment's configuration, validated; throws one ConfigError that lists every problem of every environment. */
 export function loadStackConfigs(env: Record<string, string | undefined>): StackConfig[] {
   const overrides = readOverrides(env[CONFIG_OVERRIDE_VARIABLE]);
   const configs: StackConfig[] = [];
+  const invalid: string[] = [];
   const problems: string[] = [];
   for (const [name, settings] of Object.entries(ENVIRONMENTS)) {
-    try {
-      configs.push(parseStackConfig(merge(settings as Json, (overrides[name] as Json | undefined) ?? {}), `environment "${name}"`));
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      problems.push(...error.problems.map((problem) => `${name}.${problem}`));
+    const override = overrides[name] as Json | undefined;
+    const result = validateStackConfig(merge(settings as Json, override ?? {}));
+    if (result.success) {
+      configs.push(result.config);
+    } else {
+      invalid.push(name);
+      problems.push(...result.problems.map((problem) => describeProblem(name, problem, settings as Json, override)));
     }
   }
-  if (problems.length > 0) throw new ConfigError(`environments ${Object.keys(ENVIRONMENTS).join(", ")}`, problems);
+  if (problems.length > 0) throw new ConfigError(`${invalid.length === 1 ? "environment" : "environments"} ${invalid.join(", ")}`, problems);
   return configs;
+}
+
+/** The configurations for a command line: bad configuration prints every problem, once, and exits 1. */
+export function stackConfigsOrExit(env: Record<string, string | undefined>): StackConfig[] {
+  try {
+    return loadStackConfigs(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
 }
