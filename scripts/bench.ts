@@ -6,6 +6,7 @@
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { bundleCacheDir } from "../src/function-bundle";
 import { Measurement, measure, median } from "./measure";
 
 const projectRoot = resolve(__dirname, "..");
@@ -97,11 +98,10 @@ async function main(): Promise<void> {
   for (let round = 1; round <= rounds; round++) {
     const out = mkdtempSync(join(tmpdir(), "synth-out-"));
     appOnly.push(await measure(process.execPath, ["--import", "tsx", "main.ts"], { cwd: projectRoot, env: { ...env, CDKTF_OUTDIR: out } }));
-    // A temp dir of its own means no earlier function build to reuse: the first synth after a code change.
-    const emptyTmp = mkdtempSync(join(tmpdir(), "cold-"));
-    coldCache.push(await measure("npx", ["cdktf", "synth", "--output", out], { cwd: projectRoot, env: { ...env, TMPDIR: emptyTmp } }));
+    // No earlier function build to reuse: the first synth after a code change.
+    rmSync(bundleCacheDir(projectRoot), { recursive: true, force: true });
+    coldCache.push(await measure("npx", ["cdktf", "synth", "--output", out], { cwd: projectRoot, env }));
     rmSync(out, { recursive: true, force: true });
-    rmSync(emptyTmp, { recursive: true, force: true });
   }
   console.log(`  the app alone, without the cdktf CLI:  ${format(summary(appOnly))}`);
   console.log(`  this project, functions rebuilt:       ${format(summary(coldCache))}`);
