@@ -12,9 +12,7 @@ import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-pub
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
 import { StackConfig } from "./config";
-
-/** Terraform 1.10 is the first with S3-native state locking (use_lockfile). */
-export const REQUIRED_TERRAFORM_VERSION = ">= 1.10";
+import { REQUIRED_TERRAFORM_VERSION } from "./terraform-version";
 
 export const stateBucketName = (config: StackConfig) => config.state.bucket ?? `${config.project}-${config.environment}-tfstate-${config.accountId}`;
 const stateKeyAlias = (config: StackConfig) => `alias/${stateBucketName(config)}`;

@@ -1,10 +1,6 @@
-import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, symlinkSync } from "node:fs";
-import { delimiter, join } from "node:path";
 import { ConfigError, parseStackConfig, subnetLayout } from "../../src/config";
 import { CONFIG_OVERRIDE_VARIABLE, loadStackConfigs } from "../../src/environments";
-import { MINIMAL, projectRoot } from "./synth";
-import { tempDir } from "./temp";
+import { MINIMAL } from "./synth";
 
 function problemsOf(input: unknown): string[] {
   try {
@@ -195,46 +191,5 @@ describe("problems of the checked-in environments", () => {
     const message = messageOf({ prod: { accountId: "333333333333", deployRoleArn: "arn:aws:iam::444444444444:role/deploy" } });
     expect(message).toContain("  - prod.deployRoleArn: must be a role in accountId 333333333333\n");
     expect(message).not.toContain("src/environments.ts");
-  });
-});
-
-/** This machine's PATH less every directory that holds a terraform, with this Node in front. */
-function pathWithoutTerraform(): string {
-  const node = tempDir("node-");
-  symlinkSync(process.execPath, join(node, "node"));
-  const rest = (process.env.PATH ?? "").split(delimiter).filter((dir) => dir !== "" && !existsSync(join(dir, "terraform")));
-  return [node, ...rest].join(delimiter);
-}
-
-describe("npm run synth", () => {
-  it("writes every stack through the cdktf CLI on a machine without terraform", () => {
-    const outdir = join(tempDir("synth-"), "cdktf.out");
-    const run = spawnSync("npx", ["cdktf", "synth", "--output", outdir], { cwd: projectRoot, env: { ...process.env, PATH: pathWithoutTerraform(), CHECKPOINT_DISABLE: "1" }, encoding: "utf8" });
-    expect(run.status).toBe(0);
-    expect(readdirSync(join(outdir, "stacks")).sort()).toEqual(["dev", "dev-state", "prod", "prod-state"]);
-    const prod = JSON.parse(readFileSync(join(outdir, "stacks", "prod", "cdk.tf.json"), "utf8"));
-    const [createdAt] = Object.values(prod.resource.terraform_data) as Record<string, unknown>[];
-    expect(createdAt).toMatchObject({ input: { at: "${timestamp()}" }, lifecycle: { ignore_changes: ["input"] } });
-  });
-});
-
-describe("synthesizing with bad configuration", () => {
-  it("exits non-zero with the problems and writes no output at all", () => {
-    const outdir = join(tempDir("bad-config-"), "cdktf.out");
-    const run = spawnSync(process.execPath, ["--import", "tsx", "main.ts"], {
-      cwd: projectRoot,
-      env: {
-        ...process.env,
-        CDKTF_OUTDIR: outdir,
-        [CONFIG_OVERRIDE_VARIABLE]: '{"dev":{"network":{"azCount":1,"natGateways":"double"}},"prod":{"database":{"instanceClass":"db.t4g.small"}}}',
-      },
-      encoding: "utf8",
-    });
-    expect(run.status).toBe(1);
-    expect(run.stderr).toContain("dev.network.azCount: must be between 2 and 6");
-    expect(run.stderr).toContain('dev.network.natGateways: must be "single" or "per-az"');
-    expect(run.stderr).toContain("prod.database.performanceInsights: db.t4g.small does not offer Performance Insights");
-    expect(run.stderr).toContain("nothing was written");
-    expect(existsSync(outdir)).toBe(false);
   });
 });
