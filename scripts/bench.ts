@@ -1,16 +1,21 @@
 /**
  * Prints wall time and peak memory of `npx cdktf synth` for this project and, side by side, for the
  * same stack on the stock `cdktf init` toolchain (ts-node with TypeScript 5, provider classes from
- * the `@cdktf/provider-aws` barrel), then of the unit test suite. Figures only; no pass/fail.
+ * the `@cdktf/provider-aws` barrel) and for a trivial app (the cdktf CLI's own floor); then of the app
+ * alone, of a synth that rebuilds the functions and of the unit test suite. Each figure is printed as
+ * it is taken; figures only, no pass/fail.
  */
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { bundleCacheDir } from "../src/function-bundle";
 import { Measurement, measure, median } from "./measure";
 
 const projectRoot = resolve(__dirname, "..");
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const env = { ...process.env, CHECKPOINT_DISABLE: "1" };
+// The app exactly as the cdktf CLI starts it.
+const [appCommand, ...appArgs] = (JSON.parse(readFileSync(join(projectRoot, "cdktf.json"), "utf8")).app as string).split(" ");
 
 const camelCase = (moduleName: string) => moduleName.replace(/-([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
 
@@ -60,54 +65,81 @@ function stockProject(): string {
   return dir;
 }
 
-const format = (m: Measurement) => `${m.wallSeconds.toFixed(2)} s, peak ${m.peakTreeMb.toFixed(0)} MB process tree / ${m.peakProcessMb.toFixed(0)} MB largest process`;
+/** A project whose app only creates an empty stack: what any synth costs before the app does anything. */
+function trivialProject(): string {
+  const dir = mkdtempSync(join(tmpdir(), "trivial-cdktf-"));
+  symlinkSync(join(projectRoot, "node_modules"), join(dir, "node_modules"));
+  writeFileSync(join(dir, "main.js"), 'const { App, TerraformStack } = require("cdktf");\nconst app = new App();\nnew TerraformStack(app, "empty");\napp.synth();\n');
+  writeFileSync(join(dir, "cdktf.json"), JSON.stringify({ language: "typescript", app: "node main.js", terraformProviders: [], context: {} }));
+  return dir;
+}
 
-function summary(runs: Measurement[]): Measurement {
-  return {
-    wallSeconds: median(runs.map((r) => r.wallSeconds)),
-    peakTreeMb: Math.max(...runs.map((r) => r.peakTreeMb)),
-    peakProcessMb: Math.max(...runs.map((r) => r.peakProcessMb)),
-  };
+const seconds = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const range = sorted.length > 1 ? ` (${sorted[0].toFixed(2)}-${sorted.at(-1)!.toFixed(2)})` : "";
+  return `${median(values).toFixed(2)} s${range}`;
+};
+const peaks = (runs: Measurement[]) =>
+  `peak ${Math.max(...runs.map((r) => r.peakTreeMb)).toFixed(0)} MB process tree / ${Math.max(...runs.map((r) => r.peakProcessMb)).toFixed(0)} MB largest process`;
+const figure = (runs: Measurement[]) => `${seconds(runs.map((r) => r.wallSeconds))} wall, ${seconds(runs.map((r) => r.cpuSeconds))} CPU, ${peaks(runs)}`;
+
+/** Runs one measurement, printing its label first and its wall time when done, on the same line. */
+async function timed(label: string, command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<Measurement> {
+  process.stdout.write(`  ${label.padEnd(32)} `);
+  const result = await measure(command, args, options);
+  process.stdout.write(`${result.wallSeconds.toFixed(2)} s wall, ${result.cpuSeconds.toFixed(2)} s CPU\n`);
+  return result;
 }
 
 async function main(): Promise<void> {
+  console.log(`bench: cdktf synth ${rounds}x each for this project (through npx and npm run), the stock setup and a trivial app; then the app alone, synths that rebuild the functions, and the unit tests. A few minutes on 2 cores.`);
   const stock = stockProject();
+  const trivial = trivialProject();
+  const out = mkdtempSync(join(tmpdir(), "synth-out-"));
+  const outdir = join(out, "cdktf.out");
+  const synth = ["cdktf", "synth", "--output", outdir];
   const ours: Measurement[] = [];
+  const npmRun: Measurement[] = [];
   const baseline: Measurement[] = [];
+  const floor: Measurement[] = [];
+  const appOnly: Measurement[] = [];
+  const rebuilt: Measurement[] = [];
   try {
     for (let round = 1; round <= rounds; round++) {
-      const out = mkdtempSync(join(tmpdir(), "synth-out-"));
-      ours.push(await measure("npx", ["cdktf", "synth", "--output", out], { cwd: projectRoot, env }));
-      baseline.push(await measure("npx", ["cdktf", "synth", "--output", out], { cwd: stock, env }));
-      rmSync(out, { recursive: true, force: true });
-      console.log(`round ${round}: this project ${format(ours.at(-1)!)}; stock ${format(baseline.at(-1)!)}`);
+      console.log(`round ${round} of ${rounds}`);
+      ours.push(await timed("npx cdktf synth, this project", "npx", synth, { cwd: projectRoot, env }));
+      npmRun.push(await timed("npm run synth, this project", "npm", ["run", "-s", "synth", "--", "--output", outdir], { cwd: projectRoot, env }));
+      baseline.push(await timed("npx cdktf synth, stock setup", "npx", synth, { cwd: stock, env }));
+      floor.push(await timed("npx cdktf synth, trivial app", "npx", synth, { cwd: trivial, env }));
+    }
+    console.log("the app alone, and synths with no function build to reuse (the first after a code change)");
+    for (let round = 1; round <= rounds; round++) {
+      appOnly.push(await timed("the app alone", appCommand, appArgs, { cwd: projectRoot, env: { ...env, CDKTF_OUTDIR: join(out, "app") } }));
+      rmSync(bundleCacheDir(projectRoot), { recursive: true, force: true });
+      rebuilt.push(await timed("npx cdktf synth, rebuilding", "npx", synth, { cwd: projectRoot, env }));
     }
   } finally {
-    rmSync(stock, { recursive: true, force: true });
+    for (const dir of [stock, trivial, out]) rmSync(dir, { recursive: true, force: true });
   }
-  const oursSummary = summary(ours);
-  const stockSummary = summary(baseline);
-  console.log(`\ncdktf synth, median of ${rounds} (peaks are maxima):`);
-  console.log(`  this project (tsx, deep imports):      ${format(oursSummary)}`);
-  console.log(`  stock setup (ts-node, barrel import):  ${format(stockSummary)}`);
-  console.log(`  wall-time ratio: ${((100 * oursSummary.wallSeconds) / stockSummary.wallSeconds).toFixed(0)}% of stock (target <= 25%); peak target <= 350 MB`);
+  console.log("unit tests");
+  const tests = await timed("jest --selectProjects infra", "npx", ["jest", "--selectProjects", "infra"], { cwd: projectRoot, env });
 
-  const appOnly: Measurement[] = [];
-  const coldCache: Measurement[] = [];
-  for (let round = 1; round <= rounds; round++) {
-    const out = mkdtempSync(join(tmpdir(), "synth-out-"));
-    appOnly.push(await measure(process.execPath, ["--import", "tsx", "main.ts"], { cwd: projectRoot, env: { ...env, CDKTF_OUTDIR: out } }));
-    // A temp dir of its own means no earlier function build to reuse: the first synth after a code change.
-    const emptyTmp = mkdtempSync(join(tmpdir(), "cold-"));
-    coldCache.push(await measure("npx", ["cdktf", "synth", "--output", out], { cwd: projectRoot, env: { ...env, TMPDIR: emptyTmp } }));
-    rmSync(out, { recursive: true, force: true });
-    rmSync(emptyTmp, { recursive: true, force: true });
-  }
-  console.log(`  the app alone, without the cdktf CLI:  ${format(summary(appOnly))}`);
-  console.log(`  this project, functions rebuilt:       ${format(summary(coldCache))}`);
-
-  const tests = summary([await measure("npx", ["jest", "--selectProjects", "infra"], { cwd: projectRoot, env })]);
-  console.log(`\nunit tests (jest, infra project): ${format(tests)} (target <= 20 s)`);
+  const ratio = (of: (run: Measurement) => number) => {
+    const byRound = ours.map((run, i) => of(run) / of(baseline[i]));
+    return `${median(byRound).toFixed(2)} (${Math.min(...byRound).toFixed(2)}-${Math.max(...byRound).toFixed(2)} by round)`;
+  };
+  console.log(`\nmedian (range) of ${rounds} runs each; peaks are maxima`);
+  const rows: [string, Measurement[]][] = [
+    ["cdktf synth, this project", ours],
+    ["npm run synth, this project", npmRun],
+    ["cdktf synth, stock setup", baseline],
+    ["cdktf synth, trivial app (CLI floor)", floor],
+    ["the app alone, without the CLI", appOnly],
+    ["cdktf synth, functions rebuilt", rebuilt],
+    ["unit tests (jest, infra project)", [tests]],
+  ];
+  for (const [label, runs] of rows) console.log(`  ${`${label}:`.padEnd(38)} ${figure(runs)}`);
+  console.log(`  this project / stock: ${ratio((run) => run.wallSeconds)} wall (target <= 0.25), ${ratio((run) => run.cpuSeconds)} CPU`);
 }
 
 main().catch((error) => {

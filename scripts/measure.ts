@@ -3,6 +3,8 @@ import { readFileSync, readdirSync } from "node:fs";
 
 export interface Measurement {
   readonly wallSeconds: number;
+  /** User plus system CPU time of the whole process tree: steadier than wall time on a shared machine. */
+  readonly cpuSeconds: number;
   /** Largest sum of resident memory over the command's whole process tree (CLI, app, npx...). */
   readonly peakTreeMb: number;
   /** Largest resident memory of any single process of the tree. */
@@ -17,6 +19,13 @@ function parentOf(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** CPU seconds of this process's children that have ended and been waited for (cutime + cstime, in Linux's 100 Hz ticks). */
+function childrenCpuSeconds(): number {
+  const stat = readFileSync("/proc/self/stat", "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[13]) + Number(fields[14])) / 100;
 }
 
 function residentMb(pid: number): number {
@@ -49,9 +58,10 @@ function treeResidentMb(root: number): { total: number; largest: number } {
   return { total, largest };
 }
 
-/** Runs a command to completion, sampling its process tree's memory every 25 ms; throws if it fails. */
+/** Runs a command to completion, sampling its process tree's memory every 25 ms; throws if it fails. Run one at a time: CPU time is counted for all children. */
 export function measure(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<Measurement> {
   return new Promise((resolve, reject) => {
+    const cpuBefore = childrenCpuSeconds();
     const started = process.hrtime.bigint();
     const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
@@ -68,7 +78,7 @@ export function measure(command: string, args: string[], options: { cwd: string;
       clearInterval(sampler);
       const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
       if (code !== 0) reject(new Error(`${command} ${args.join(" ")} exited with ${code}:\n${stderr.slice(-2000)}`));
-      else resolve({ wallSeconds, peakTreeMb, peakProcessMb });
+      else resolve({ wallSeconds, cpuSeconds: childrenCpuSeconds() - cpuBefore, peakTreeMb, peakProcessMb });
     });
   });
 }

@@ -25,6 +25,9 @@ const cidr = z.string().superRefine((value, ctx) => {
   if (problem) ctx.addIssue({ code: "custom", message: problem });
 });
 
+const ACCOUNT_ID = /^\d{12}$/;
+const INSTANCE_CLASS = /^db\.[a-z0-9]+\.[a-z0-9]+$/;
+
 /** MySQL account names as RDS IAM authentication accepts them. */
 export const DB_USER_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,31}$/;
 
@@ -42,7 +45,7 @@ const networkSchema = z
     /** "single" shares one NAT gateway (cheap); "per-az" gives each zone its own (no cross-zone dependency). */
     natGateways: z.enum(["single", "per-az"], { error: 'must be "single" or "per-az"' }).default("single"),
     /** Explicit subnet blocks per tier, one per zone; split evenly from vpcCidr when absent. */
-    subnetCidrs: z.object({ public: z.array(cidr), private: z.array(cidr), isolated: z.array(cidr) }).optional(),
+    subnetCidrs: z.object({ public: z.array(cidr), private: z.array(cidr), isolated: z.array(cidr) }).strict().optional(),
     /** Retention of the VPC flow log group, in days. */
     flowLogRetentionDays: logRetention.default(30),
   })
@@ -52,7 +55,7 @@ const databaseSchema = z
   .object({
     /** MySQL major version; RDS picks the newest minor and upgrades it automatically. */
     engineVersion: z.enum(["8.0", "8.4"], { error: 'must be "8.0" or "8.4"' }).default("8.4"),
-    instanceClass: z.string().regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, { error: "must be an RDS class like db.t4g.micro" }).default("db.t4g.micro"),
+    instanceClass: z.string().regex(INSTANCE_CLASS, { error: "must be an RDS class like db.t4g.micro" }).default("db.t4g.micro"),
     /** Initial storage in GiB (gp3, 20 GiB minimum). */
     allocatedStorageGb: intInRange(20, 65536, " GiB").default(20),
     /** Storage autoscaling ceiling in GiB. */
@@ -148,7 +151,7 @@ export const stackConfigSchema = z
   .object({
     environment: z.string().regex(/^[a-z][a-z0-9-]{0,15}$/, { error: "must be 1-16 lowercase letters, digits or -" }),
     /** The only AWS account this environment may be deployed to (the provider refuses any other). */
-    accountId: z.string({ error: "must be the 12-digit AWS account id of this environment" }).regex(/^\d{12}$/, { error: "must be the 12-digit AWS account id of this environment" }),
+    accountId: z.string({ error: "must be the 12-digit AWS account id of this environment" }).regex(ACCOUNT_ID, { error: "must be the 12-digit AWS account id of this environment" }),
     /** Role in that account that Terraform assumes to deploy; the caller's own credentials when absent. */
     deployRoleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/, { error: "must be an IAM role ARN like arn:aws:iam::123456789012:role/deploy" }).optional(),
     project: z.string().regex(/^[a-z][a-z0-9-]{0,23}$/, { error: "must be 1-24 lowercase letters, digits or -" }).default("lambda-rds-iam"),
@@ -160,23 +163,24 @@ export const stackConfigSchema = z
     ci: ciSchema.default(() => ciSchema.parse({})),
   })
   .strict()
+  // zod runs these checks even when a field they read failed its own pattern: each one skips such fields.
   .superRefine((config, ctx) => {
     const { network, database, state, ci } = config;
-    if (config.deployRoleArn && !config.deployRoleArn.includes(`::${config.accountId}:`)) {
+    if (config.deployRoleArn && ACCOUNT_ID.test(config.accountId) && !config.deployRoleArn.includes(`::${config.accountId}:`)) {
       ctx.addIssue({ code: "custom", path: ["deployRoleArn"], message: `must be a role in accountId ${config.accountId}` });
     }
-    if (ci.oidcProviderArn && !ci.oidcProviderArn.includes(`::${config.accountId}:`)) {
+    if (ci.oidcProviderArn && ACCOUNT_ID.test(config.accountId) && !ci.oidcProviderArn.includes(`::${config.accountId}:`)) {
       ctx.addIssue({ code: "custom", path: ["ci", "oidcProviderArn"], message: `must be a provider in accountId ${config.accountId}` });
     }
     const { planRoleName, deployRoleName } = ciRoleNames(config);
     if (ci.repository && planRoleName === deployRoleName) {
       ctx.addIssue({ code: "custom", path: ["ci", "deployRoleName"], message: `must differ from ci.planRoleName (${planRoleName}): pull requests must not get the deploy role` });
     }
-    if (database.performanceInsights && /\.(micro|small)$/.test(database.instanceClass)) {
+    if (database.performanceInsights && INSTANCE_CLASS.test(database.instanceClass) && /\.(micro|small)$/.test(database.instanceClass)) {
       ctx.addIssue({ code: "custom", path: ["database", "performanceInsights"], message: `${database.instanceClass} does not offer Performance Insights; use a medium or larger class, or turn it off` });
     }
-    const capacity = directPathConcurrency(database.instanceClass);
-    if (!database.proxy && capacity !== undefined && config.function.reservedConcurrency > capacity) {
+    const capacity = INSTANCE_CLASS.test(database.instanceClass) ? directPathConcurrency(database.instanceClass) : undefined;
+    if (database.proxy !== true && capacity !== undefined && typeof config.function.reservedConcurrency === "number" && config.function.reservedConcurrency > capacity) {
       ctx.addIssue({
         code: "custom",
         path: ["function", "reservedConcurrency"],
@@ -252,23 +256,47 @@ export class ConfigError extends Error {
   }
 }
 
+/** A field that fails validation, and what it must be. */
+export interface ConfigProblem {
+  readonly path: readonly PropertyKey[];
+  readonly message: string;
+}
+
+export const formatProblem = (problem: ConfigProblem) => `${problem.path.join(".") || "(root)"}: ${problem.message}`;
+
+/** A value as written in the configuration, cut short. */
+export function describeValue(value: unknown): string {
+  const text = typeof value === "number" ? String(value) : (JSON.stringify(value) ?? String(value));
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+const TYPE_NAMES: Record<string, string> = { string: "a string", number: "a number", int: "a whole number", boolean: "true or false", object: "an object", array: "a list" };
+
+/** zod's issues in the configuration's words: never zod's generic "expected X, received undefined". */
+function problemsOf(issue: z.core.$ZodIssue): ConfigProblem[] {
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((key) => ({ path: [...issue.path, key], message: "unknown field; check its spelling against src/config.ts" }));
+  }
+  // A field's own message says more than zod's wording for a wrong type.
+  if (issue.code === "invalid_type" && issue.message.startsWith("Invalid input")) {
+    const type = TYPE_NAMES[issue.expected] ?? issue.expected;
+    return [{ path: issue.path, message: issue.input === undefined ? `is missing; must be ${type}` : `must be ${type}, not ${describeValue(issue.input)}` }];
+  }
+  return [{ path: issue.path, message: issue.message }];
+}
+
+export type ConfigResult = { readonly success: true; readonly config: StackConfig } | { readonly success: false; readonly problems: ConfigProblem[] };
+
+/** Validates a stack configuration, collecting every problem rather than stopping at the first. */
+export function validateStackConfig(input: unknown): ConfigResult {
+  const result = stackConfigSchema.safeParse(input, { reportInput: true });
+  return result.success ? { success: true, config: result.data } : { success: false, problems: result.error.issues.flatMap(problemsOf) };
+}
+
 export function parseStackConfig(input: unknown, source: string): StackConfig {
-  const result = stackConfigSchema.safeParse(input);
-  if (result.success) return result.data;
-  throw new ConfigError(
-    source,
-    result.error.issues.map((issue) => {
-      const field = issue.path.join(".") || "(root)";
-      if (issue.code === "unrecognized_keys") {
-        return `${[...issue.path, ...issue.keys].join(".")}: unknown field; check its spelling against src/config.ts`;
-      }
-      // zod's own wording for a wrong type is generic; a field's own message says more.
-      if (issue.code === "invalid_type" && issue.message.startsWith("Invalid input")) {
-        return `${field}: must be ${issue.expected}`;
-      }
-      return `${field}: ${issue.message}`;
-    }),
-  );
+  const result = validateStackConfig(input);
+  if (result.success) return result.config;
+  throw new ConfigError(source, result.problems.map(formatProblem));
 }
 
 /** Subnet blocks per tier: the configured ones, or the VPC block split evenly (public, then private, then isolated). */

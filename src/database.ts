@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import { DataResource, Fn } from "cdktf";
+import { Fn } from "cdktf";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { DbInstance } from "@cdktf/provider-aws/lib/db-instance";
@@ -16,6 +16,7 @@ import { AwsContext } from "./aws-context";
 import { tcpIngress } from "./security-group-rules";
 import { DB_USER_PATTERN, DatabaseConfig } from "./config";
 import { Network } from "./network";
+import { TerraformData } from "./terraform-data";
 
 /** The RDS certificate authority the instance's server certificate is issued by. */
 export const RDS_CA_IDENTIFIER = "rds-ca-rsa2048-g1";
@@ -169,7 +170,7 @@ export class Database extends Construct implements DatabaseEndpoint {
    * once, at creation), and unique across instances that reuse the identifier after a destroy.
    */
   private finalSnapshotName(identifier: string): string {
-    const created = new DataResource(this, "created-at", {
+    const created = new TerraformData(this, "created-at", {
       input: { at: Fn.timestamp() },
       lifecycle: { ignoreChanges: ["input"] },
     });

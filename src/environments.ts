@@ -1,4 +1,4 @@
-import { ConfigError, StackConfig, StackConfigInput, parseStackConfig } from "./config";
+import { ConfigError, ConfigProblem, StackConfig, StackConfigInput, describeValue, formatProblem, validateStackConfig } from "./config";
 
 /**
  * Checked-in settings per environment; everything left out takes the documented default in
@@ -73,6 +73,21 @@ function readOverrides(raw: string | undefined): Json {
   return parsed;
 }
 
+const valueAt = (settings: unknown, path: readonly PropertyKey[]): unknown =>
+  path.reduce<unknown>((value, key) => (isObject(value) ? value[key as string] : undefined), settings);
+
+/**
+ * A problem of environment `name`, with the field's checked-in value and what to do when an override
+ * changed another field and this one, left as checked in, no longer fits (a deploy role of the old
+ * account after accountId was overridden, for instance).
+ */
+function describeProblem(name: string, problem: ConfigProblem, settings: Json, override: Json | undefined): string {
+  const text = `${name}.${formatProblem(problem)}`;
+  const checkedIn = valueAt(settings, problem.path);
+  if (!override || valueAt(override, problem.path) !== undefined || checkedIn === undefined) return text;
+  return `${text}; it is ${describeValue(checkedIn)} in src/environments.ts: override ${name}.${problem.path.join(".")} in ${CONFIG_OVERRIDE_VARIABLE} too`;
+}
+
 /** Every environment's configuration, validated; throws one ConfigError that lists every problem of every environment. */
 export function loadStackConfigs(env: Record<string, string | undefined>): StackConfig[] {
   const overrides = readOverrides(env[CONFIG_OVERRIDE_VARIABLE]);
@@ -81,29 +96,50 @@ export function loadStackConfigs(env: Record<string, string | undefined>): Stack
     throw new ConfigError(CREDENTIALS_VARIABLE, [`${CREDENTIALS_VARIABLE}: must be "ambient" or unset (got "${credentials}")`]);
   }
   const configs: StackConfig[] = [];
+  const invalid: string[] = [];
   const problems: string[] = [];
   for (const [name, settings] of Object.entries(ENVIRONMENTS)) {
-    try {
-      configs.push(parseStackConfig(merge(settings as Json, (overrides[name] as Json | undefined) ?? {}), `environment "${name}"`));
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      problems.push(...error.problems.map((problem) => `${name}.${problem}`));
+    const override = overrides[name] as Json | undefined;
+    const result = validateStackConfig(merge(settings as Json, override ?? {}));
+    if (result.success) {
+      configs.push(result.config);
+    } else {
+      invalid.push(name);
+      problems.push(...result.problems.map((problem) => describeProblem(name, problem, settings as Json, override)));
     }
   }
-  problems.push(...sharedOidcProviderProblems(configs));
-  if (problems.length > 0) throw new ConfigError(`environments ${Object.keys(ENVIRONMENTS).join(", ")}`, problems);
+  for (const { environment, problem } of sharedOidcProviderProblems(configs)) {
+    if (!invalid.includes(environment)) invalid.push(environment);
+    problems.push(problem);
+  }
+  if (problems.length > 0) throw new ConfigError(`${invalid.length === 1 ? "environment" : "environments"} ${invalid.join(", ")}`, problems);
   return credentials === "ambient" ? configs.map((config) => ({ ...config, deployRoleArn: undefined })) : configs;
 }
 
 /** An account has one GitHub OIDC provider: at most one environment per account may create it. */
-function sharedOidcProviderProblems(configs: StackConfig[]): string[] {
+function sharedOidcProviderProblems(configs: StackConfig[]): { environment: string; problem: string }[] {
   const creators = configs.filter((config) => config.ci.repository && !config.ci.oidcProviderArn);
   return creators.flatMap((config) => {
     const first = creators.find((other) => other.accountId === config.accountId);
     if (!first || first === config) return [];
     return [
-      `${config.environment}.ci.oidcProviderArn: ${first.environment} creates the GitHub OIDC provider of account ${config.accountId} already; ` +
-        `set this to arn:aws:iam::${config.accountId}:oidc-provider/token.actions.githubusercontent.com`,
+      {
+        environment: config.environment,
+        problem:
+          `${config.environment}.ci.oidcProviderArn: ${first.environment} creates the GitHub OIDC provider of account ${config.accountId} already; ` +
+          `set this to arn:aws:iam::${config.accountId}:oidc-provider/token.actions.githubusercontent.com`,
+      },
     ];
   });
+}
+
+/** The configurations for a command line: bad configuration prints every problem, once, and exits 1. */
+export function stackConfigsOrExit(env: Record<string, string | undefined>): StackConfig[] {
+  try {
+    return loadStackConfigs(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
 }

@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { Stats, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { BuildOptions, buildSync, version as esbuildVersion } from "esbuild";
 import { zipSync } from "fflate";
@@ -29,19 +28,31 @@ export interface FunctionBundle {
   readonly sha256Base64: string;
 }
 
-/** Zips by content hash, and for each build configuration the inputs its last build read. */
-const BUNDLE_DIR = join(tmpdir(), "lambda-rds-iam-bundles");
+/**
+ * Zips by content hash, and for each build configuration the inputs its last build read. In the
+ * checkout's node_modules, not the shared temp directory: each user and clone has its own, writable.
+ */
+export const bundleCacheDir = (projectRoot: string) => join(projectRoot, "node_modules", ".cache", "lambda-rds-iam", "bundles");
 const UNIX = 3;
 const REGULAR_FILE_0644 = 0o100644 << 16;
 
+interface InputFile {
+  readonly sha256: string;
+  /** Size and modification time when hashed: while both are the same, the file is not read again. */
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
 interface BuildRecord {
-  /** Every file esbuild read, relative to the project root, with its SHA-256. */
-  readonly inputs: Record<string, string>;
+  /** Every file esbuild read, relative to the project root. */
+  readonly inputs: Record<string, InputFile>;
   readonly sha256Hex: string;
 }
 
 const sha256 = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex");
-const zipPathOf = (sha256Hex: string, source: string) => join(BUNDLE_DIR, sha256Hex, `${source}.zip`);
+const zipPathOf = (projectRoot: string, sha256Hex: string, source: string) => join(bundleCacheDir(projectRoot), sha256Hex, `${source}.zip`);
+const statOf = (path: string): Stats | undefined => statSync(path, { throwIfNoEntry: false });
+const inputFile = (path: string, stat: Stats): InputFile => ({ sha256: sha256(readFileSync(path)), size: stat.size, mtimeMs: stat.mtimeMs });
 
 function writeAtomically(path: string, data: string | Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });
@@ -95,27 +106,43 @@ function configurationKey(options: BundleOptions, build: BuildOptions): string {
   return sha256(JSON.stringify({ esbuildVersion, steering, build: { ...build, absWorkingDir: undefined } }));
 }
 
-function unchanged(projectRoot: string, inputs: Record<string, string>): boolean {
-  return Object.entries(inputs).every(([path, hash]) => {
+/**
+ * The inputs as they are now when every file has its recorded content (re-hashed only where size or
+ * modification time moved, as after a fresh checkout or `npm ci`), otherwise undefined.
+ */
+function currentInputs(projectRoot: string, inputs: Record<string, InputFile>): Record<string, InputFile> | undefined {
+  const current: Record<string, InputFile> = {};
+  for (const [path, recorded] of Object.entries(inputs)) {
     const file = join(projectRoot, path);
-    return existsSync(file) && sha256(readFileSync(file)) === hash;
-  });
+    const stat = statOf(file);
+    if (!stat) return undefined;
+    current[path] = stat.size === recorded.size && stat.mtimeMs === recorded.mtimeMs ? recorded : inputFile(file, stat);
+    if (current[path].sha256 !== recorded.sha256) return undefined;
+  }
+  return current;
 }
 
 /**
  * Bundles a handler and everything it imports into one minified file and zips it reproducibly:
  * the same sources give the same bytes whatever the checkout path, clock or time zone. A build is
- * reused while every file it read is byte-for-byte the same.
+ * reused while every file it read has the same content (its SHA-256 is compared whenever its size or
+ * modification time moved).
  */
 export function bundleFunction(options: BundleOptions): FunctionBundle {
   functionEntry(options.projectRoot, options.source);
   const build = buildOptions(options);
-  const recordPath = join(BUNDLE_DIR, "builds", `${configurationKey(options, build)}.json`);
+  const recordPath = join(bundleCacheDir(options.projectRoot), "builds", `${configurationKey(options, build)}.json`);
   if (options.reuseCached !== false && existsSync(recordPath)) {
     const record = JSON.parse(readFileSync(recordPath, "utf8")) as BuildRecord;
-    const zipPath = zipPathOf(record.sha256Hex, options.source);
-    if (existsSync(zipPath) && unchanged(options.projectRoot, record.inputs)) {
-      return bundleOf(zipPath, record.sha256Hex, readFileSync(zipPath).byteLength);
+    const zipPath = zipPathOf(options.projectRoot, record.sha256Hex, options.source);
+    const zip = statOf(zipPath);
+    const inputs = zip && currentInputs(options.projectRoot, record.inputs);
+    if (zip && inputs) {
+      // New times of unchanged files are recorded, so the next synth does not read them again.
+      if (Object.keys(inputs).some((path) => inputs[path] !== record.inputs[path])) {
+        writeAtomically(recordPath, JSON.stringify({ inputs, sha256Hex: record.sha256Hex } satisfies BuildRecord));
+      }
+      return bundleOf(zipPath, record.sha256Hex, zip.size);
     }
   }
 
@@ -124,11 +151,14 @@ export function bundleFunction(options: BundleOptions): FunctionBundle {
   const mtime = new Date(1980, 0, 1, 0, 0, 0);
   const zip = zipSync({ "index.js": [result.outputFiles![0].contents, { level: 9, mtime, os: UNIX, attrs: REGULAR_FILE_0644 }] });
   const sha256Hex = sha256(zip);
-  const zipPath = zipPathOf(sha256Hex, options.source);
+  const zipPath = zipPathOf(options.projectRoot, sha256Hex, options.source);
   if (!existsSync(zipPath)) writeAtomically(zipPath, zip);
 
-  const files = Object.keys(result.metafile!.inputs).filter((path) => existsSync(join(options.projectRoot, path)));
-  const inputs = Object.fromEntries(files.map((path) => [path, sha256(readFileSync(join(options.projectRoot, path)))]));
+  const inputs: Record<string, InputFile> = {};
+  for (const path of Object.keys(result.metafile!.inputs)) {
+    const stat = statOf(join(options.projectRoot, path));
+    if (stat) inputs[path] = inputFile(join(options.projectRoot, path), stat);
+  }
   writeAtomically(recordPath, JSON.stringify({ inputs, sha256Hex } satisfies BuildRecord));
   return bundleOf(zipPath, sha256Hex, zip.byteLength);
 }

@@ -14,9 +14,7 @@ import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versionin
 import { CiRoles } from "./ci-roles";
 import { terraformTypesOf } from "./ci-permissions";
 import { StackConfig, ciRoleNames, serviceNamePrefix } from "./config";
-
-/** Terraform 1.10 is the first with S3-native state locking (use_lockfile). */
-export const REQUIRED_TERRAFORM_VERSION = ">= 1.10";
+import { REQUIRED_TERRAFORM_VERSION } from "./terraform-version";
 
 export const stateBucketName = (config: StackConfig) => config.state.bucket ?? `${config.project}-${config.environment}-tfstate-${config.accountId}`;
 const stateKeyAlias = (config: StackConfig) => `alias/${stateBucketName(config)}`;

@@ -1,11 +1,11 @@
-import { Testing, TerraformStack } from "cdktf";
+import { TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
 import { TYPE_PERMISSIONS, permissionsFor, terraformTypesOf } from "../../src/ci-permissions";
 import { loadStackConfigs } from "../../src/environments";
 import { ServiceStack } from "../../src/service-stack";
-import { projectRoot, synthStateStack, Synthesized } from "./synth";
+import { projectRoot, synthStateStack, Synthesized, testApp } from "./synth";
 
 interface Statement {
   sid?: string;
@@ -171,18 +171,18 @@ describe("deploy permissions derived from the service stack", () => {
   const configs = loadStackConfigs({});
 
   it.each(configs.map((config) => [config.environment, config] as const))("cover every Terraform type the %s service stack synthesizes", (_, config) => {
-    const types = terraformTypesOf(new ServiceStack(Testing.app(), config.environment, { config, projectRoot }));
+    const types = terraformTypesOf(new ServiceStack(testApp(), config.environment, { config, projectRoot }));
     expect(types.filter((type) => !(type in TYPE_PERMISSIONS))).toEqual([]);
   });
 
   it("follow the stack: a type only prod has (the monitoring role's attachment) is in prod's deploy role only", () => {
-    const [dev, prod] = configs.map((config) => permissionsFor(terraformTypesOf(new ServiceStack(Testing.app(), config.environment, { config, projectRoot }))));
+    const [dev, prod] = configs.map((config) => permissionsFor(terraformTypesOf(new ServiceStack(testApp(), config.environment, { config, projectRoot }))));
     expect(prod.write).toContain("iam:AttachRolePolicy");
     expect(dev.write).not.toContain("iam:AttachRolePolicy");
   });
 
   it("refuse a stack with a type nobody gave permissions for, naming it", () => {
-    const stack = new TerraformStack(Testing.app(), "other");
+    const stack = new TerraformStack(testApp(), "other");
     const scope = new Construct(stack, "scope");
     new IamRole(scope, "role", { assumeRolePolicy: "{}" });
     new SqsQueue(scope, "queue");

@@ -1,12 +1,12 @@
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { unzipSync } from "fflate";
 import { Testing } from "cdktf";
 import { parseStackConfig } from "../../src/config";
 import { ServiceStack } from "../../src/service-stack";
-import { MINIMAL, projectRoot, synthStack } from "./synth";
+import { MINIMAL, checkout, projectRoot, synthStack, testApp } from "./synth";
+import { tempDir } from "./temp";
 
 describe("DatabaseBootstrap", () => {
   const s = synthStack();
@@ -94,19 +94,17 @@ describe("DatabaseBootstrap", () => {
 
   it("re-invokes only when the migrations change", () => {
     const inputOf = (root: string) => {
-      const stack = new ServiceStack(Testing.app(), "dev", { config: parseStackConfig(MINIMAL, "test"), projectRoot: root });
+      const stack = new ServiceStack(testApp(), "dev", { config: parseStackConfig(MINIMAL, "test"), projectRoot: root });
       return JSON.parse(Testing.synth(stack)).resource.aws_lambda_invocation[stack.bootstrap.invocation.friendlyUniqueId].input as string;
     };
-    const checkout = mkdtempSync(join(tmpdir(), "checkout-"));
-    for (const path of ["functions", "migrations", "tsconfig.json"]) cpSync(join(projectRoot, path), join(checkout, path), { recursive: true });
-    symlinkSync(join(projectRoot, "node_modules"), join(checkout, "node_modules"));
-    expect(inputOf(checkout)).toBe(s.resource("aws_lambda_invocation", "bootstrap/run").input);
-    writeFileSync(join(checkout, "migrations", "0002_add_owner.sql"), "ALTER TABLE items ADD COLUMN owner VARCHAR(64) NULL;\n");
-    expect(JSON.parse(inputOf(checkout)).migrations).toEqual(["0001_create_items.sql", "0002_add_owner.sql"]);
+    const root = checkout();
+    expect(inputOf(root)).toBe(s.resource("aws_lambda_invocation", "bootstrap/run").input);
+    writeFileSync(join(root, "migrations", "0002_add_owner.sql"), "ALTER TABLE items ADD COLUMN owner VARCHAR(64) NULL;\n");
+    expect(JSON.parse(inputOf(root)).migrations).toEqual(["0001_create_items.sql", "0002_add_owner.sql"]);
   });
 
   it("bundles the repository's migrations into the migrate function, which loads with no node_modules", () => {
-    const dir = mkdtempSync(join(tmpdir(), "migrate-"));
+    const dir = tempDir("migrate-");
     const code = unzipSync(readFileSync(s.stack.bootstrap.function.bundle.zipPath))["index.js"];
     writeFileSync(join(dir, "index.js"), code);
     const probe = `const m = require(${JSON.stringify(join(dir, "index.js"))}); process.stdout.write(typeof m.handler);`;

@@ -1,10 +1,9 @@
-import { Testing } from "cdktf";
 import { loadStackConfigs } from "../../src/environments";
 import { ServiceStack } from "../../src/service-stack";
-import { projectRoot, synthesize } from "./synth";
+import { projectRoot, synthesize, testApp } from "./synth";
 
 const configs = Object.fromEntries(loadStackConfigs({}).map((config) => [config.environment, config]));
-const synthEnvironment = (name: string) => synthesize(new ServiceStack(Testing.app(), name, { config: configs[name], projectRoot }));
+const synthEnvironment = (name: string) => synthesize(new ServiceStack(testApp(), name, { config: configs[name], projectRoot }));
 
 describe("checked-in environments", () => {
   it("are dev and prod, each in its own account", () => {

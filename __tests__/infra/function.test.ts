@@ -1,21 +1,13 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { unzipSync } from "fflate";
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { Testing } from "cdktf";
 import { bundleFunction } from "../../src/function-bundle";
-import { projectRoot, synthStack } from "./synth";
-
-/** A second checkout of what the bundle reads (function sources, migrations, tsconfig.json) at another path, sharing node_modules. */
-function checkout(): string {
-  const root = mkdtempSync(join(tmpdir(), "checkout-"));
-  for (const path of ["functions", "migrations", "tsconfig.json"]) cpSync(join(projectRoot, path), join(root, path), { recursive: true });
-  symlinkSync(join(projectRoot, "node_modules"), join(root, "node_modules"));
-  return root;
-}
+import { checkout, projectRoot, synthStack } from "./synth";
+import { tempDir } from "./temp";
 
 interface CentralEntry {
   name: string;
@@ -171,8 +163,7 @@ describe("Function bundle", () => {
   });
 
   it("loads on its own, with no node_modules beside it, and carries the RDS signer and the MySQL driver", () => {
-    const dir = mkdtempSync(join(tmpdir(), "unzipped-"));
-    mkdirSync(dir, { recursive: true });
+    const dir = tempDir("unzipped-");
     const { "index.js": code } = unzipSync(firstZip);
     writeFileSync(join(dir, "index.js"), code);
     const probe = `const m = require(${JSON.stringify(join(dir, "index.js"))}); process.stdout.write(typeof m.handler);`;

@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Testing } from "cdktf";
+import { App, Testing } from "cdktf";
 import { parseStackConfig } from "../../src/config";
 import { ServiceStack } from "../../src/service-stack";
-import { MINIMAL, projectRoot, synthStack } from "./synth";
+import { MINIMAL, projectRoot, synthStack, testApp } from "./synth";
 
 describe("ServiceStack", () => {
   const s = synthStack();
@@ -24,7 +24,7 @@ describe("ServiceStack", () => {
   });
 
   it("takes bucket, key prefix and region of the state from configuration, with a distinct key per stack", () => {
-    const app = Testing.app();
+    const app = testApp();
     const state = { bucket: "acme-tfstate", keyPrefix: "platform/lambda-rds-iam", region: "us-east-1" };
     const keys = ["dev", "staging"].map((environment) => {
       const config = parseStackConfig({ ...MINIMAL, environment, state }, "test");
@@ -73,8 +73,9 @@ describe("ServiceStack", () => {
   });
 
   it("writes the function zip where the plan expects it when fully synthesized", () => {
-    const outdir = Testing.fullSynth(s.stack);
-    const stackDir = join(outdir, "stacks", "dev");
+    const app = s.stack.node.root as App;
+    app.synth();
+    const stackDir = join(app.outdir, "stacks", "dev");
     const written = JSON.parse(readFileSync(join(stackDir, "cdk.tf.json"), "utf8"));
     const fn = Object.values(written.resource.aws_lambda_function)[0] as { filename: string };
     expect(readFileSync(join(stackDir, fn.filename)).equals(readFileSync(s.stack.api.bundle.zipPath))).toBe(true);

@@ -1,10 +1,30 @@
-import { Testing, TerraformElement, TerraformResource, TerraformStack } from "cdktf";
-import { resolve } from "node:path";
+import { App, Testing, TerraformElement, TerraformResource, TerraformStack } from "cdktf";
+import { cpSync, mkdirSync, readdirSync, symlinkSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { StackConfigInput, parseStackConfig } from "../../src/config";
 import { ServiceStack } from "../../src/service-stack";
 import { StateStack } from "../../src/state";
+import { tempDir } from "./temp";
 
 export const projectRoot = resolve(__dirname, "../..");
+
+/** cdktf's testing app, writing (when it writes at all) into this test file's temporary directory rather than the OS's. */
+export const testApp = (): App => Testing.app({ outdir: tempDir("cdktf.out-") });
+
+/**
+ * A second checkout of what a function bundle reads (function sources, migrations, tsconfig.json) at
+ * another path. Its node_modules links each package of this one's, but not the build cache: the
+ * checkout's builds stay in the checkout.
+ */
+export function checkout(): string {
+  const root = tempDir("checkout-");
+  for (const path of ["functions", "migrations", "tsconfig.json"]) cpSync(join(projectRoot, path), join(root, path), { recursive: true });
+  mkdirSync(join(root, "node_modules"));
+  for (const name of readdirSync(join(projectRoot, "node_modules")).filter((name) => name !== ".cache")) {
+    symlinkSync(join(projectRoot, "node_modules", name), join(root, "node_modules", name));
+  }
+  return root;
+}
 
 /** The least a stack configuration needs; everything else takes its default (the dev shape). */
 export const MINIMAL = { environment: "dev", accountId: "111111111111" } as const;
@@ -36,13 +56,13 @@ export interface Synthesized<S extends TerraformStack = ServiceStack> {
 /** A service stack of the minimal configuration with `input` on top, synthesized. */
 export function synthStack(input: Partial<StackConfigInput> = {}): Synthesized {
   const config = parseStackConfig({ ...MINIMAL, ...input }, "test");
-  return synthesize(new ServiceStack(Testing.app(), config.environment, { config, projectRoot }));
+  return synthesize(new ServiceStack(testApp(), config.environment, { config, projectRoot }));
 }
 
 /** The `<environment>-state` stack of the minimal configuration with `input` on top, beside its service stack, synthesized. */
 export function synthStateStack(input: Partial<StackConfigInput> = {}): Synthesized<StateStack> {
   const config = parseStackConfig({ ...MINIMAL, ...input }, "test");
-  const app = Testing.app();
+  const app = testApp();
   const service = new ServiceStack(app, config.environment, { config, projectRoot });
   return synthesize(new StateStack(app, `${config.environment}-state`, { config, service }));
 }
