@@ -1,7 +1,6 @@
 import { Construct } from "constructs";
 import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from "cdktf";
 import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
-import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
@@ -11,9 +10,11 @@ import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
 import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
+import { AwsContext } from "./aws-context";
 import { CiRoles } from "./ci-roles";
 import { terraformTypesOf } from "./ci-permissions";
 import { StackConfig, ciRoleNames, serviceNamePrefix } from "./config";
+import { accountPrincipal, customerManagedKey, viaService } from "./kms-key";
 
 /** Terraform 1.10 is the first with S3-native state locking (use_lockfile). */
 export const REQUIRED_TERRAFORM_VERSION = ">= 1.10";
@@ -77,13 +78,24 @@ export class StateStack extends TerraformStack {
     const name = stateBucketName(config);
     const keep = { preventDestroy: true };
 
-    this.key = new KmsKey(this, "key", {
+    const context = AwsContext.of(this);
+    const bucketArn = `arn:${context.partition}:s3:::${name}`;
+    this.key = customerManagedKey(this, "key", {
       description: `Terraform state of ${config.project} ${config.environment}`,
-      enableKeyRotation: true,
-      deletionWindowInDays: 30,
-      lifecycle: keep,
+      alias: stateKeyAlias(config),
+      preventDestroy: true,
+      usage: [
+        // S3 encrypts and decrypts the state objects of this one bucket (the bucket key, or an object) for
+        // principals whose own IAM policies allow it: the CI roles, whoever deploys by hand.
+        {
+          sid: "UseThroughS3ForStateBucket",
+          principals: accountPrincipal(context),
+          actions: ["kms:Decrypt", "kms:GenerateDataKey"],
+          resources: ["*"],
+          condition: [viaService(context, "s3"), { test: "ArnLike", variable: "kms:EncryptionContext:aws:s3:arn", values: [bucketArn, `${bucketArn}/*`] }],
+        },
+      ],
     });
-    new KmsAlias(this, "key-alias", { name: stateKeyAlias(config), targetKeyId: this.key.keyId });
 
     this.bucket = new S3Bucket(this, "bucket", { bucket: name, lifecycle: keep });
     const bucket = this.bucket.id;

@@ -42,6 +42,26 @@ describe("StateStack", () => {
     });
   });
 
+  it("lets only S3 use the key, for this bucket's objects and principals of the account that IAM allows", () => {
+    expect(s.resource("aws_kms_key", "key").policy).toBe(s.dataRef("aws_iam_policy_document", "key-policy", "json"));
+    const [administration, ...usage] = s.data("aws_iam_policy_document", "key-policy").statement;
+    expect(administration.sid).toBe("AccountAdministersKey");
+    const partition = s.dataRef("aws_partition", "aws-context/partition", "partition");
+    const bucketArn = `arn:${partition}:s3:::lambda-rds-iam-dev-tfstate-111111111111`;
+    expect(usage).toEqual([
+      {
+        sid: "UseThroughS3ForStateBucket",
+        principals: [{ type: "AWS", identifiers: [`arn:${partition}:iam::${s.dataRef("aws_caller_identity", "aws-context/caller", "account_id")}:root`] }],
+        actions: ["kms:Decrypt", "kms:GenerateDataKey"],
+        resources: ["*"],
+        condition: [
+          { test: "StringEquals", variable: "kms:ViaService", values: [`s3.${s.dataRef("aws_region", "aws-context/region", "region")}.${s.dataRef("aws_partition", "aws-context/partition", "dns_suffix")}`] },
+          { test: "ArnLike", variable: "kms:EncryptionContext:aws:s3:arn", values: [bucketArn, `${bucketArn}/*`] },
+        ],
+      },
+    ]);
+  });
+
   it("blocks every kind of public access and disables ACLs", () => {
     expect(s.resource("aws_s3_bucket_public_access_block", "public-access-block")).toEqual({
       bucket: bucketId,
