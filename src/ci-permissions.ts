@@ -25,7 +25,19 @@ export const TYPE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
   // Resources
   aws_cloudwatch_log_group: {
     read: ["logs:DescribeLogGroups", "logs:ListTagsForResource", "logs:ListTagsLogGroup"],
-    write: ["logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy", "logs:TagResource", "logs:UntagResource", "logs:TagLogGroup", "logs:UntagLogGroup"],
+    write: [
+      "logs:CreateLogGroup",
+      "logs:DeleteLogGroup",
+      "logs:PutRetentionPolicy",
+      "logs:DeleteRetentionPolicy",
+      // kms_key_id on a group that exists: CloudWatch Logs itself uses the key (its key policy says so).
+      "logs:AssociateKmsKey",
+      "logs:DisassociateKmsKey",
+      "logs:TagResource",
+      "logs:UntagResource",
+      "logs:TagLogGroup",
+      "logs:UntagLogGroup",
+    ],
   },
   aws_db_instance: {
     read: ["rds:DescribeDBInstances", "rds:ListTagsForResource"],

@@ -1,6 +1,5 @@
 import { Construct } from "constructs";
 import { DataResource, Fn } from "cdktf";
-import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { DbInstance } from "@cdktf/provider-aws/lib/db-instance";
 import { DbParameterGroup } from "@cdktf/provider-aws/lib/db-parameter-group";
@@ -13,6 +12,7 @@ import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { AwsContext } from "./aws-context";
 import { accountPrincipal, customerManagedKey, viaService } from "./kms-key";
+import { LogEncryption } from "./log-encryption";
 import { tcpIngress } from "./security-group-rules";
 import { DB_USER_PATTERN, DatabaseConfig } from "./config";
 import { Network } from "./network";
@@ -23,8 +23,11 @@ export const RDS_CA_IDENTIFIER = "rds-ca-rsa2048-g1";
 /** wait_timeout and interactive_timeout of the instance. */
 export const IDLE_CONNECTION_TIMEOUT_SECONDS = 300;
 
-/** Log types exported to CloudWatch; each gets a log group with retention before the instance exists. */
-export const DB_LOG_EXPORTS = ["error", "slowquery"] as const;
+/**
+ * Log types exported to CloudWatch; each gets an encrypted log group with retention before the instance
+ * exists. iam-db-auth-error shows why the server refused an IAM token (expired, wrong user, ...).
+ */
+export const DB_LOG_EXPORTS = ["error", "slowquery", "iam-db-auth-error"] as const;
 
 /** Where a function connects, and signs its IAM tokens for: the instance itself, or RDS Proxy in front of it. */
 export interface DatabaseEndpoint {
@@ -57,6 +60,8 @@ export interface DatabaseProps {
   readonly namePrefix: string;
   readonly network: Network;
   readonly config: DatabaseConfig;
+  /** Makes the exported logs' groups, encrypted with the environment's log key. */
+  readonly logs: LogEncryption;
 }
 
 /**
@@ -111,12 +116,8 @@ export class Database extends Construct implements DatabaseEndpoint {
       lifecycle: { createBeforeDestroy: true },
     });
 
-    const logGroups = DB_LOG_EXPORTS.map(
-      (logType) =>
-        new CloudwatchLogGroup(this, `log-group-${logType}`, {
-          name: `/aws/rds/instance/${namePrefix}/${logType}`,
-          retentionInDays: config.logRetentionDays,
-        }),
+    const logGroups = DB_LOG_EXPORTS.map((logType) =>
+      props.logs.logGroup(this, `log-group-${logType}`, { name: `/aws/rds/instance/${namePrefix}/${logType}`, retentionDays: config.logRetentionDays }),
     );
 
     this.instance = new DbInstance(this, "instance", {

@@ -4,6 +4,7 @@ import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { FunctionConfig } from "./config";
 import { DatabaseEndpoint } from "./database";
+import { LogEncryption } from "./log-encryption";
 import { Network } from "./network";
 import { VpcFunction } from "./vpc-function";
 
@@ -13,6 +14,7 @@ export interface DatabaseFunctionProps {
   /** Directory that holds functions/ and node_modules/. */
   readonly projectRoot: string;
   readonly config: FunctionConfig;
+  readonly logs: LogEncryption;
   readonly network: Network;
   /** The instance, or RDS Proxy in front of it. */
   readonly database: DatabaseEndpoint;
@@ -39,6 +41,7 @@ export class DatabaseFunction extends VpcFunction {
       timeoutSeconds: config.timeoutSeconds,
       reservedConcurrency: config.reservedConcurrency,
       logRetentionDays: config.logRetentionDays,
+      logs: props.logs,
       network: props.network,
       environment: {
         DB_HOST: database.address,

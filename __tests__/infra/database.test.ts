@@ -70,14 +70,15 @@ describe("Database", () => {
     expect(group.parameter).toContainEqual({ name: "slow_query_log", value: "1" });
   });
 
-  it("keeps a week of backups, copies tags to snapshots and exports error and slow query logs to groups with retention", () => {
+  it("keeps a week of backups, copies tags to snapshots and exports error, slow query and IAM auth error logs to encrypted groups with retention", () => {
     expect(instance.backup_retention_period).toBeGreaterThanOrEqual(7);
     expect(instance.copy_tags_to_snapshot).toBe(true);
-    expect(instance.enabled_cloudwatch_logs_exports).toEqual(["error", "slowquery"]);
-    for (const logType of ["error", "slowquery"]) {
-      expect(s.resource("aws_cloudwatch_log_group", `database/log-group-${logType}`)).toMatchObject({
+    expect(instance.enabled_cloudwatch_logs_exports).toEqual(["error", "slowquery", "iam-db-auth-error"]);
+    for (const logType of ["error", "slowquery", "iam-db-auth-error"]) {
+      expect(s.resource("aws_cloudwatch_log_group", `database/log-group-${logType}`)).toEqual({
         name: `/aws/rds/instance/lambda-rds-iam-dev/${logType}`,
         retention_in_days: 30,
+        kms_key_id: s.ref("aws_kms_key", "logs/key", "arn"),
       });
       expect(instance.depends_on).toContain(s.ref("aws_cloudwatch_log_group", `database/log-group-${logType}`, "id").slice(2, -4));
     }
