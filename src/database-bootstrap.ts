@@ -47,6 +47,8 @@ export class DatabaseBootstrap extends Construct {
       memoryMb: 256,
       // Migrations may rebuild tables; Terraform waits for the result either way.
       timeoutSeconds: 300,
+      // One run at a time, like GET_LOCK inside it; a second concurrent invoke is throttled, not queued behind the lock.
+      reservedConcurrency: 1,
       logRetentionDays: props.logRetentionDays,
       logs: props.logs,
       network,
