@@ -81,5 +81,7 @@ export class ServiceStack extends TerraformStack {
     output("function_arn", this.api.arn, "ARN of the API function");
     output("role_arn", this.api.role.arn, "Execution role of the API function");
     output("invoke_policy_arn", this.api.invokePolicy.arn, "Managed policy to attach to the callers allowed to invoke the API function");
+    output("failure_queue_url", this.api.failures.queue.url, "Queue of the API function's failed asynchronous invocations (event, error, request id)");
+    output("failure_queue_arn", this.api.failures.queue.arn, "ARN of that queue");
   }
 }

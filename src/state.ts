@@ -15,6 +15,7 @@ import { CiRoles } from "./ci-roles";
 import { terraformTypesOf } from "./ci-permissions";
 import { StackConfig, ciRoleNames, serviceNamePrefix } from "./config";
 import { accountPrincipal, customerManagedKey, viaService } from "./kms-key";
+import { denyInsecureTransport } from "./policy-statements";
 
 /** Terraform 1.10 is the first with S3-native state locking (use_lockfile). */
 export const REQUIRED_TERRAFORM_VERSION = ">= 1.10";
@@ -124,18 +125,7 @@ export class StateStack extends TerraformStack {
         },
       ],
     });
-    const tlsOnly = new DataAwsIamPolicyDocument(this, "tls-only", {
-      statement: [
-        {
-          sid: "DenyInsecureTransport",
-          effect: "Deny",
-          actions: ["s3:*"],
-          principals: [{ type: "*", identifiers: ["*"] }],
-          resources: [this.bucket.arn, `${this.bucket.arn}/*`],
-          condition: [{ test: "Bool", variable: "aws:SecureTransport", values: ["false"] }],
-        },
-      ],
-    });
+    const tlsOnly = new DataAwsIamPolicyDocument(this, "tls-only", { statement: [denyInsecureTransport("s3", [this.bucket.arn, `${this.bucket.arn}/*`])] });
     new S3BucketPolicy(this, "policy", { bucket, policy: tlsOnly.json });
 
     new TerraformOutput(this, "bucket_name", { value: this.bucket.bucket, description: "State bucket of the environment's stacks" });

@@ -1,7 +1,7 @@
 import { Testing, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
-import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
+import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { TYPE_PERMISSIONS, permissionsFor, terraformTypesOf } from "../../src/ci-permissions";
 import { loadStackConfigs } from "../../src/environments";
 import { ServiceStack } from "../../src/service-stack";
@@ -185,8 +185,8 @@ describe("deploy permissions derived from the service stack", () => {
     const stack = new TerraformStack(Testing.app(), "other");
     const scope = new Construct(stack, "scope");
     new IamRole(scope, "role", { assumeRolePolicy: "{}" });
-    new SqsQueue(scope, "queue");
-    expect(() => permissionsFor(terraformTypesOf(stack))).toThrow("No CI permissions for aws_sqs_queue: add what Terraform calls for them to TYPE_PERMISSIONS in src/ci-permissions.ts");
+    new SnsTopic(scope, "topic");
+    expect(() => permissionsFor(terraformTypesOf(stack))).toThrow("No CI permissions for aws_sns_topic: add what Terraform calls for them to TYPE_PERMISSIONS in src/ci-permissions.ts");
   });
 
   it("give read-only actions as reads", () => {

@@ -6,10 +6,7 @@ describe("Database", () => {
   const instance = s.resource("aws_db_instance", "database/instance");
   const keyArn = s.ref("aws_kms_key", "database/key", "arn");
   const databaseGroup = s.ref("aws_security_group", "database/security-group", "id");
-  const partition = s.dataRef("aws_partition", "aws-context/partition", "partition");
-  const dnsSuffix = s.dataRef("aws_partition", "aws-context/partition", "dns_suffix");
-  const region = s.dataRef("aws_region", "aws-context/region", "region");
-  const accountId = s.dataRef("aws_caller_identity", "aws-context/caller", "account_id");
+  const { partition, dnsSuffix, region, accountId } = s.aws;
 
   it("runs MySQL 8.4 with IAM database authentication, upgrading minor versions automatically", () => {
     expect(instance).toMatchObject({

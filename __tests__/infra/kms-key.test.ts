@@ -16,7 +16,7 @@ const keys = stacks.flatMap((stack) => {
   return Object.entries(s.all("aws_kms_key")).map(([path, key]) => {
     const document = /^\$\{data\.aws_iam_policy_document\.([^.]+)\.json\}$/.exec(key.policy ?? "")?.[1];
     const statements = document ? s.json.data.aws_iam_policy_document[document].statement : undefined;
-    return [`${stack.node.id}/${path}`, { key, statements, accountRoot: `arn:${s.dataRef("aws_partition", "aws-context/partition", "partition")}:iam::${s.dataRef("aws_caller_identity", "aws-context/caller", "account_id")}:root` }] as const;
+    return [`${stack.node.id}/${path}`, { key, statements, accountRoot: `arn:${s.aws.partition}:iam::${s.aws.accountId}:root` }] as const;
   });
 });
 /** Calls that use a key rather than administer it. */

@@ -4,9 +4,7 @@ describe("LogEncryption", () => {
   const s = synthStack({ database: { proxy: true } });
   const keyArn = s.ref("aws_kms_key", "logs/key", "arn");
   const groups = s.all("aws_cloudwatch_log_group");
-  const partition = s.dataRef("aws_partition", "aws-context/partition", "partition");
-  const region = s.dataRef("aws_region", "aws-context/region", "region");
-  const account = s.dataRef("aws_caller_identity", "aws-context/caller", "account_id");
+  const { partition, region, accountId: account, dnsSuffix } = s.aws;
 
   it("encrypts every log group of the stack with the one log key", () => {
     expect(Object.keys(groups).sort()).toEqual([
@@ -19,7 +17,7 @@ describe("LogEncryption", () => {
       "network/flow-log-group",
     ]);
     for (const group of Object.values(groups)) expect(group.kms_key_id).toBe(keyArn);
-    expect(Object.keys(s.all("aws_kms_key")).sort()).toEqual(["database/key", "logs/key"]);
+    expect(Object.keys(s.all("aws_kms_key")).sort()).toEqual(["api/failures/key", "database/key", "logs/key"]);
   });
 
   it("is a rotating key with its own alias", () => {
@@ -35,7 +33,7 @@ describe("LogEncryption", () => {
     expect(usage).toEqual([
       {
         sid: "CloudWatchLogsForTheseGroups",
-        principals: [{ type: "Service", identifiers: [`logs.${region}.${s.dataRef("aws_partition", "aws-context/partition", "dns_suffix")}`] }],
+        principals: [{ type: "Service", identifiers: [`logs.${region}.${dnsSuffix}`] }],
         actions: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
         resources: ["*"],
         condition: [{ test: "ArnEquals", variable: "kms:EncryptionContext:aws:logs:arn", values: expect.arrayContaining(groupArns) }],

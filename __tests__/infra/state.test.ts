@@ -46,16 +46,16 @@ describe("StateStack", () => {
     expect(s.resource("aws_kms_key", "key").policy).toBe(s.dataRef("aws_iam_policy_document", "key-policy", "json"));
     const [administration, ...usage] = s.data("aws_iam_policy_document", "key-policy").statement;
     expect(administration.sid).toBe("AccountAdministersKey");
-    const partition = s.dataRef("aws_partition", "aws-context/partition", "partition");
+    const { partition, dnsSuffix, region, accountId } = s.aws;
     const bucketArn = `arn:${partition}:s3:::lambda-rds-iam-dev-tfstate-111111111111`;
     expect(usage).toEqual([
       {
         sid: "UseThroughS3ForStateBucket",
-        principals: [{ type: "AWS", identifiers: [`arn:${partition}:iam::${s.dataRef("aws_caller_identity", "aws-context/caller", "account_id")}:root`] }],
+        principals: [{ type: "AWS", identifiers: [`arn:${partition}:iam::${accountId}:root`] }],
         actions: ["kms:Decrypt", "kms:GenerateDataKey"],
         resources: ["*"],
         condition: [
-          { test: "StringEquals", variable: "kms:ViaService", values: [`s3.${s.dataRef("aws_region", "aws-context/region", "region")}.${s.dataRef("aws_partition", "aws-context/partition", "dns_suffix")}`] },
+          { test: "StringEquals", variable: "kms:ViaService", values: [`s3.${region}.${dnsSuffix}`] },
           { test: "ArnLike", variable: "kms:EncryptionContext:aws:s3:arn", values: [bucketArn, `${bucketArn}/*`] },
         ],
       },
