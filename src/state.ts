@@ -1,21 +1,15 @@
 import { Construct } from "constructs";
 import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from "cdktf";
-import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
-import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
-import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
-import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
-import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
-import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
-import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
+import { AccessLogBucket } from "./access-log-bucket";
 import { AwsContext } from "./aws-context";
 import { CiRoles } from "./ci-roles";
 import { terraformTypesOf } from "./ci-permissions";
-import { StackConfig, ciRoleNames, serviceNamePrefix } from "./config";
+import { StackConfig, accessLogBucketName, ciRoleNames, serviceNamePrefix } from "./config";
 import { accountPrincipal, customerManagedKey, viaService } from "./kms-key";
-import { denyInsecureTransport } from "./policy-statements";
+import { privateBucket } from "./private-bucket";
 
 /** Terraform 1.10 is the first with S3-native state locking (use_lockfile). */
 export const REQUIRED_TERRAFORM_VERSION = ">= 1.10";
@@ -67,6 +61,8 @@ export interface StateStackProps {
 export class StateStack extends TerraformStack {
   readonly bucket: S3Bucket;
   readonly key: KmsKey;
+  /** Where the state bucket's server access logs go (state.accessLogs). */
+  readonly accessLogs?: AccessLogBucket;
   readonly ci?: CiRoles;
 
   constructor(scope: Construct, id: string, props: StateStackProps) {
@@ -77,7 +73,6 @@ export class StateStack extends TerraformStack {
     this.addOverride("terraform.required_version", REQUIRED_TERRAFORM_VERSION);
     guardedAwsProvider(this, config);
     const name = stateBucketName(config);
-    const keep = { preventDestroy: true };
 
     const context = AwsContext.of(this);
     const bucketArn = `arn:${context.partition}:s3:::${name}`;
@@ -98,38 +93,24 @@ export class StateStack extends TerraformStack {
       ],
     });
 
-    this.bucket = new S3Bucket(this, "bucket", { bucket: name, lifecycle: keep });
-    const bucket = this.bucket.id;
-    new S3BucketOwnershipControls(this, "ownership", { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } });
-    new S3BucketPublicAccessBlock(this, "public-access-block", {
-      bucket,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
+    this.bucket = privateBucket(this, {
+      name,
+      encryption: { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: this.key.arn }, bucketKeyEnabled: true },
+      lifecycleRule: {
+        id: "expire-superseded-state",
+        status: "Enabled",
+        filter: [{}],
+        noncurrentVersionExpiration: [{ noncurrentDays: config.state.noncurrentVersionDays }],
+        abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
+      },
     });
-    new S3BucketVersioningA(this, "versioning", { bucket, versioningConfiguration: { status: "Enabled" } });
-    new S3BucketServerSideEncryptionConfigurationA(this, "encryption", {
-      bucket,
-      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: this.key.arn }, bucketKeyEnabled: true }],
-    });
-    new S3BucketLifecycleConfiguration(this, "lifecycle", {
-      bucket,
-      rule: [
-        {
-          id: "expire-superseded-state",
-          status: "Enabled",
-          filter: [{}],
-          noncurrentVersionExpiration: [{ noncurrentDays: config.state.noncurrentVersionDays }],
-          abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
-        },
-      ],
-    });
-    const tlsOnly = new DataAwsIamPolicyDocument(this, "tls-only", { statement: [denyInsecureTransport("s3", [this.bucket.arn, `${this.bucket.arn}/*`])] });
-    new S3BucketPolicy(this, "policy", { bucket, policy: tlsOnly.json });
+    if (config.state.accessLogs) {
+      this.accessLogs = new AccessLogBucket(this, "access-logs", { name: accessLogBucketName(config), source: this.bucket, retentionDays: config.state.noncurrentVersionDays });
+    }
 
     new TerraformOutput(this, "bucket_name", { value: this.bucket.bucket, description: "State bucket of the environment's stacks" });
     new TerraformOutput(this, "kms_key_arn", { value: this.key.arn, description: "Key that encrypts the state" });
+    if (this.accessLogs) new TerraformOutput(this, "access_log_bucket_name", { value: this.accessLogs.bucket.bucket, description: "Server access logs of the state bucket" });
 
     if (config.ci.repository) {
       this.ci = new CiRoles(this, "ci", {

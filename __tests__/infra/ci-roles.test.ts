@@ -148,6 +148,16 @@ describe("CI roles", () => {
       for (const policy of Object.values(s.all("aws_iam_policy"))) expect(policy.path).toBe("/github-actions/");
     });
 
+    it("let the deploy role use S3 only on the state objects: never a bucket's configuration, the access logs included", () => {
+      const s3 = allowed(deploy).filter((statement) => statement.actions.some((action) => action.startsWith("s3:")));
+      const stateObject = `${bucketArn}/lambda-rds-iam/dev.tfstate`;
+      expect(s3.map(({ actions, resources }) => ({ actions, resources }))).toEqual([
+        { actions: ["s3:ListBucket"], resources: [bucketArn] },
+        { actions: ["s3:GetObject", "s3:PutObject"], resources: [stateObject] },
+        { actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], resources: [`${stateObject}.tflock`] },
+      ]);
+    });
+
     it("keep each policy under IAM's 6,144-character limit for managed policies", () => {
       for (const policy of Object.values(s.all("aws_iam_policy"))) {
         const statements = s.json.data.aws_iam_policy_document[idIn(policy.policy)].statement;
