@@ -25,7 +25,19 @@ export const TYPE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
   // Resources
   aws_cloudwatch_log_group: {
     read: ["logs:DescribeLogGroups", "logs:ListTagsForResource", "logs:ListTagsLogGroup"],
-    write: ["logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy", "logs:TagResource", "logs:UntagResource", "logs:TagLogGroup", "logs:UntagLogGroup"],
+    write: [
+      "logs:CreateLogGroup",
+      "logs:DeleteLogGroup",
+      "logs:PutRetentionPolicy",
+      "logs:DeleteRetentionPolicy",
+      // kms_key_id on a group that exists: CloudWatch Logs itself uses the key (its key policy says so).
+      "logs:AssociateKmsKey",
+      "logs:DisassociateKmsKey",
+      "logs:TagResource",
+      "logs:UntagResource",
+      "logs:TagLogGroup",
+      "logs:UntagLogGroup",
+    ],
   },
   aws_db_instance: {
     read: ["rds:DescribeDBInstances", "rds:ListTagsForResource"],
@@ -133,6 +145,10 @@ export const TYPE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
     ],
     passRoleTo: ["lambda.amazonaws.com"],
   },
+  aws_lambda_function_event_invoke_config: {
+    read: ["lambda:GetFunctionEventInvokeConfig"],
+    write: ["lambda:PutFunctionEventInvokeConfig", "lambda:UpdateFunctionEventInvokeConfig", "lambda:DeleteFunctionEventInvokeConfig"],
+  },
   // Invoked on apply only; reading it calls nothing.
   aws_lambda_invocation: { read: [], write: ["lambda:InvokeFunction"] },
   aws_nat_gateway: {
@@ -149,6 +165,11 @@ export const TYPE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
     read: [...sgRuleRead, "ec2:DescribeNetworkInterfaces"],
     write: ["ec2:CreateSecurityGroup", "ec2:DeleteSecurityGroup", "ec2:RevokeSecurityGroupEgress", "ec2:RevokeSecurityGroupIngress", ...ec2Tags],
   },
+  aws_sqs_queue: {
+    read: ["sqs:GetQueueAttributes", "sqs:ListQueueTags"],
+    write: ["sqs:CreateQueue", "sqs:SetQueueAttributes", "sqs:DeleteQueue", "sqs:TagQueue", "sqs:UntagQueue"],
+  },
+  aws_sqs_queue_policy: { read: ["sqs:GetQueueAttributes"], write: ["sqs:SetQueueAttributes"] },
   aws_subnet: { read: ["ec2:DescribeSubnets"], write: ["ec2:CreateSubnet", "ec2:ModifySubnetAttribute", "ec2:DeleteSubnet", ...ec2Tags] },
   aws_vpc: {
     read: ["ec2:DescribeVpcs", "ec2:DescribeVpcAttribute", "ec2:DescribeNetworkAcls", "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroups"],

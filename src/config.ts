@@ -105,8 +105,14 @@ const stateSchema = z
   .object({
     /** S3 bucket that holds Terraform state; `<project>-<environment>-tfstate-<accountId>` (made by the state stack) when absent. */
     bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: "must be an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)" }).optional(),
-    /** Days the state bucket keeps superseded state versions. */
+    /** Days the state bucket keeps superseded state versions, and the access log bucket the logs that account for them. */
     noncurrentVersionDays: intInRange(1, 3650, " days").default(90),
+    /**
+     * Server access logs of the state bucket (who read or wrote which state, when, from where) in a bucket of
+     * their own, `<project>-<environment>-tfstate-logs-<accountId>`. On by default, dev included: the state is
+     * the environment's most sensitive object, and the logs cost cents a month.
+     */
+    accessLogs: z.boolean().default(true),
     /** Prefix of the state keys; each stack appends its own name. */
     keyPrefix: z.string().regex(/^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*$/, { error: "must be an S3 key prefix without leading or trailing /" }).default("lambda-rds-iam"),
     /** Region of the state bucket; the stack's region when absent. */
@@ -187,6 +193,9 @@ export const stackConfigSchema = z
         message: `is ${config.function.reservedConcurrency}, but ${database.instanceClass} (max_connections about ${maxConnections(database.instanceClass)}) serves at most ${capacity} environments on the direct path; lower it, choose a larger database.instanceClass, or turn on database.proxy`,
       });
     }
+    if (state.accessLogs && accessLogBucketName(config).length > 63) {
+      ctx.addIssue({ code: "custom", path: ["state", "accessLogs"], message: `the access log bucket ${accessLogBucketName(config)} would be longer than S3's 63 characters; shorten project or environment, or turn it off` });
+    }
     if (state.region !== undefined && !region.safeParse(state.region).success) {
       ctx.addIssue({ code: "custom", path: ["state", "region"], message: "must be an AWS region like eu-west-1" });
     }
@@ -238,6 +247,9 @@ export type CiConfig = StackConfig["ci"];
 
 /** Prefix of the names of what an environment's service stack makes, e.g. "lambda-rds-iam-dev". */
 export const serviceNamePrefix = (config: Pick<StackConfig, "project" | "environment">) => `${config.project}-${config.environment}`;
+
+/** The bucket of the state bucket's server access logs. */
+export const accessLogBucketName = (config: Pick<StackConfig, "project" | "environment" | "accountId">) => `${config.project}-${config.environment}-tfstate-logs-${config.accountId}`;
 
 /** The CI roles' names: the configured ones, or `<project>-<environment>-ci-plan` and `-ci-deploy`. */
 export function ciRoleNames(config: Pick<StackConfig, "project" | "environment" | "ci">): { planRoleName: string; deployRoleName: string } {

@@ -5,6 +5,7 @@ import { LambdaInvocation } from "@cdktf/provider-aws/lib/lambda-invocation";
 import { loadMigrations } from "../functions/shared/migration-files";
 import { Database } from "./database";
 import { NodeRuntime } from "./function-bundle";
+import { LogEncryption } from "./log-encryption";
 import { InterfaceEndpoint, Network } from "./network";
 import { VpcFunction } from "./vpc-function";
 
@@ -14,6 +15,7 @@ export interface DatabaseBootstrapProps {
   readonly projectRoot: string;
   readonly runtime: NodeRuntime;
   readonly logRetentionDays: number;
+  readonly logs: LogEncryption;
   readonly network: Network;
   readonly database: Database;
   /** The MySQL account the app function connects as; created for IAM authentication. */
@@ -45,7 +47,10 @@ export class DatabaseBootstrap extends Construct {
       memoryMb: 256,
       // Migrations may rebuild tables; Terraform waits for the result either way.
       timeoutSeconds: 300,
+      // One run at a time, like GET_LOCK inside it; a second concurrent invoke is throttled, not queued behind the lock.
+      reservedConcurrency: 1,
       logRetentionDays: props.logRetentionDays,
+      logs: props.logs,
       network,
       environment: {
         DB_HOST: database.address,

@@ -1,6 +1,5 @@
 import { Construct } from "constructs";
 import { Fn } from "cdktf";
-import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { DbProxy } from "@cdktf/provider-aws/lib/db-proxy";
 import { DbProxyDefaultTargetGroup } from "@cdktf/provider-aws/lib/db-proxy-default-target-group";
@@ -11,6 +10,7 @@ import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { AwsContext } from "./aws-context";
 import { Database, DatabaseEndpoint, grantDbUserConnect } from "./database";
+import { LogEncryption } from "./log-encryption";
 import { Network } from "./network";
 import { tcpEgress, tcpIngress } from "./security-group-rules";
 
@@ -31,6 +31,8 @@ export interface DatabaseProxyProps {
   /** The MySQL accounts clients may use through the proxy; it connects to the instance as the same account, with IAM. */
   readonly dbUsers: string[];
   readonly logRetentionDays: number;
+  /** Makes the proxy's log group, encrypted with the environment's log key. */
+  readonly logs: LogEncryption;
 }
 
 /**
@@ -75,7 +77,7 @@ export class DatabaseProxy extends Construct implements DatabaseEndpoint {
     });
     const grants = props.dbUsers.map((user) => database.grantConnect(role, user));
 
-    const logGroup = new CloudwatchLogGroup(this, "log-group", { name: `/aws/rds/proxy/${namePrefix}`, retentionInDays: props.logRetentionDays });
+    const logGroup = props.logs.logGroup(this, "log-group", { name: `/aws/rds/proxy/${namePrefix}`, retentionDays: props.logRetentionDays });
 
     this.proxy = new DbProxy(this, "proxy", {
       name: namePrefix,

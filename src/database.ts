@@ -1,6 +1,5 @@
 import { Construct } from "constructs";
 import { Fn } from "cdktf";
-import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { DbInstance } from "@cdktf/provider-aws/lib/db-instance";
 import { DbParameterGroup } from "@cdktf/provider-aws/lib/db-parameter-group";
@@ -8,11 +7,12 @@ import { DbSubnetGroup } from "@cdktf/provider-aws/lib/db-subnet-group";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
-import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { AwsContext } from "./aws-context";
+import { accountPrincipal, customerManagedKey, viaService } from "./kms-key";
+import { LogEncryption } from "./log-encryption";
 import { tcpIngress } from "./security-group-rules";
 import { DB_USER_PATTERN, DatabaseConfig } from "./config";
 import { Network } from "./network";
@@ -24,8 +24,11 @@ export const RDS_CA_IDENTIFIER = "rds-ca-rsa2048-g1";
 /** wait_timeout and interactive_timeout of the instance. */
 export const IDLE_CONNECTION_TIMEOUT_SECONDS = 300;
 
-/** Log types exported to CloudWatch; each gets a log group with retention before the instance exists. */
-export const DB_LOG_EXPORTS = ["error", "slowquery"] as const;
+/**
+ * Log types exported to CloudWatch; each gets an encrypted log group with retention before the instance
+ * exists. iam-db-auth-error shows why the server refused an IAM token (expired, wrong user, ...).
+ */
+export const DB_LOG_EXPORTS = ["error", "slowquery", "iam-db-auth-error"] as const;
 
 /** Where a function connects, and signs its IAM tokens for: the instance itself, or RDS Proxy in front of it. */
 export interface DatabaseEndpoint {
@@ -58,6 +61,8 @@ export interface DatabaseProps {
   readonly namePrefix: string;
   readonly network: Network;
   readonly config: DatabaseConfig;
+  /** Makes the exported logs' groups, encrypted with the environment's log key. */
+  readonly logs: LogEncryption;
 }
 
 /**
@@ -77,15 +82,9 @@ export class Database extends Construct implements DatabaseEndpoint {
     this.databaseName = config.databaseName;
     this.port = config.port;
 
-    // Destroying the key destroys every snapshot and backup encrypted with it.
     const keep = config.preventDestroy ? { preventDestroy: true } : undefined;
-    this.key = new KmsKey(this, "key", {
-      description: `${namePrefix} database storage and master secret`,
-      enableKeyRotation: true,
-      deletionWindowInDays: 30,
-      lifecycle: keep,
-    });
-    new KmsAlias(this, "key-alias", { name: `alias/${namePrefix}-database`, targetKeyId: this.key.keyId });
+    // Destroying the key destroys every snapshot and backup encrypted with it: kept like the instance.
+    this.key = this.databaseKey(namePrefix, config.preventDestroy);
 
     this.securityGroup = new SecurityGroup(this, "security-group", {
       name: `${namePrefix}-database`,
@@ -118,12 +117,8 @@ export class Database extends Construct implements DatabaseEndpoint {
       lifecycle: { createBeforeDestroy: true },
     });
 
-    const logGroups = DB_LOG_EXPORTS.map(
-      (logType) =>
-        new CloudwatchLogGroup(this, `log-group-${logType}`, {
-          name: `/aws/rds/instance/${namePrefix}/${logType}`,
-          retentionInDays: config.logRetentionDays,
-        }),
+    const logGroups = DB_LOG_EXPORTS.map((logType) =>
+      props.logs.logGroup(this, `log-group-${logType}`, { name: `/aws/rds/instance/${namePrefix}/${logType}`, retentionDays: config.logRetentionDays }),
     );
 
     this.instance = new DbInstance(this, "instance", {
@@ -162,6 +157,28 @@ export class Database extends Construct implements DatabaseEndpoint {
       monitoringRoleArn: config.monitoringIntervalSeconds > 0 ? this.monitoringRole(namePrefix).arn : undefined,
       lifecycle: keep,
       dependsOn: logGroups,
+    });
+  }
+
+  /**
+   * The key of storage, backups, snapshots, Performance Insights and the master secret. Only RDS and
+   * Secrets Manager may use it, each for principals of the account whose own IAM policies allow it
+   * (the deployer, the migrate function's role), with the calls AWS's own aws/rds and aws/secretsmanager keys allow.
+   */
+  private databaseKey(namePrefix: string, preventDestroy: boolean): KmsKey {
+    const context = AwsContext.of(this);
+    const use = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:CreateGrant", "kms:DescribeKey"];
+    return customerManagedKey(this, "key", {
+      description: `${namePrefix} database storage and master secret`,
+      alias: `alias/${namePrefix}-database`,
+      preventDestroy,
+      usage: [
+        // RDS encrypts storage, backups, snapshots and Performance Insights for whoever creates or changes the
+        // instance, and creates (and lists) grants for its own later use.
+        { sid: "UseThroughRds", principals: accountPrincipal(context), actions: [...use, "kms:ListGrants"], resources: ["*"], condition: [viaService(context, "rds")] },
+        // Secrets Manager encrypts the master secret RDS manages, and decrypts it for readers allowed to read it.
+        { sid: "UseThroughSecretsManager", principals: accountPrincipal(context), actions: use, resources: ["*"], condition: [viaService(context, "secretsmanager")] },
+      ],
     });
   }
 

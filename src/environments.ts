@@ -29,7 +29,7 @@ export const ENVIRONMENTS: Readonly<Record<string, StackConfigInput>> = {
       monitoringIntervalSeconds: 30,
       proxy: true,
     },
-    function: { memoryMb: 512, reservedConcurrency: 50, logRetentionDays: 90 },
+    function: { memoryMb: 512, reservedConcurrency: 50, logRetentionDays: 365 },
     state: { noncurrentVersionDays: 365 },
   },
 };

@@ -24,7 +24,7 @@ export interface ExecutionRoleProps {
 /**
  * A Lambda execution role that only Lambda can assume and that starts with what a VPC function
  * needs to run (network interfaces, X-Ray). Everything else is granted explicitly: log writing by
- * `grantLogWriting`, database access by `Database.grantConnect`.
+ * `grantLogWriting`, database access by `Database.grantConnect`, sending failures by `FailureQueue`.
  */
 export class ExecutionRole extends Construct {
   readonly role: IamRole;
@@ -64,7 +64,8 @@ export class ExecutionRole extends Construct {
     ]);
   }
 
-  private allow(name: string, statement: DataAwsIamPolicyDocumentStatement[]): IamRolePolicy {
+  /** An inline policy of the role, named `name`, holding `statement`. */
+  allow(name: string, statement: DataAwsIamPolicyDocumentStatement[]): IamRolePolicy {
     const document = new DataAwsIamPolicyDocument(this, `${name}-document`, { statement });
     return new IamRolePolicy(this, name, { name, role: this.role.name, policy: document.json });
   }

@@ -4,6 +4,8 @@ import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { FunctionConfig } from "./config";
 import { DatabaseEndpoint } from "./database";
+import { FailureQueue } from "./failure-queue";
+import { LogEncryption } from "./log-encryption";
 import { Network } from "./network";
 import { VpcFunction } from "./vpc-function";
 
@@ -13,6 +15,7 @@ export interface DatabaseFunctionProps {
   /** Directory that holds functions/ and node_modules/. */
   readonly projectRoot: string;
   readonly config: FunctionConfig;
+  readonly logs: LogEncryption;
   readonly network: Network;
   /** The instance, or RDS Proxy in front of it. */
   readonly database: DatabaseEndpoint;
@@ -25,6 +28,8 @@ export interface DatabaseFunctionProps {
 export class DatabaseFunction extends VpcFunction {
   /** Allows invoking this function and nothing else; the platform team attaches it to the callers' groups or roles. */
   readonly invokePolicy: IamPolicy;
+  /** Where failed asynchronous invocations go, after Lambda's retries. */
+  readonly failures: FailureQueue;
 
   constructor(scope: Construct, id: string, props: DatabaseFunctionProps) {
     const { config, database } = props;
@@ -39,6 +44,7 @@ export class DatabaseFunction extends VpcFunction {
       timeoutSeconds: config.timeoutSeconds,
       reservedConcurrency: config.reservedConcurrency,
       logRetentionDays: config.logRetentionDays,
+      logs: props.logs,
       network: props.network,
       environment: {
         DB_HOST: database.address,
@@ -74,6 +80,8 @@ export class DatabaseFunction extends VpcFunction {
         },
       ],
     });
+    this.failures = new FailureQueue(this, "failures", { name: `${functionName}-failures`, function: this });
+
     this.invokePolicy = new IamPolicy(this, "invoke-policy", {
       name: `${functionName}-invoke`,
       description: `Invoke the ${functionName} function (its versions and aliases included) and nothing else`,

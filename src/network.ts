@@ -19,6 +19,7 @@ import { Vpc } from "@cdktf/provider-aws/lib/vpc";
 import { VpcEndpoint } from "@cdktf/provider-aws/lib/vpc-endpoint";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { AwsContext } from "./aws-context";
+import { LogEncryption } from "./log-encryption";
 import { tcpIngress } from "./security-group-rules";
 import { NetworkConfig, SubnetTier, subnetLayout } from "./config";
 
@@ -28,6 +29,8 @@ export interface NetworkProps {
   /** Region the stack deploys to; gateway endpoint service names are built from it. */
   readonly region: string;
   readonly config: NetworkConfig;
+  /** Makes the flow log group, encrypted with the environment's log key. */
+  readonly logs: LogEncryption;
 }
 
 /**
@@ -163,10 +166,7 @@ export class Network extends Construct {
 
   private flowLogs(namePrefix: string, retentionDays: number): CloudwatchLogGroup {
     const context = AwsContext.of(this);
-    const logGroup = new CloudwatchLogGroup(this, "flow-log-group", {
-      name: `/vpc/${namePrefix}/flow-logs`,
-      retentionInDays: retentionDays,
-    });
+    const logGroup = this.props.logs.logGroup(this, "flow-log-group", { name: `/vpc/${namePrefix}/flow-logs`, retentionDays });
     const flowLogArn = context.arn("ec2", `vpc-flow-log/*`);
     const trust = new DataAwsIamPolicyDocument(this, "flow-log-trust", {
       statement: [

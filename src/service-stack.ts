@@ -5,6 +5,7 @@ import { Database } from "./database";
 import { DatabaseBootstrap } from "./database-bootstrap";
 import { DatabaseProxy } from "./database-proxy";
 import { DatabaseFunction } from "./function";
+import { LogEncryption } from "./log-encryption";
 import { Network } from "./network";
 import { guardedAwsProvider, useRemoteState } from "./state";
 
@@ -16,6 +17,8 @@ export interface ServiceStackProps {
 
 /** One environment of the service: network, database, function and their wiring, with remote state. */
 export class ServiceStack extends TerraformStack {
+  /** The key of every log group, and the groups' maker. */
+  readonly logs: LogEncryption;
   readonly network: Network;
   readonly database: Database;
   /** RDS Proxy between the API function and the instance, when configured. */
@@ -31,8 +34,10 @@ export class ServiceStack extends TerraformStack {
     useRemoteState(this, config, id);
     guardedAwsProvider(this, config);
 
-    this.network = new Network(this, "network", { namePrefix, region: config.region, config: config.network });
-    this.database = new Database(this, "database", { namePrefix, network: this.network, config: config.database });
+    this.logs = new LogEncryption(this, "logs", { namePrefix });
+    const { logs } = this;
+    this.network = new Network(this, "network", { namePrefix, region: config.region, config: config.network, logs });
+    this.database = new Database(this, "database", { namePrefix, network: this.network, config: config.database, logs });
     if (config.database.proxy) {
       this.proxy = new DatabaseProxy(this, "database-proxy", {
         namePrefix,
@@ -40,12 +45,14 @@ export class ServiceStack extends TerraformStack {
         database: this.database,
         dbUsers: [config.function.dbUser],
         logRetentionDays: config.database.logRetentionDays,
+        logs,
       });
     }
     this.api = new DatabaseFunction(this, "api", {
       namePrefix,
       projectRoot: props.projectRoot,
       config: config.function,
+      logs,
       network: this.network,
       database: this.proxy ?? this.database,
     });
@@ -54,6 +61,7 @@ export class ServiceStack extends TerraformStack {
       projectRoot: props.projectRoot,
       runtime: config.function.runtime,
       logRetentionDays: config.function.logRetentionDays,
+      logs,
       network: this.network,
       database: this.database,
       appUser: config.function.dbUser,
@@ -73,5 +81,7 @@ export class ServiceStack extends TerraformStack {
     output("function_arn", this.api.arn, "ARN of the API function");
     output("role_arn", this.api.role.arn, "Execution role of the API function");
     output("invoke_policy_arn", this.api.invokePolicy.arn, "Managed policy to attach to the callers allowed to invoke the API function");
+    output("failure_queue_url", this.api.failures.queue.url, "Queue of the API function's failed asynchronous invocations (event, error, request id)");
+    output("failure_queue_arn", this.api.failures.queue.arn, "ARN of that queue");
   }
 }

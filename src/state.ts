@@ -1,19 +1,15 @@
 import { Construct } from "constructs";
 import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from "cdktf";
-import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
-import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
-import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
-import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
-import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
-import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
-import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
-import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
+import { AccessLogBucket } from "./access-log-bucket";
+import { AwsContext } from "./aws-context";
 import { CiRoles } from "./ci-roles";
 import { terraformTypesOf } from "./ci-permissions";
-import { StackConfig, ciRoleNames, serviceNamePrefix } from "./config";
+import { StackConfig, accessLogBucketName, ciRoleNames, serviceNamePrefix } from "./config";
+import { accountPrincipal, customerManagedKey, viaService } from "./kms-key";
+import { privateBucket } from "./private-bucket";
 import { REQUIRED_TERRAFORM_VERSION } from "./terraform-version";
 
 export const stateBucketName = (config: StackConfig) => config.state.bucket ?? `${config.project}-${config.environment}-tfstate-${config.accountId}`;
@@ -63,6 +59,8 @@ export interface StateStackProps {
 export class StateStack extends TerraformStack {
   readonly bucket: S3Bucket;
   readonly key: KmsKey;
+  /** Where the state bucket's server access logs go (state.accessLogs). */
+  readonly accessLogs?: AccessLogBucket;
   readonly ci?: CiRoles;
 
   constructor(scope: Construct, id: string, props: StateStackProps) {
@@ -73,59 +71,44 @@ export class StateStack extends TerraformStack {
     this.addOverride("terraform.required_version", REQUIRED_TERRAFORM_VERSION);
     guardedAwsProvider(this, config);
     const name = stateBucketName(config);
-    const keep = { preventDestroy: true };
 
-    this.key = new KmsKey(this, "key", {
+    const context = AwsContext.of(this);
+    const bucketArn = `arn:${context.partition}:s3:::${name}`;
+    this.key = customerManagedKey(this, "key", {
       description: `Terraform state of ${config.project} ${config.environment}`,
-      enableKeyRotation: true,
-      deletionWindowInDays: 30,
-      lifecycle: keep,
+      alias: stateKeyAlias(config),
+      preventDestroy: true,
+      usage: [
+        // S3 encrypts and decrypts the state objects of this one bucket (the bucket key, or an object) for
+        // principals whose own IAM policies allow it: the CI roles, whoever deploys by hand.
+        {
+          sid: "UseThroughS3ForStateBucket",
+          principals: accountPrincipal(context),
+          actions: ["kms:Decrypt", "kms:GenerateDataKey"],
+          resources: ["*"],
+          condition: [viaService(context, "s3"), { test: "ArnLike", variable: "kms:EncryptionContext:aws:s3:arn", values: [bucketArn, `${bucketArn}/*`] }],
+        },
+      ],
     });
-    new KmsAlias(this, "key-alias", { name: stateKeyAlias(config), targetKeyId: this.key.keyId });
 
-    this.bucket = new S3Bucket(this, "bucket", { bucket: name, lifecycle: keep });
-    const bucket = this.bucket.id;
-    new S3BucketOwnershipControls(this, "ownership", { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } });
-    new S3BucketPublicAccessBlock(this, "public-access-block", {
-      bucket,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
+    this.bucket = privateBucket(this, {
+      name,
+      encryption: { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: this.key.arn }, bucketKeyEnabled: true },
+      lifecycleRule: {
+        id: "expire-superseded-state",
+        status: "Enabled",
+        filter: [{}],
+        noncurrentVersionExpiration: [{ noncurrentDays: config.state.noncurrentVersionDays }],
+        abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
+      },
     });
-    new S3BucketVersioningA(this, "versioning", { bucket, versioningConfiguration: { status: "Enabled" } });
-    new S3BucketServerSideEncryptionConfigurationA(this, "encryption", {
-      bucket,
-      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: this.key.arn }, bucketKeyEnabled: true }],
-    });
-    new S3BucketLifecycleConfiguration(this, "lifecycle", {
-      bucket,
-      rule: [
-        {
-          id: "expire-superseded-state",
-          status: "Enabled",
-          filter: [{}],
-          noncurrentVersionExpiration: [{ noncurrentDays: config.state.noncurrentVersionDays }],
-          abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
-        },
-      ],
-    });
-    const tlsOnly = new DataAwsIamPolicyDocument(this, "tls-only", {
-      statement: [
-        {
-          sid: "DenyInsecureTransport",
-          effect: "Deny",
-          actions: ["s3:*"],
-          principals: [{ type: "*", identifiers: ["*"] }],
-          resources: [this.bucket.arn, `${this.bucket.arn}/*`],
-          condition: [{ test: "Bool", variable: "aws:SecureTransport", values: ["false"] }],
-        },
-      ],
-    });
-    new S3BucketPolicy(this, "policy", { bucket, policy: tlsOnly.json });
+    if (config.state.accessLogs) {
+      this.accessLogs = new AccessLogBucket(this, "access-logs", { name: accessLogBucketName(config), source: this.bucket, retentionDays: config.state.noncurrentVersionDays });
+    }
 
     new TerraformOutput(this, "bucket_name", { value: this.bucket.bucket, description: "State bucket of the environment's stacks" });
     new TerraformOutput(this, "kms_key_arn", { value: this.key.arn, description: "Key that encrypts the state" });
+    if (this.accessLogs) new TerraformOutput(this, "access_log_bucket_name", { value: this.accessLogs.bucket.bucket, description: "Server access logs of the state bucket" });
 
     if (config.ci.repository) {
       this.ci = new CiRoles(this, "ci", {

@@ -6,6 +6,7 @@ import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { ExecutionRole } from "./execution-role";
 import { FunctionBundle, NodeRuntime, bundleFunction } from "./function-bundle";
+import { LogEncryption } from "./log-encryption";
 import { Network } from "./network";
 import { tcpEgress } from "./security-group-rules";
 
@@ -22,6 +23,8 @@ export interface VpcFunctionProps {
   /** Concurrency reserved for (and capping) the function; unreserved when absent. */
   readonly reservedConcurrency?: number;
   readonly logRetentionDays: number;
+  /** Makes the function's log group, encrypted with the environment's log key. */
+  readonly logs: LogEncryption;
   readonly network: Network;
   /** Names of things to reach, never secrets. */
   readonly environment: Record<string, string>;
@@ -34,7 +37,7 @@ export interface VpcFunctionProps {
 
 /**
  * A Node.js Lambda bundled from functions/<source>/, in the private subnets with its own security
- * group (no rules until granted), its own execution role and its own log group with retention.
+ * group (no rules until granted), its own execution role and its own encrypted log group with retention.
  */
 export class VpcFunction extends Construct {
   readonly function: LambdaFunction;
@@ -55,10 +58,7 @@ export class VpcFunction extends Construct {
       assetHash: this.bundle.sha256Hex,
     });
 
-    this.logGroup = new CloudwatchLogGroup(this, "log-group", {
-      name: `/aws/lambda/${functionName}`,
-      retentionInDays: props.logRetentionDays,
-    });
+    this.logGroup = props.logs.logGroup(this, "log-group", { name: `/aws/lambda/${functionName}`, retentionDays: props.logRetentionDays });
     this.role = new ExecutionRole(this, "role", { name: functionName });
     const logWriting = this.role.grantLogWriting(this.logGroup);
 

@@ -1,7 +1,7 @@
 import { TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
-import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
+import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { TYPE_PERMISSIONS, permissionsFor, terraformTypesOf } from "../../src/ci-permissions";
 import { loadStackConfigs } from "../../src/environments";
 import { ServiceStack } from "../../src/service-stack";
@@ -148,6 +148,16 @@ describe("CI roles", () => {
       for (const policy of Object.values(s.all("aws_iam_policy"))) expect(policy.path).toBe("/github-actions/");
     });
 
+    it("let the deploy role use S3 only on the state objects: never a bucket's configuration, the access logs included", () => {
+      const s3 = allowed(deploy).filter((statement) => statement.actions.some((action) => action.startsWith("s3:")));
+      const stateObject = `${bucketArn}/lambda-rds-iam/dev.tfstate`;
+      expect(s3.map(({ actions, resources }) => ({ actions, resources }))).toEqual([
+        { actions: ["s3:ListBucket"], resources: [bucketArn] },
+        { actions: ["s3:GetObject", "s3:PutObject"], resources: [stateObject] },
+        { actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], resources: [`${stateObject}.tflock`] },
+      ]);
+    });
+
     it("keep each policy under IAM's 6,144-character limit for managed policies", () => {
       for (const policy of Object.values(s.all("aws_iam_policy"))) {
         const statements = s.json.data.aws_iam_policy_document[idIn(policy.policy)].statement;
@@ -185,8 +195,8 @@ describe("deploy permissions derived from the service stack", () => {
     const stack = new TerraformStack(testApp(), "other");
     const scope = new Construct(stack, "scope");
     new IamRole(scope, "role", { assumeRolePolicy: "{}" });
-    new SqsQueue(scope, "queue");
-    expect(() => permissionsFor(terraformTypesOf(stack))).toThrow("No CI permissions for aws_sqs_queue: add what Terraform calls for them to TYPE_PERMISSIONS in src/ci-permissions.ts");
+    new SnsTopic(scope, "topic");
+    expect(() => permissionsFor(terraformTypesOf(stack))).toThrow("No CI permissions for aws_sns_topic: add what Terraform calls for them to TYPE_PERMISSIONS in src/ci-permissions.ts");
   });
 
   it("give read-only actions as reads", () => {

@@ -21,7 +21,7 @@ describe("stack configuration", () => {
       network: { vpcCidr: "10.0.0.0/16", azCount: 2, natGateways: "single", flowLogRetentionDays: 30 },
       database: { engineVersion: "8.4", instanceClass: "db.t4g.micro", backupRetentionDays: 7, port: 3306 },
       function: { source: "api", runtime: "nodejs22.x", dbUser: "app_user", timeoutSeconds: 15 },
-      state: { keyPrefix: "lambda-rds-iam", noncurrentVersionDays: 90 },
+      state: { keyPrefix: "lambda-rds-iam", noncurrentVersionDays: 90, accessLogs: true },
     });
   });
 
@@ -60,6 +60,11 @@ describe("stack configuration", () => {
     ["Performance Insights on a class without it", { database: { performanceInsights: true } }, "database.performanceInsights: db.t4g.micro does not offer Performance Insights; use a medium or larger class, or turn it off"],
     ["a monitoring interval RDS does not offer", { database: { monitoringIntervalSeconds: 7 } }, "database.monitoringIntervalSeconds: must be one of 0 (off), 1, 5, 10, 15, 30, 60"],
     ["state versions kept for no days", { state: { noncurrentVersionDays: 0 } }, "state.noncurrentVersionDays: must be between 1 and 3650 days"],
+    [
+      "an access log bucket name S3 refuses",
+      { project: "a-project-name-of-twenty", environment: "environment-abcd" },
+      "state.accessLogs: the access log bucket a-project-name-of-twenty-environment-abcd-tfstate-logs-111111111111 would be longer than S3's 63 characters",
+    ],
     ["a CI repository with a wildcard owner", { ci: { repository: "*/lambda-rds-iam" } }, 'ci.repository: must be a GitHub repository "owner/repo" (no wildcards)'],
     ["a CI repository with a wildcard name", { ci: { repository: "acme/*" } }, 'ci.repository: must be a GitHub repository "owner/repo" (no wildcards)'],
     ["a CI repository without an owner", { ci: { repository: "lambda-rds-iam" } }, 'ci.repository: must be a GitHub repository "owner/repo" (no wildcards)'],

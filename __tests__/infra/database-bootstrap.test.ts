@@ -82,6 +82,10 @@ describe("DatabaseBootstrap", () => {
     ]);
   });
 
+  it("runs one invocation at a time: a reserved concurrency of 1", () => {
+    expect(migrate.reserved_concurrent_executions).toBe(1);
+  });
+
   it("is invoked by Terraform once the instance and the endpoint exist", () => {
     const run = s.resource("aws_lambda_invocation", "bootstrap/run");
     expect(run.function_name).toBe(s.ref("aws_lambda_function", "bootstrap/migrate/function", "function_name"));

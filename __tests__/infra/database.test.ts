@@ -6,6 +6,7 @@ describe("Database", () => {
   const instance = s.resource("aws_db_instance", "database/instance");
   const keyArn = s.ref("aws_kms_key", "database/key", "arn");
   const databaseGroup = s.ref("aws_security_group", "database/security-group", "id");
+  const { partition, dnsSuffix, region, accountId } = s.aws;
 
   it("runs MySQL 8.4 with IAM database authentication, upgrading minor versions automatically", () => {
     expect(instance).toMatchObject({
@@ -33,6 +34,31 @@ describe("Database", () => {
     expect(s.resource("aws_kms_key", "database/key")).toMatchObject({ enable_key_rotation: true });
   });
 
+  it("lets only RDS and Secrets Manager use its key, for principals of the account that IAM allows", () => {
+    expect(s.resource("aws_kms_key", "database/key").policy).toBe(s.dataRef("aws_iam_policy_document", "database/key-policy", "json"));
+    const [administration, ...usage] = s.data("aws_iam_policy_document", "database/key-policy").statement;
+    expect(administration.sid).toBe("AccountAdministersKey");
+    const account = [{ type: "AWS", identifiers: [`arn:${partition}:iam::${accountId}:root`] }];
+    const use = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:CreateGrant", "kms:DescribeKey"];
+    expect(usage).toEqual([
+      {
+        sid: "UseThroughRds",
+        principals: account,
+        actions: [...use, "kms:ListGrants"],
+        resources: ["*"],
+        condition: [{ test: "StringEquals", variable: "kms:ViaService", values: [`rds.${region}.${dnsSuffix}`] }],
+      },
+      {
+        sid: "UseThroughSecretsManager",
+        principals: account,
+        actions: use,
+        resources: ["*"],
+        condition: [{ test: "StringEquals", variable: "kms:ViaService", values: [`secretsmanager.${region}.${dnsSuffix}`] }],
+      },
+    ]);
+    expect(s.resource("aws_kms_alias", "database/key-alias")).toEqual({ name: "alias/lambda-rds-iam-dev-database", target_key_id: s.ref("aws_kms_key", "database/key", "key_id") });
+  });
+
   it("requires TLS through its parameter group and keeps the slow query log for export", () => {
     expect(instance.parameter_group_name).toBe(s.ref("aws_db_parameter_group", "database/parameters", "name"));
     const group = s.resource("aws_db_parameter_group", "database/parameters");
@@ -41,14 +67,15 @@ describe("Database", () => {
     expect(group.parameter).toContainEqual({ name: "slow_query_log", value: "1" });
   });
 
-  it("keeps a week of backups, copies tags to snapshots and exports error and slow query logs to groups with retention", () => {
+  it("keeps a week of backups, copies tags to snapshots and exports error, slow query and IAM auth error logs to encrypted groups with retention", () => {
     expect(instance.backup_retention_period).toBeGreaterThanOrEqual(7);
     expect(instance.copy_tags_to_snapshot).toBe(true);
-    expect(instance.enabled_cloudwatch_logs_exports).toEqual(["error", "slowquery"]);
-    for (const logType of ["error", "slowquery"]) {
-      expect(s.resource("aws_cloudwatch_log_group", `database/log-group-${logType}`)).toMatchObject({
+    expect(instance.enabled_cloudwatch_logs_exports).toEqual(["error", "slowquery", "iam-db-auth-error"]);
+    for (const logType of ["error", "slowquery", "iam-db-auth-error"]) {
+      expect(s.resource("aws_cloudwatch_log_group", `database/log-group-${logType}`)).toEqual({
         name: `/aws/rds/instance/lambda-rds-iam-dev/${logType}`,
         retention_in_days: 30,
+        kms_key_id: s.ref("aws_kms_key", "logs/key", "arn"),
       });
       expect(instance.depends_on).toContain(s.ref("aws_cloudwatch_log_group", `database/log-group-${logType}`, "id").slice(2, -4));
     }
@@ -85,14 +112,11 @@ describe("Database", () => {
 
   it("grants rds-db:connect on the dbuser ARN built from the instance's resource_id and the account's partition, region and id", () => {
     const [statement] = s.data("aws_iam_policy_document", "api/role/role/rds-connect-app_user-document").statement;
-    const partition = s.dataRef("aws_partition", "aws-context/partition", "partition");
-    const region = s.dataRef("aws_region", "aws-context/region", "region");
-    const account = s.dataRef("aws_caller_identity", "aws-context/caller", "account_id");
     const resourceId = s.ref("aws_db_instance", "database/instance", "resource_id");
     expect(statement).toEqual({
       sid: "ConnectAsDbUser",
       actions: ["rds-db:connect"],
-      resources: [`arn:${partition}:rds-db:${region}:${account}:dbuser:${resourceId}/app_user`],
+      resources: [`arn:${partition}:rds-db:${region}:${accountId}:dbuser:${resourceId}/app_user`],
     });
     expect(statement.resources[0]).not.toContain("identifier");
     expect(statement.resources[0]).not.toContain("*");

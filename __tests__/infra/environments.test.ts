@@ -35,11 +35,11 @@ describe("prod", () => {
     expect(instance.final_snapshot_identifier).toMatch(/^lambda-rds-iam-prod-final-\$\{formatdate\("YYYYMMDDhhmmss", terraform_data\.[^.]+\.output\["at"\]\)\}$/);
   });
 
-  it("keeps backups and logs longer", () => {
+  it("keeps backups longer, and every log group (functions, database, proxy, flow logs) a year", () => {
     expect(instance.backup_retention_period).toBe(30);
-    expect(s.resource("aws_cloudwatch_log_group", "database/log-group-error").retention_in_days).toBe(365);
-    expect(s.resource("aws_cloudwatch_log_group", "network/flow-log-group").retention_in_days).toBe(365);
-    expect(s.resource("aws_cloudwatch_log_group", "api/log-group").retention_in_days).toBe(90);
+    const groups = s.all("aws_cloudwatch_log_group");
+    expect(Object.keys(groups)).toEqual(expect.arrayContaining(["api/log-group", "bootstrap/migrate/log-group", "database-proxy/log-group", "network/flow-log-group"]));
+    for (const group of Object.values(groups)) expect(group.retention_in_days).toBe(365);
   });
 
   it("has Performance Insights, encrypted with the database key, and enhanced monitoring through its own role", () => {

@@ -73,8 +73,12 @@ describe("DatabaseFunction", () => {
     });
   });
 
-  it("logs as JSON to a /aws/lambda/<name> group with retention that Terraform creates first", () => {
-    expect(s.resource("aws_cloudwatch_log_group", "api/log-group")).toEqual({ name: "/aws/lambda/lambda-rds-iam-dev-api", retention_in_days: 14 });
+  it("logs as JSON to an encrypted /aws/lambda/<name> group with retention that Terraform creates first", () => {
+    expect(s.resource("aws_cloudwatch_log_group", "api/log-group")).toEqual({
+      name: "/aws/lambda/lambda-rds-iam-dev-api",
+      retention_in_days: 14,
+      kms_key_id: s.ref("aws_kms_key", "logs/key", "arn"),
+    });
     expect(fn.logging_config).toMatchObject({ log_format: "JSON", log_group: s.ref("aws_cloudwatch_log_group", "api/log-group", "name") });
     const dependsOn = (type: string, path: string) => s.ref(type, path, "id").slice(2, -4);
     expect(fn.depends_on).toEqual(

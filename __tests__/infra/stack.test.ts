@@ -57,7 +57,21 @@ describe("ServiceStack", () => {
   it("outputs what operators and the other stacks need", () => {
     const value = (name: string) => s.json.output[name].value;
     expect(Object.keys(s.json.output).sort()).toEqual(
-      ["db_address", "db_port", "db_resource_id", "function_arn", "function_name", "invoke_policy_arn", "isolated_subnet_ids", "private_subnet_ids", "public_subnet_ids", "role_arn", "vpc_id"].sort(),
+      [
+        "db_address",
+        "db_port",
+        "db_resource_id",
+        "failure_queue_arn",
+        "failure_queue_url",
+        "function_arn",
+        "function_name",
+        "invoke_policy_arn",
+        "isolated_subnet_ids",
+        "private_subnet_ids",
+        "public_subnet_ids",
+        "role_arn",
+        "vpc_id",
+      ].sort(),
     );
     expect(value("vpc_id")).toBe(s.ref("aws_vpc", "network/vpc", "id"));
     expect(value("private_subnet_ids")).toEqual([0, 1].map((zone) => s.ref("aws_subnet", `network/private-subnet-${zone}`, "id")));
@@ -70,6 +84,8 @@ describe("ServiceStack", () => {
     expect(value("function_arn")).toBe(s.ref("aws_lambda_function", "api/function", "arn"));
     expect(value("role_arn")).toBe(s.ref("aws_iam_role", "api/role/role", "arn"));
     expect(value("invoke_policy_arn")).toBe(s.ref("aws_iam_policy", "api/invoke-policy", "arn"));
+    expect(value("failure_queue_url")).toBe(s.ref("aws_sqs_queue", "api/failures/queue", "url"));
+    expect(value("failure_queue_arn")).toBe(s.ref("aws_sqs_queue", "api/failures/queue", "arn"));
   });
 
   it("writes the function zip where the plan expects it when fully synthesized", () => {

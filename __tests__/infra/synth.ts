@@ -51,6 +51,8 @@ export interface Synthesized<S extends TerraformStack = ServiceStack> {
   all(type: string): Record<string, Block>;
   /** The standalone ingress or egress rules of the security group with this id reference. */
   rulesOf(direction: "ingress" | "egress", groupId: string): Block[];
+  /** References to the stack's partition, DNS suffix, region and account id (src/aws-context.ts), as ARNs embed them. */
+  aws: { partition: string; dnsSuffix: string; region: string; accountId: string };
 }
 
 /** A service stack of the minimal configuration with `input` on top, synthesized. */
@@ -81,6 +83,7 @@ export function synthesize<S extends TerraformStack>(stack: S): Synthesized<S> {
     if (!found) throw new Error(`${path} is not a ${type}`);
     return [id, found];
   };
+  const dataRef = (type: string, path: string, attribute: string) => `\${data.${type}.${block(json.data, type, path)[0]}.${attribute}}`;
   const all = (type: string): Record<string, Block> =>
     Object.fromEntries(
       stack.node
@@ -94,9 +97,17 @@ export function synthesize<S extends TerraformStack>(stack: S): Synthesized<S> {
     resource: (type, path) => block(json.resource, type, path)[1],
     data: (type, path) => block(json.data, type, path)[1],
     ref: (type, path, attribute) => `\${${type}.${block(json.resource, type, path)[0]}.${attribute}}`,
-    dataRef: (type, path, attribute) => `\${data.${type}.${block(json.data, type, path)[0]}.${attribute}}`,
+    dataRef,
     all,
     rulesOf: (direction, groupId) =>
       Object.values(all(`aws_vpc_security_group_${direction}_rule`)).filter((rule) => rule.security_group_id === groupId),
+    get aws() {
+      return {
+        partition: dataRef("aws_partition", "aws-context/partition", "partition"),
+        dnsSuffix: dataRef("aws_partition", "aws-context/partition", "dns_suffix"),
+        region: dataRef("aws_region", "aws-context/region", "region"),
+        accountId: dataRef("aws_caller_identity", "aws-context/caller", "account_id"),
+      };
+    },
   };
 }
