@@ -7,7 +7,7 @@
  * stack with a reason. Exceptions that excuse nothing are reported, so the file does not rot.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
@@ -105,17 +105,21 @@ function main(args: string[]): number {
   if (stacks.length === 0) throw new Error(`no stacks in ${stacksDir}; run npm run synth first`);
   const exceptions = parseExceptions(readFileSync(exceptionsFile, "utf8"), stacks);
   const work = mkdtempSync(join(tmpdir(), "checkov-"));
-
-  const verdicts = stacks.map((stack) => {
-    const copy = join(work, stack);
-    scannableCopy(join(stacksDir, stack), copy);
-    const run = spawnSync(checkov, ["--directory", copy, "--framework", "terraform_json", "--output", "json", "--soft-fail", "--skip-download", "--compact"], {
-      encoding: "utf8",
-      maxBuffer: 256 * 1024 * 1024,
+  let verdicts: StackVerdict[];
+  try {
+    verdicts = stacks.map((stack) => {
+      const copy = join(work, stack);
+      scannableCopy(join(stacksDir, stack), copy);
+      const run = spawnSync(checkov, ["--directory", copy, "--framework", "terraform_json", "--output", "json", "--soft-fail", "--skip-download", "--compact"], {
+        encoding: "utf8",
+        maxBuffer: 256 * 1024 * 1024,
+      });
+      if (run.error || run.status !== 0) throw new Error(`checkov failed on ${stack}: ${run.error?.message ?? run.stderr}`);
+      return judge(stack, JSON.parse(run.stdout), resourcesOf(join(stacksDir, stack)), exceptions);
     });
-    if (run.error || run.status !== 0) throw new Error(`checkov failed on ${stack}: ${run.error?.message ?? run.stderr}`);
-    return judge(stack, JSON.parse(run.stdout), resourcesOf(join(stacksDir, stack)), exceptions);
-  });
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 
   let failed = false;
   for (const verdict of verdicts) {

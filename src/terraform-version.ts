@@ -56,7 +56,8 @@ export function terraformProblem(command: string, env: NodeJS.ProcessEnv): strin
   const binary = env.TERRAFORM_BINARY_NAME || "terraform";
   const needs = `cdktf ${command} needs Terraform ${REQUIRED_TERRAFORM_VERSION}`;
   const run = spawnSync(binary, ["version", "-json"], { env, encoding: "utf8" });
-  if ((run.error as NodeJS.ErrnoException | undefined)?.code === "ENOENT") {
+  // EACCES: a PATH directory this user may not search (another user's home) hid no usable terraform either.
+  if (["ENOENT", "EACCES"].includes((run.error as NodeJS.ErrnoException | undefined)?.code ?? "")) {
     return `${needs}, and there is no ${binary} on PATH: install it from ${INSTALL_PAGE}, then run again (synth needs none).`;
   }
   let version: string | undefined;

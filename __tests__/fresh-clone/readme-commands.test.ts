@@ -15,7 +15,7 @@ const projectRoot = resolve(__dirname, "../..");
 const INNER_RUN_VARIABLE = "LAMBDA_RDS_IAM_FRESH_CLONE";
 const NOBODY = 65534;
 /** Caches that are kept on purpose between runs; anything else left in the temp directory is a leak. */
-const CACHES = [/^jest_/, /^tsx-\d+$/, /^lambda-rds-iam-bundles$/, /^lambda-rds-iam-mariadb-\d+-\d+-\d+$/];
+const CACHES = [/^jest_/, /^tsx-\d+$/, /^lambda-rds-iam-mariadb-\d+-\d+-\d+$/];
 
 /** The commands in the README's "The two commands" block, without their comments. */
 function readmeCommands(): string[] {

@@ -1,15 +1,15 @@
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { judge, parseExceptions, resourcesOf, scannableCopy, unusedExceptions } from "../../scripts/checkov";
 import { projectRoot } from "./synth";
+import { tempDir } from "./temp";
 
 const STACKS = ["dev", "dev-state", "prod", "prod-state"];
 
 /** Synthesized stacks as cdktf writes them, with the required_version checkov #7454 trips over. */
 function stacksDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "checkov-stacks-"));
+  const dir = tempDir("checkov-stacks-");
   const write = (stack: string, resource: object) => {
     mkdirSync(join(dir, stack));
     writeFileSync(join(dir, stack, "cdk.tf.json"), JSON.stringify({ terraform: { required_version: ">= 1.10", backend: { local: {} } }, resource }));
@@ -25,7 +25,7 @@ const report = (passed: object[], failed: object[], parsing_errors: string[] = [
 describe("checkov step", () => {
   it("scans a copy without terraform.required_version and with everything else unchanged", () => {
     const dir = stacksDir();
-    const copy = join(mkdtempSync(join(tmpdir(), "copy-")), "dev");
+    const copy = join(tempDir("copy-"), "dev");
     scannableCopy(join(dir, "dev"), copy);
     const original = JSON.parse(readFileSync(join(dir, "dev", "cdk.tf.json"), "utf8"));
     delete original.terraform.required_version;
@@ -69,7 +69,7 @@ describe("checkov step", () => {
   });
 
   describe("npm run checkov", () => {
-    const fakeDir = mkdtempSync(join(tmpdir(), "fake-checkov-"));
+    const fakeDir = tempDir("fake-checkov-");
     const fake = join(fakeDir, "checkov");
     // Answers like checkov 3's JSON output; crashes into an empty report on required_version like #7454.
     writeFileSync(
@@ -86,7 +86,7 @@ console.log(JSON.stringify({ check_type: "terraform_json", results: { passed_che
     chmodSync(fake, 0o755);
     const run = (results: object, exceptions: object) => {
       const stacks = stacksDir();
-      const exceptionsFile = join(stacks, "..", `exceptions-${Date.now()}.json`);
+      const exceptionsFile = join(tempDir("exceptions-"), "exceptions.json");
       writeFileSync(exceptionsFile, JSON.stringify(exceptions));
       return spawnSync("npm", ["run", "-s", "checkov", "--", "--stacks-dir", stacks, "--exceptions", exceptionsFile, "--checkov", fake], {
         cwd: projectRoot,

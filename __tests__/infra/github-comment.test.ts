@@ -1,12 +1,12 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { IncomingMessage, Server, ServerResponse, createServer } from "node:http";
 import { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BOT_LOGIN, FORK_NOTICE, GitHub, findPullRequest, upsertComment } from "../../scripts/github-comment";
 import { COMMENT_MARKER } from "../../scripts/plan-render";
 import { projectRoot } from "./synth";
+import { tempDir } from "./temp";
 
 interface Comment {
   id: number;
@@ -147,7 +147,7 @@ describe("plan comment upsert", () => {
   });
 
   it("runs as npm run plan:upsert, with the fork notice or a body file", async () => {
-    const file = join(mkdtempSync(join(tmpdir(), "upsert-")), "comment.md");
+    const file = join(tempDir("upsert-"), "comment.md");
     writeFileSync(file, body("from a file"));
     const run = (args: string[]) =>
       new Promise<{ code: number | null; out: string }>((resolve) => {

@@ -1,13 +1,13 @@
-import { Testing, TerraformStack } from "cdktf";
+import { TerraformStack } from "cdktf";
 import { loadStackConfigs } from "../../src/environments";
 import { KEY_ADMINISTRATION_ACTIONS } from "../../src/kms-key";
 import { ServiceStack } from "../../src/service-stack";
 import { StateStack } from "../../src/state";
-import { projectRoot, synthesize } from "./synth";
+import { projectRoot, synthesize, testApp } from "./synth";
 
 /** Every stack the app synthesizes for the checked-in environments. */
 const stacks = loadStackConfigs({}).flatMap((config) => {
-  const app = Testing.app();
+  const app = testApp();
   const service = new ServiceStack(app, config.environment, { config, projectRoot });
   return [service, new StateStack(app, `${config.environment}-state`, { config, service })] as TerraformStack[];
 });

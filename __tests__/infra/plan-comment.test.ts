@@ -1,10 +1,10 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readInputs, runUrl } from "../../scripts/plan-comment";
 import { COMMENT_MARKER, GITHUB_COMMENT_LIMIT, ResourceChange, StackPlan, attributeRows, countsOf, flagsOf, renderComment } from "../../scripts/plan-render";
 import { projectRoot } from "./synth";
+import { tempDir } from "./temp";
 
 const fixtures = join(__dirname, "fixtures", "plans");
 const stacksDir = join(fixtures, "stacks");
@@ -143,7 +143,7 @@ describe("plan comment", () => {
 
 describe("npm run plan:comment", () => {
   it("renders plan files named for their stacks, with construct paths from the synthesized stacks and skipped stacks' reasons", () => {
-    const dir = mkdtempSync(join(tmpdir(), "plan-comment-"));
+    const dir = tempDir("plan-comment-");
     const skipped = join(dir, "prod-state.skipped");
     writeFileSync(skipped, "deployed by hand\n");
     const out = join(dir, "comment.md");

@@ -1,9 +1,9 @@
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FORK_REASON, STATE_STACK_REASON, apply, plan, skipReason, validate } from "../../scripts/terraform-ci";
 import { projectRoot } from "./synth";
+import { tempDir } from "./temp";
 
 /** A terraform that logs its arguments, writes the plan file it is asked for and prints a plan as JSON. */
 function fakeTerraform(dir: string): { binary: string; log: string } {
@@ -26,7 +26,7 @@ if (args[1] === "show") console.log(JSON.stringify({ format_version: "1.2", reso
 }
 
 function workspace() {
-  const dir = mkdtempSync(join(tmpdir(), "terraform-ci-"));
+  const dir = tempDir("terraform-ci-");
   const stacks = join(dir, "stacks");
   for (const stack of ["dev", "dev-state"]) {
     mkdirSync(join(stacks, stack), { recursive: true });
