@@ -4,9 +4,9 @@
  * and a temp directory of their own. Nothing else is installed for them.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { chownSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 
 jest.setTimeout(20 * 60_000);
 
@@ -68,13 +68,12 @@ describe("the README's two commands in a fresh clone, as a non-root user", () =>
       git("update-ref", "-d", ref);
     }
     for (const dir of [home, temp, bin]) mkdirSync(dir);
-    // A terraform that is not there: synth and the tests must not need it.
-    writeFileSync(join(bin, "terraform"), '#!/bin/sh\necho "terraform: not found" >&2\nexit 127\n');
-    chmodSync(join(bin, "terraform"), 0o755);
+    // No terraform on PATH: synth and the tests must not need it. Node and npm stay reachable.
+    for (const tool of ["node", "npm", "npx"]) symlinkSync(realpathSync(execFileSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).trim()), join(bin, tool));
     if (asRoot) chownTree(workspace, NOBODY);
 
     const env: Record<string, string> = {
-      PATH: [bin, dirname(process.execPath), ...(process.env.PATH ?? "").split(":")].join(":"),
+      PATH: [bin, ...(process.env.PATH ?? "").split(":").filter((dir) => dir && !existsSync(join(dir, "terraform")))].join(":"),
       HOME: home,
       TMPDIR: temp,
       LANG: "C.UTF-8",
