@@ -10,22 +10,7 @@ import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "
 import { basename, join } from "node:path";
 import { runCli, takeOption } from "./cli-args";
 import { SkippedStack, StackPlan, TerraformPlan, renderComment } from "./plan-render";
-
-type Blocks = Record<string, Record<string, { "//"?: { metadata?: { path?: string } } }>>;
-
-/** Terraform address to construct path, from the `//` metadata cdktf writes into cdk.tf.json. */
-export function constructPathsOf(synthesized: { resource?: Blocks; data?: Blocks }): Record<string, string> {
-  const paths: Record<string, string> = {};
-  for (const [prefix, blocks] of [["", synthesized.resource], ["data.", synthesized.data]] as const) {
-    for (const [type, byName] of Object.entries(blocks ?? {})) {
-      for (const [name, block] of Object.entries(byName)) {
-        const path = block["//"]?.metadata?.path;
-        if (path) paths[`${prefix}${type}.${name}`] = path;
-      }
-    }
-  }
-  return paths;
-}
+import { constructPathsOf } from "./synthesized-stack";
 
 export interface CommentInputs {
   plans: StackPlan[];
