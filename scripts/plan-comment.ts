@@ -1,10 +1,11 @@
 /**
- * npm run plan:comment -- [--stacks-dir DIR] [--out FILE] <stack>.json... [<stack>.skipped...] [PLANS_DIR...]
+ * npm run plan:comment -- [--stacks-dir DIR] [--out FILE] [--review FILE] <stack>.json... [<stack>.skipped...] [PLANS_DIR...]
  *
  * Renders `terraform show -json` plans (one file per stack, named for it) as the Markdown of the
  * pull-request comment. A `<stack>.skipped` file holds why that stack has no plan; a directory stands
  * for the .json and .skipped files in it (what `npm run ci:terraform -- plan` writes). Construct paths come
- * from DIR/<stack>/cdk.tf.json (default cdktf.out/stacks). Prints to stdout unless --out is given.
+ * from DIR/<stack>/cdk.tf.json (default cdktf.out/stacks). --review FILE puts that Markdown (what
+ * `npm run review -- --format markdown` prints) above the plans. Prints to stdout unless --out is given.
  */
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
@@ -54,9 +55,10 @@ export function runUrl(env: Record<string, string | undefined>): string | undefi
 function main(args: string[]): void {
   const stacksDir = takeOption(args, "--stacks-dir") ?? "cdktf.out/stacks";
   const out = takeOption(args, "--out");
-  if (args.length === 0) throw new Error("usage: npm run plan:comment -- [--stacks-dir DIR] [--out FILE] <stack>.json... [<stack>.skipped...]");
+  const reviewFile = takeOption(args, "--review");
+  if (args.length === 0) throw new Error("usage: npm run plan:comment -- [--stacks-dir DIR] [--out FILE] [--review FILE] <stack>.json... [<stack>.skipped...]");
   const { plans, skipped } = readInputs(args, stacksDir);
-  const markdown = renderComment(plans, skipped, { artifactUrl: runUrl(process.env) });
+  const markdown = renderComment(plans, skipped, { artifactUrl: runUrl(process.env), review: reviewFile ? readFileSync(reviewFile, "utf8") : undefined });
   if (out) writeFileSync(out, markdown);
   else process.stdout.write(markdown);
 }

@@ -279,6 +279,8 @@ export interface RenderOptions {
   /** Where the full plans are (the run's artifacts), named in the truncation note. */
   artifactUrl?: string;
   limit?: number;
+  /** Markdown of `npm run review -- --format markdown`, shown above the plans. */
+  review?: string;
 }
 
 /** The whole comment: marker, flags, then every stack; shortened to fit `limit` (GitHub's by default). */
@@ -289,7 +291,8 @@ export function renderComment(plans: StackPlan[], skipped: SkippedStack[], optio
   }
   const flags = plans.flatMap(flagsOf);
   const flagged = new Set(flags.map((flag) => `${flag.stack} ${flag.address}`));
-  const head = `${COMMENT_MARKER}\n## Terraform plan\n\n${flagSection(flags)}`;
+  const review = options.review ? `${options.review.trim()}\n\n` : "";
+  const head = `${COMMENT_MARKER}\n${review}## Terraform plan\n\n${flagSection(flags)}`;
   const skippedPart = skipped.map(({ stack, reason }) => `### \`${stack}\`\n\nNo plan: ${reason}\n\n`).join("");
   const where = options.artifactUrl ? `the plan artifacts of [this run](${options.artifactUrl})` : "the plan artifacts of this run";
   const body = (detail: Detail) => `${head}${plans.map((stack) => stackSection(stack, flagged, detail)).join("")}${skippedPart}`;
