@@ -210,29 +210,13 @@ function named(stack: SynthesizedStack, value: Json | undefined, rename: Rename)
   return target ? rename(target.element.path) : stack.readable(String(value), rename);
 }
 
-const ownerAttribute = (element: Element) => ["role", "user", "group", "bucket"].find((attribute) => element.block[attribute] !== undefined);
-
-/** Every IAM statement of a stack with where it applies and where it is written; attachments as statements of effect "Attach". */
+/** Every IAM statement of a stack as compared: construct paths for references, and where it applies and is written. */
 function iamStatements(stack: SynthesizedStack, rename: Rename): Omit<IamRow, "stack" | "change">[] {
-  return stack.elements
-    .filter((element) => element.mode === "managed")
-    .flatMap((element) => {
-      const attribute = ownerAttribute(element);
-      const owner = attribute ? named(stack, element.block[attribute], rename) : rename(element.path);
-      const source = rename(element.path);
-      const row = (from: string, statement: Statement) => ({ owner, source: from, statement: readableStatement(stack, statement, rename) });
-      const rows = Object.entries(element.block)
-        .filter(([key]) => POLICY_ATTRIBUTE.test(key))
-        .flatMap(([key, policy]) => stack.statementsOf(policy).map((statement) => row(key === "assume_role_policy" ? `${source} (trust)` : source, statement)));
-      for (const inline of (element.block.inline_policy ?? []) as { name?: string; policy?: string }[]) {
-        rows.push(...stack.statementsOf(inline.policy).map((statement) => row(`${source} inline ${inline.name ?? ""}`.trim(), statement)));
-      }
-      if (element.type.endsWith("_policy_attachment")) {
-        const attached = named(stack, element.block.policy_arn, rename);
-        rows.push({ owner, source, statement: { effect: "Attach", actions: [], notActions: [], resources: [attached], notResources: [], principals: [], notPrincipals: [], conditions: [] } });
-      }
-      return rows;
-    });
+  return stack.iamStatements().map(({ owner, source, part, statement }) => ({
+    owner: typeof owner === "string" ? stack.readable(owner, rename) : rename(owner.path),
+    source: `${rename(source.path)}${part ? ` (${part})` : ""}`,
+    statement: readableStatement(stack, statement, rename),
+  }));
 }
 
 function ruleRows(stack: SynthesizedStack, rename: Rename): Omit<RuleRow, "stack" | "change">[] {

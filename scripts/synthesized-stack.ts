@@ -3,7 +3,7 @@
  * elements by construct path, the references between them, IAM statements and security-group rules.
  * The infrastructure review and the diagrams both read stacks through this.
  */
-import { Json } from "./plan-render";
+import { Json, POLICY_ATTRIBUTE } from "./plan-render";
 
 export type Block = { [key: string]: Json };
 type Blocks = Record<string, Record<string, Block>>;
@@ -55,6 +55,17 @@ export interface Statement {
   notPrincipals: string[];
   /** "StringEquals aws:SourceAccount 111111111111 | 222222222222". */
   conditions: string[];
+}
+
+/** A statement with where it applies and where it is written. */
+export interface PlacedStatement {
+  /** The role, user, group or bucket a policy is attached to (its element, or the name written), else the element holding the policy. */
+  owner: Element | string;
+  /** The element the statement is written in. */
+  source: Element;
+  /** "trust" for a role's trust policy, "inline <name>" for an inline policy. */
+  part?: string;
+  statement: Statement;
 }
 
 export interface SecurityGroupRule {
@@ -160,6 +171,28 @@ export class SynthesizedStack {
       notPrincipals: principalsOf(statement.not_principals),
       conditions: sorted(((statement.condition ?? []) as Block[]).map((condition) => `${condition.test} ${condition.variable} ${list(condition.values).join(" | ")}`)),
     }));
+  }
+
+  /**
+   * Every IAM statement of the stack: policy attributes (a role's trust policy, role and managed policies,
+   * bucket and key policies), inline policies, and policy attachments as statements of effect "Attach"
+   * whose resource is the attached policy.
+   */
+  iamStatements(): PlacedStatement[] {
+    return this.elements
+      .filter((element) => element.mode === "managed")
+      .flatMap((element) => {
+        const attribute = ["role", "user", "group", "bucket"].find((name) => element.block[name] !== undefined);
+        const owner = attribute ? (this.referenced(element.block[attribute])?.element ?? String(element.block[attribute])) : element;
+        const placed = Object.entries(element.block)
+          .filter(([key]) => POLICY_ATTRIBUTE.test(key))
+          .flatMap(([key, policy]) => this.statementsOf(policy).map((statement) => ({ owner, source: element, ...(key === "assume_role_policy" ? { part: "trust" } : {}), statement })));
+        for (const inline of (element.block.inline_policy ?? []) as Block[]) {
+          placed.push(...this.statementsOf(inline.policy).map((statement) => ({ owner, source: element, part: `inline ${inline.name ?? ""}`.trim(), statement })));
+        }
+        if (element.type.endsWith("_policy_attachment")) placed.push({ owner, source: element, statement: { ...EMPTY_STATEMENT, effect: "Attach", resources: [String(element.block.policy_arn)] } });
+        return placed;
+      });
   }
 
   /** The groups an element is a member of (vpc_security_group_ids, security_group_ids, ..., at any depth). */
