@@ -76,7 +76,7 @@ async function main(args: string[]): Promise<number> {
   try {
     checkoutBase(root, commit, checkout);
     await Promise.all([synthesizeApp(checkout, join(work, "base.out")), synthesizeApp(root, join(work, "head.out"))]);
-    const review = reviewInfrastructure(readSynthesizedStacks(join(work, "base.out")), readSynthesizedStacks(join(work, "head.out")));
+    const review = reviewInfrastructure(readSynthesizedStacks(join(work, "base.out", "stacks")), readSynthesizedStacks(join(work, "head.out", "stacks")));
     const labels = { base: `${ref ?? "merge base with main"} (${commit.slice(0, 7)})`, head: "working tree" };
     process.stdout.write(format === "markdown" ? renderReviewMarkdown(review, labels) : renderReviewText(review, labels, { color: process.stdout.isTTY === true && !process.env.NO_COLOR }));
     return reviewExitStatus(review);

@@ -1,10 +1,10 @@
 /**
  * Synthesizes a checkout of this project by running the app command its own cdktf.json names, the way
  * `cdktf synth` runs it but without the CLI around it (about 2 s less per synth), into a directory of
- * the caller's choice; and reads synthesized stacks back by the manifest the app writes.
+ * the caller's choice; and reads synthesized stacks back.
  */
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { TerraformJson } from "./synthesized-stack";
 
@@ -35,10 +35,9 @@ export function synthesizeApp(projectDir: string, outDir: string, env: NodeJS.Pr
   });
 }
 
-/** Every stack the app wrote into `outDir`, by name, as its manifest lists them. */
-export function readSynthesizedStacks(outDir: string): Record<string, TerraformJson> {
-  const manifest = JSON.parse(readFileSync(join(outDir, "manifest.json"), "utf8")) as { stacks: Record<string, { synthesizedStackPath: string }> };
-  return Object.fromEntries(
-    Object.entries(manifest.stacks).map(([name, stack]) => [name, JSON.parse(readFileSync(join(outDir, stack.synthesizedStackPath), "utf8")) as TerraformJson]),
-  );
+/** Every stack in a directory of synthesized stacks (`<dir>/<stack>/cdk.tf.json`, as in cdktf.out/stacks), by name. */
+export function readSynthesizedStacks(stacksDir: string): Record<string, TerraformJson> {
+  const stacks = readdirSync(stacksDir).filter((name) => existsSync(join(stacksDir, name, "cdk.tf.json")));
+  if (stacks.length === 0) throw new Error(`no synthesized stacks in ${stacksDir}`);
+  return Object.fromEntries(stacks.sort().map((name) => [name, JSON.parse(readFileSync(join(stacksDir, name, "cdk.tf.json"), "utf8")) as TerraformJson]));
 }

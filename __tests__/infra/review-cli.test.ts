@@ -17,7 +17,6 @@ const stack = { resource: {
 } };
 mkdirSync(join(process.env.CDKTF_OUTDIR, "stacks", "app"), { recursive: true });
 writeFileSync(join(process.env.CDKTF_OUTDIR, "stacks", "app", "cdk.tf.json"), JSON.stringify(stack));
-writeFileSync(join(process.env.CDKTF_OUTDIR, "manifest.json"), JSON.stringify({ stacks: { app: { synthesizedStackPath: "stacks/app/cdk.tf.json" } } }));
 `;
 
 describe("npm run review, end to end in a git repository", () => {
