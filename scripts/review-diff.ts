@@ -5,7 +5,7 @@
  * security-group rules compared as rows.
  */
 import { HOLDS_DATA_OR_IDENTITY, Json, POLICY_ATTRIBUTE, attributeRows } from "./plan-render";
-import { Element, Statement, SynthesizedStack, TerraformJson } from "./synthesized-stack";
+import { Block, Element, Statement, SynthesizedStack, TerraformJson } from "./synthesized-stack";
 
 export type Stacks = Record<string, TerraformJson>;
 
@@ -293,6 +293,16 @@ function attributeChanges(before: Json, after: Json, element: Element): Attribut
   });
 }
 
+/** Providers, the terraform block (backend, versions) and outputs, compared like elements under their own names. */
+function settingsOf({ json }: SynthesizedStack): Element[] {
+  const setting = (type: string, name: string, block: Block): Element => ({ address: `${type}.${name}`, mode: "setting", type, path: `${type} ${name}`, block });
+  return [
+    ...Object.entries(json.provider ?? {}).map(([name, blocks]) => setting("provider", name, { [name]: blocks })),
+    ...(json.terraform ? [setting("terraform", "block", json.terraform)] : []),
+    ...Object.entries(json.output ?? {}).map(([name, block]) => setting("output", name, block)),
+  ];
+}
+
 interface StackComparison {
   stack: string;
   changes: ElementChange[];
@@ -304,7 +314,8 @@ interface StackComparison {
 function compareStack(before: SynthesizedStack, after: SynthesizedStack): StackComparison {
   const stack = after.name;
   // Policy documents are compared through the policies that use them.
-  const compared = (side: SynthesizedStack) => new Map(side.elements.filter((element) => element.type !== "aws_iam_policy_document").map((element) => [element.path, element]));
+  const compared = (side: SynthesizedStack) =>
+    new Map([...side.elements.filter((element) => element.type !== "aws_iam_policy_document"), ...settingsOf(side)].map((element) => [element.path, element]));
   const beforeByPath = compared(before);
   const afterByPath = compared(after);
   const moves = findMoves(before, after, beforeByPath, afterByPath);

@@ -33,7 +33,7 @@ const ordered = (changes: ElementChange[]) => [...changes].sort((a, b) => KIND_O
 const unchangedStacks = (review: Review) => review.stacks.filter(({ changes }) => changes.length === 0).map(({ stack }) => stack);
 const changedStacks = (review: Review) => review.stacks.filter(({ changes }) => changes.length > 0);
 const elementName = (change: ElementChange) => (change.kind === "moved" ? `${change.from} -> ${change.path}` : change.path);
-const typeName = (change: ElementChange) => `${change.mode === "data" ? "data " : ""}${change.type}`;
+const typeName = (change: ElementChange) => (change.mode === "data" ? `data ${change.type}` : change.mode === "setting" ? "stack setting" : change.type);
 
 interface Table {
   header: string[];

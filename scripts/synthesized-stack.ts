@@ -11,9 +11,9 @@ type Blocks = Record<string, Record<string, Block>>;
 export interface TerraformJson {
   resource?: Blocks;
   data?: Blocks;
-  provider?: Json;
-  terraform?: Json;
-  output?: Record<string, Json>;
+  provider?: Record<string, Json>;
+  terraform?: Block;
+  output?: Record<string, Block>;
   moved?: { from: string; to: string }[];
 }
 
@@ -34,7 +34,8 @@ export function constructPathsOf(synthesized: { resource?: Blocks; data?: Blocks
 export interface Element {
   /** Terraform address: "aws_db_instance.database_instance_D7FC2283", "data.aws_region.aws-context_region_DEC3537F". */
   address: string;
-  mode: "managed" | "data";
+  /** "setting": a provider, the terraform block (backend) or an output, which the review compares too. */
+  mode: "managed" | "data" | "setting";
   type: string;
   /** Construct path below the stack: "database/instance". */
   path: string;

@@ -149,6 +149,19 @@ describe("infrastructure review", () => {
     expect(reviewExitStatus(review)).toBe(3);
   });
 
+  it("compares the backend, providers and outputs too", () => {
+    const review = reviewInfrastructure(base, app(undefined, { state: { keyPrefix: "elsewhere" } }));
+    expect(changesOf(review)).toEqual([
+      expect.objectContaining({
+        kind: "changed",
+        path: "terraform block",
+        mode: "setting",
+        attributes: [{ attribute: "backend.s3.key", before: '"lambda-rds-iam/dev.tfstate"', after: '"elsewhere/dev.tfstate"', replaces: false }],
+      }),
+    ]);
+    expect(reviewExitStatus(review)).toBe(3);
+  });
+
   it("reads inline JSON policies, policies it cannot parse, and rules written inline or as aws_security_group_rule", () => {
     const legacy = (stack: ServiceStack) => {
       new IamPolicy(stack, "json-policy", {
