@@ -147,7 +147,7 @@ export class SynthesizedStack {
     const document = this.referenced(policy);
     if (document?.element.type === "aws_iam_policy_document" && document.attribute === "json") return this.documentStatements(document.element);
     try {
-      const parsed = JSON.parse(String(policy)) as { Statement?: Record<string, Json> | Record<string, Json>[] };
+      const parsed = JSON.parse(String(policy)) as { Statement?: Block | Block[] };
       return [parsed.Statement ?? []].flat().map(jsonStatement);
     } catch {
       return [{ ...EMPTY_STATEMENT, effect: "unparsed", resources: [String(policy)] }];
@@ -159,19 +159,10 @@ export class SynthesizedStack {
     for (const merged of ["source_policy_documents", "override_policy_documents", "source_json", "override_json"]) {
       if (document.block[merged] !== undefined) throw new Error(`${this.name}: ${document.path} uses ${merged}, which this reader does not follow`);
     }
-    const principalsOf = (value: Json | undefined) =>
-      sorted(((value ?? []) as Block[]).flatMap((principal) => list(principal.identifiers).map((id) => (principal.type === "*" ? id : `${principal.type}:${id}`))));
-    return ((document.block.statement ?? []) as Block[]).map((statement) => ({
-      ...(statement.sid ? { sid: String(statement.sid) } : {}),
-      effect: String(statement.effect ?? "Allow"),
-      actions: sorted(list(statement.actions)),
-      notActions: sorted(list(statement.not_actions)),
-      resources: sorted(list(statement.resources)),
-      notResources: sorted(list(statement.not_resources)),
-      principals: principalsOf(statement.principals),
-      notPrincipals: principalsOf(statement.not_principals),
-      conditions: sorted(((statement.condition ?? []) as Block[]).map((condition) => `${condition.test} ${condition.variable} ${list(condition.values).join(" | ")}`)),
-    }));
+    const principals = (value: Json | undefined) =>
+      ((value ?? []) as Block[]).flatMap((principal) => list(principal.identifiers).map((id) => (principal.type === "*" ? id : `${principal.type}:${id}`)));
+    const conditions = (value: Json | undefined) => ((value ?? []) as Block[]).map((condition) => `${condition.test} ${condition.variable} ${list(condition.values).join(" | ")}`);
+    return ((document.block.statement ?? []) as Block[]).map((statement) => statementFrom(statement, DOCUMENT_NAMES, principals, conditions));
   }
 
   /**
@@ -248,22 +239,37 @@ export class SynthesizedStack {
 
 const EMPTY_STATEMENT: Statement = { effect: "", actions: [], notActions: [], resources: [], notResources: [], principals: [], notPrincipals: [], conditions: [] };
 
-/** A statement of an inline JSON policy document, in the same shape as aws_iam_policy_document's. */
-function jsonStatement(statement: Record<string, Json>): Statement {
-  const principalsOf = (value: Json | undefined) =>
-    value === "*" ? ["*"] : sorted(Object.entries((value ?? {}) as Record<string, Json>).flatMap(([type, ids]) => list(ids).map((id) => `${type}:${id}`)));
-  const conditions = Object.entries((statement.Condition ?? {}) as Record<string, Record<string, Json>>).flatMap(([test, byVariable]) =>
-    Object.entries(byVariable).map(([variable, values]) => `${test} ${variable} ${list(values).join(" | ")}`),
-  );
+type StatementNames = Record<Exclude<keyof Statement, "sid" | "effect"> | "sid" | "effect", string>;
+/** Where each part of a statement is, in aws_iam_policy_document's arguments and in policy JSON. */
+const DOCUMENT_NAMES: StatementNames = {
+  sid: "sid", effect: "effect", actions: "actions", notActions: "not_actions", resources: "resources", notResources: "not_resources",
+  principals: "principals", notPrincipals: "not_principals", conditions: "condition",
+};
+const JSON_NAMES: StatementNames = {
+  sid: "Sid", effect: "Effect", actions: "Action", notActions: "NotAction", resources: "Resource", notResources: "NotResource",
+  principals: "Principal", notPrincipals: "NotPrincipal", conditions: "Condition",
+};
+
+/** A statement from its parts as written, with principals and conditions read by the given functions; every list sorted. */
+function statementFrom(raw: Block, names: StatementNames, principals: (value: Json | undefined) => string[], conditions: (value: Json | undefined) => string[]): Statement {
   return {
-    ...(statement.Sid ? { sid: String(statement.Sid) } : {}),
-    effect: String(statement.Effect ?? "Allow"),
-    actions: sorted(list(statement.Action)),
-    notActions: sorted(list(statement.NotAction)),
-    resources: sorted(list(statement.Resource)),
-    notResources: sorted(list(statement.NotResource)),
-    principals: principalsOf(statement.Principal),
-    notPrincipals: principalsOf(statement.NotPrincipal),
-    conditions: sorted(conditions),
+    ...(raw[names.sid] ? { sid: String(raw[names.sid]) } : {}),
+    effect: String(raw[names.effect] ?? "Allow"),
+    actions: sorted(list(raw[names.actions])),
+    notActions: sorted(list(raw[names.notActions])),
+    resources: sorted(list(raw[names.resources])),
+    notResources: sorted(list(raw[names.notResources])),
+    principals: sorted(principals(raw[names.principals])),
+    notPrincipals: sorted(principals(raw[names.notPrincipals])),
+    conditions: sorted(conditions(raw[names.conditions])),
   };
+}
+
+/** A statement of an inline JSON policy document, in the same shape as aws_iam_policy_document's. */
+function jsonStatement(statement: Block): Statement {
+  const principals = (value: Json | undefined) =>
+    value === "*" ? ["*"] : Object.entries((value ?? {}) as Block).flatMap(([type, ids]) => list(ids).map((id) => `${type}:${id}`));
+  const conditions = (value: Json | undefined) =>
+    Object.entries((value ?? {}) as Record<string, Block>).flatMap(([test, byVariable]) => Object.entries(byVariable).map(([variable, values]) => `${test} ${variable} ${list(values).join(" | ")}`));
+  return statementFrom(statement, JSON_NAMES, principals, conditions);
 }
