@@ -19,7 +19,7 @@ const FILLS: Record<NodeKind, string> = {
   key: "#f7e3e3",
 };
 const EDGE_COLORS: Record<DiagramEdge["kind"], string> = { network: "#1f5fbf", iam: "#b35900", route: "#999999" };
-export const LEGEND = "blue: security groups allow (protocol, port)    orange, dashed: IAM allows (actions)    grey: default routes";
+const LEGEND = "blue: security groups allow (protocol, port)    orange, dashed: IAM allows (actions)    grey: default routes";
 
 // ---- Mermaid ----
 

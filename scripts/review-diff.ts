@@ -13,7 +13,7 @@ export type Stacks = Record<string, TerraformJson>;
  * Per resource type of these stacks, the arguments the AWS provider (hashicorp/aws 6.x) marks ForceNew:
  * changing one destroys the resource and creates a new one. Types not listed are never marked.
  */
-export const REPLACED_WHEN_CHANGED: Record<string, readonly string[]> = {
+const REPLACED_WHEN_CHANGED: Record<string, readonly string[]> = {
   aws_cloudwatch_log_group: ["name", "name_prefix", "log_group_class"],
   aws_db_instance: [
     "identifier", "identifier_prefix", "engine", "db_name", "username", "kms_key_id", "storage_encrypted", "availability_zone",
@@ -66,7 +66,7 @@ const ENCRYPTION_ATTRIBUTE = /kms|encrypt|(^|_)(sse|tls|ssl|ca_cert)(_|$)/;
 const EXPOSURE_ATTRIBUTE = /^(publicly_accessible|map_public_ip_on_launch|associate_public_ip_address)$/;
 
 /** What makes a change security-relevant; any of them is exit status 4. */
-export const CONCERNS = ["data loss", "IAM", "security groups", "encryption", "public exposure"] as const;
+const CONCERNS = ["data loss", "IAM", "security groups", "encryption", "public exposure"] as const;
 export type Concern = (typeof CONCERNS)[number];
 
 export interface AttributeChange {
@@ -266,14 +266,14 @@ function findMoves(before: SynthesizedStack, after: SynthesizedStack, beforeByPa
 }
 
 function concernsOf(type: string, kind: ElementChange["kind"], replaced: boolean, attributes: AttributeChange[]): Concern[] {
-  const named = (pattern: RegExp) => attributes.some((row) => row.attribute.split(/[.[\]]/).some((step) => pattern.test(step)));
+  const changed = (pattern: RegExp) => attributes.some((row) => row.attribute.split(/[.[\]]/).some((step) => pattern.test(step)));
   const holds = HOLDS_DATA_OR_IDENTITY[type] !== undefined;
   const found: Concern[] = [];
   if ((holds && (kind === "removed" || replaced)) || attributes.some((row) => weakened(row))) found.push("data loss");
-  if (type.startsWith("aws_iam_") || named(POLICY_ATTRIBUTE)) found.push("IAM");
-  if (type.includes("security_group") || named(/security_group/)) found.push("security groups");
-  if (ENCRYPTION_TYPES.has(type) || named(ENCRYPTION_ATTRIBUTE)) found.push("encryption");
-  if (named(EXPOSURE_ATTRIBUTE)) found.push("public exposure");
+  if (type.startsWith("aws_iam_") || changed(POLICY_ATTRIBUTE)) found.push("IAM");
+  if (type.includes("security_group") || changed(/security_group/)) found.push("security groups");
+  if (ENCRYPTION_TYPES.has(type) || changed(ENCRYPTION_ATTRIBUTE)) found.push("encryption");
+  if (changed(EXPOSURE_ATTRIBUTE)) found.push("public exposure");
   return found;
 }
 
