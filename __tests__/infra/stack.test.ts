@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Testing } from "cdktf";
 import { parseStackConfig } from "../../src/config";
@@ -77,6 +77,8 @@ describe("ServiceStack", () => {
     const stackDir = join(outdir, "stacks", "dev");
     const written = JSON.parse(readFileSync(join(stackDir, "cdk.tf.json"), "utf8"));
     const fn = Object.values(written.resource.aws_lambda_function)[0] as { filename: string };
-    expect(readFileSync(join(stackDir, fn.filename)).equals(readFileSync(s.stack.api.bundle.zipPath))).toBe(true);
+    const zip = readFileSync(join(stackDir, fn.filename));
+    rmSync(outdir, { recursive: true });
+    expect(zip.equals(readFileSync(s.stack.api.bundle.zipPath))).toBe(true);
   });
 });
