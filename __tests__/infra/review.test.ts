@@ -90,6 +90,7 @@ describe("infrastructure review", () => {
     const text = renderReviewText(review, labels, { color: false }).split("\n");
     expect(text.slice(2, 5)).toEqual(["", "DATA AT RISK", "  dev database/instance (aws_db_instance, database instance): replaced: identifier cannot change in place"]);
     expect(text).toContain('      identifier: "lambda-rds-iam-dev" -> "lambda-rds-iam-dev-2"  (replaces)');
+    expect(renderReviewText(review, labels, { color: true })).toContain("\u001b[1m\u001b[31mDATA AT RISK\u001b[0m\u001b[0m");
   });
 
   it("reports a weakened protection as data at risk, and a public database as exposure", () => {
