@@ -373,12 +373,14 @@ function compareStack(before: SynthesizedStack, after: SynthesizedStack): StackC
     ...rows.removed.map((row) => ({ ...row, stack, change: "removed" as const })),
     ...rows.added.map((row) => ({ ...row, stack, change: "added" as const })),
   ];
+  // Per subject, what was removed before what was added.
+  const wasThenIs = (row: { change: "added" | "removed" }) => (row.change === "removed" ? "0" : "1");
   const by = <T>(...keys: ((row: T) => string)[]) => (a: T, b: T) => keys.reduce((order, key) => order || key(a).localeCompare(key(b)), 0);
   return {
     stack,
     changes,
     dataRisks,
-    iam: marked(iam).sort(by<IamRow>((row) => row.owner, (row) => row.source, (row) => row.change)),
-    rules: marked(rules).sort(by<RuleRow>((row) => row.group, (row) => row.direction, (row) => row.peer, (row) => row.change)),
+    iam: marked(iam).sort(by<IamRow>((row) => row.owner, (row) => row.source, wasThenIs)),
+    rules: marked(rules).sort(by<RuleRow>((row) => row.group, (row) => row.direction, wasThenIs)),
   };
 }

@@ -50,8 +50,8 @@ describe("infrastructure review", () => {
   it("shows a widened security-group rule as the old rule removed and the wider one added, and the attributes that changed", () => {
     const review = reviewInfrastructure(app(adminIngress("10.0.8.0/24", 3306, 3306)), app(adminIngress("0.0.0.0/0", 0, 65535)));
     expect(review.rules).toEqual([
-      { stack: "dev", change: "added", group: "database/security-group", direction: "ingress", protocol: "tcp", ports: "0-65535", peer: "0.0.0.0/0" },
       { stack: "dev", change: "removed", group: "database/security-group", direction: "ingress", protocol: "tcp", ports: "3306", peer: "10.0.8.0/24" },
+      { stack: "dev", change: "added", group: "database/security-group", direction: "ingress", protocol: "tcp", ports: "0-65535", peer: "0.0.0.0/0" },
     ]);
     expect(changesOf(review)).toEqual([
       expect.objectContaining({
