@@ -11,13 +11,14 @@ export type Stacks = Record<string, TerraformJson>;
 
 /**
  * Per resource type of these stacks, the arguments the AWS provider (hashicorp/aws 6.x) marks ForceNew:
- * changing one destroys the resource and creates a new one. Types not listed are never marked.
+ * changing one destroys the resource and creates a new one. Types not listed are never marked. (Since
+ * provider 5.0 a DB instance's identifier is not among them: the provider renames the instance in place.)
  */
 const REPLACED_WHEN_CHANGED: Record<string, readonly string[]> = {
   aws_cloudwatch_log_group: ["name", "name_prefix", "log_group_class"],
   aws_db_instance: [
-    "identifier", "identifier_prefix", "engine", "db_name", "username", "kms_key_id", "storage_encrypted", "availability_zone",
-    "character_set_name", "nchar_character_set_name", "snapshot_identifier", "restore_to_point_in_time", "timezone", "custom_iam_instance_profile",
+    "engine", "db_name", "username", "kms_key_id", "storage_encrypted", "availability_zone", "backup_target", "character_set_name",
+    "nchar_character_set_name", "snapshot_identifier", "restore_to_point_in_time", "timezone", "custom_iam_instance_profile",
   ],
   aws_db_parameter_group: ["name", "name_prefix", "family", "description"],
   aws_db_proxy: ["name", "engine_family", "vpc_subnet_ids"],

@@ -111,10 +111,6 @@ export class SynthesizedStack {
     this.byAddress = new Map(this.elements.map((element) => [element.address, element]));
   }
 
-  element(address: string): Element | undefined {
-    return this.byAddress.get(address);
-  }
-
   ofType(type: string): Element[] {
     return this.elements.filter((element) => element.type === type && element.mode === "managed");
   }

@@ -68,7 +68,24 @@ describe("infrastructure review", () => {
     expect(reviewExitStatus(review)).toBe(4);
   });
 
-  it("marks a DB identifier change as replacing the instance and prints that data risk first", () => {
+  it("marks a change of the database name as replacing the instance, and prints that data risk first", () => {
+    const review = reviewInfrastructure(base, app(undefined, { database: { databaseName: "items" } }));
+    expect(changesOf(review).find((change) => change.path === "database/instance")).toEqual(
+      expect.objectContaining({
+        kind: "changed",
+        replacedBecause: "db_name cannot change in place",
+        attributes: [{ attribute: "db_name", before: '"app"', after: '"items"', replaces: true }],
+      }),
+    );
+    expect(review.dataRisks).toEqual([{ stack: "dev", path: "database/instance", type: "aws_db_instance", holds: "database instance", what: "replaced: db_name cannot change in place" }]);
+    expect(review.concerns).toEqual(["data loss"]);
+    const text = renderReviewText(review, labels, { color: false }).split("\n");
+    expect(text.slice(2, 5)).toEqual(["", "DATA AT RISK", "  dev database/instance (aws_db_instance, database instance): replaced: db_name cannot change in place"]);
+    expect(text).toContain('      db_name: "app" -> "items"  (replaces)');
+    expect(renderReviewText(review, labels, { color: true })).toContain("\u001b[1m\u001b[31mDATA AT RISK\u001b[0m\u001b[0m");
+  });
+
+  it("shows a DB identifier change as the in-place rename the AWS provider makes of it, not as a replacement", () => {
     const review = reviewInfrastructure(
       base,
       app((stack) => {
@@ -79,18 +96,12 @@ describe("infrastructure review", () => {
       expect.objectContaining({
         kind: "changed",
         path: "database/instance",
-        replacedBecause: "identifier cannot change in place",
-        attributes: [{ attribute: "identifier", before: '"lambda-rds-iam-dev"', after: '"lambda-rds-iam-dev-2"', replaces: true }],
+        attributes: [{ attribute: "identifier", before: '"lambda-rds-iam-dev"', after: '"lambda-rds-iam-dev-2"', replaces: false }],
       }),
     ]);
-    expect(review.dataRisks).toEqual([
-      { stack: "dev", path: "database/instance", type: "aws_db_instance", holds: "database instance", what: "replaced: identifier cannot change in place" },
-    ]);
-    expect(review.concerns).toEqual(["data loss"]);
-    const text = renderReviewText(review, labels, { color: false }).split("\n");
-    expect(text.slice(2, 5)).toEqual(["", "DATA AT RISK", "  dev database/instance (aws_db_instance, database instance): replaced: identifier cannot change in place"]);
-    expect(text).toContain('      identifier: "lambda-rds-iam-dev" -> "lambda-rds-iam-dev-2"  (replaces)');
-    expect(renderReviewText(review, labels, { color: true })).toContain("\u001b[1m\u001b[31mDATA AT RISK\u001b[0m\u001b[0m");
+    expect(changesOf(review)[0].replacedBecause).toBeUndefined();
+    expect(review.dataRisks).toEqual([]);
+    expect(reviewExitStatus(review)).toBe(3);
   });
 
   it("reports a weakened protection as data at risk, and a public database as exposure", () => {
@@ -185,17 +196,19 @@ describe("infrastructure review", () => {
   });
 
   it("renders Markdown for the pull request: data at risk first, then the stack's changes, then the IAM and rule tables", () => {
-    const head = app((stack) => {
-      stack.database.instance.identifier = "lambda-rds-iam-dev-2";
-      stack.database.grantMasterSecretRead(stack.api.role.role);
-      adminIngress("0.0.0.0/0", 3306, 3306)(stack);
-    });
+    const head = app(
+      (stack) => {
+        stack.database.grantMasterSecretRead(stack.api.role.role);
+        adminIngress("0.0.0.0/0", 3306, 3306)(stack);
+      },
+      { database: { databaseName: "items" } },
+    );
     const markdown = renderReviewMarkdown(reviewInfrastructure(base, head), labels);
     expect(markdown.startsWith("## Infrastructure review\n\n<code>main (1234567)</code> → <code>working tree</code>: **security-relevant: data loss, IAM, security groups**.")).toBe(true);
-    const order = ["#### ⚠️ Data at risk", "#### `dev`: 2 added, 1 changed", "#### IAM statement changes", "#### Security-group rule changes"].map((heading) => markdown.indexOf(heading));
+    const order = ["#### ⚠️ Data at risk", "#### `dev`: 2 added, 4 changed", "#### IAM statement changes", "#### Security-group rule changes"].map((heading) => markdown.indexOf(heading));
     expect(order.every((at, index) => at > 0 && (index === 0 || at > order[index - 1]))).toBe(true);
-    expect(markdown).toContain("- ⚠️ `dev` <code>database/instance</code> (`aws_db_instance`, database instance): replaced: identifier cannot change in place");
-    expect(markdown).toContain('  | <code>identifier</code> **replaces** | <code>"lambda-rds-iam-dev"</code> | <code>"lambda-rds-iam-dev-2"</code> |');
+    expect(markdown).toContain("- ⚠️ `dev` <code>database/instance</code> (`aws_db_instance`, database instance): replaced: db_name cannot change in place");
+    expect(markdown).toContain('  | <code>db_name</code> **replaces** | <code>"app"</code> | <code>"items"</code> |');
     expect(markdown).toContain(
       "| ➕ added | <code>dev</code> | <code>api/role/role</code> | <code>api/role/role/read-master-secret</code> | <code>Allow</code> |  | <code>secretsmanager:GetSecretValue</code> | <code>${database/instance.master_user_secret[0].secret_arn}</code> |  |",
     );
