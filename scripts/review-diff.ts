@@ -230,7 +230,7 @@ function ruleRows(stack: SynthesizedStack, rename: Rename): Omit<RuleRow, "stack
   }));
 }
 
-/** Rows of one side that the other side lacks, marked with the change they are. */
+/** The rows of each side that the other side lacks. */
 function rowDifference<T>(before: T[], after: T[], key: (row: T) => string): { removed: T[]; added: T[] } {
   const beforeKeys = new Set(before.map(key));
   const afterKeys = new Set(after.map(key));

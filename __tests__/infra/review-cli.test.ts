@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -56,6 +56,8 @@ describe("npm run review, end to end in a git repository", () => {
     expect(run.stdout).toMatch(/added +app +db +ingress +tcp +3306 +0\.0\.0\.0\/0/);
     expect(run.stdout).not.toContain("\u001b[");
     expect(git("worktree", "list", "--porcelain").match(/^worktree /gm)).toHaveLength(1);
+    // Removing the worktree removed its symlink, not the node_modules it borrowed.
+    expect(existsSync(join(repo, "node_modules", "marker.js"))).toBe(true);
     // tsx keeps its compile cache in the temp directory; the review's own checkout and outputs are gone.
     expect(readdirSync(temp).filter((name) => !/^tsx-\d+$/.test(name))).toEqual([]);
   });
