@@ -6,7 +6,7 @@
  */
 import { cidrContains, cidrProblem } from "../src/cidr";
 import { Json } from "./plan-render";
-import { Block, Element, SecurityGroupRule, Statement, SynthesizedStack } from "./synthesized-stack";
+import { Block, Element, SecurityGroupRule, Statement, SynthesizedStack, list } from "./synthesized-stack";
 
 export type NodeKind =
   | "internet"
@@ -57,7 +57,6 @@ const VPC = "vpc";
 const AWS = "aws";
 
 const idOf = (element: Element) => element.path.replace(/[^A-Za-z0-9]/g, "_");
-const list = (value: Json | undefined): string[] => (Array.isArray(value) ? value.map(String) : value === undefined || value === null ? [] : [String(value)]);
 
 /** "zone a" for the Nth zone of aws_availability_zones (`element(...names, N)`), else the zone name as written. */
 function zoneOf(value: Json | undefined): string {

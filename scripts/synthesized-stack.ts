@@ -87,7 +87,8 @@ export interface SecurityGroupRule {
 
 const ADDRESS = /(?:data\.)?[a-z][a-z0-9_]*\.[A-Za-z0-9_-]+/g;
 const WHOLE_REFERENCE = /^\$\{((?:data\.)?[a-z][a-z0-9_]*\.[A-Za-z0-9_-]+)([.[].*)?\}$/;
-const list = (value: Json | undefined): string[] => (value === undefined || value === null ? [] : Array.isArray(value) ? value.map(String) : [String(value)]);
+/** A value or list of values as a list of strings. */
+export const list = (value: Json | undefined): string[] => (value === undefined || value === null ? [] : Array.isArray(value) ? value.map(String) : [String(value)]);
 const sorted = (values: string[]) => [...values].sort();
 
 export class SynthesizedStack {
