@@ -1,31 +1,17 @@
 /**
- * npm run plan:comment -- [--stacks-dir DIR] [--out FILE] <stack>.json... [<stack>.skipped...] [PLANS_DIR...]
+ * npm run plan:comment -- [--stacks-dir DIR] [--out FILE] [--review FILE] <stack>.json... [<stack>.skipped...] [PLANS_DIR...]
  *
  * Renders `terraform show -json` plans (one file per stack, named for it) as the Markdown of the
  * pull-request comment. A `<stack>.skipped` file holds why that stack has no plan; a directory stands
  * for the .json and .skipped files in it (what `npm run ci:terraform -- plan` writes). Construct paths come
- * from DIR/<stack>/cdk.tf.json (default cdktf.out/stacks). Prints to stdout unless --out is given.
+ * from DIR/<stack>/cdk.tf.json (default cdktf.out/stacks). --review FILE puts that Markdown (what
+ * `npm run review -- --format markdown` prints) above the plans. Prints to stdout unless --out is given.
  */
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { runCli, takeOption } from "./cli-args";
 import { SkippedStack, StackPlan, TerraformPlan, renderComment } from "./plan-render";
-
-type Blocks = Record<string, Record<string, { "//"?: { metadata?: { path?: string } } }>>;
-
-/** Terraform address to construct path, from the `//` metadata cdktf writes into cdk.tf.json. */
-export function constructPathsOf(synthesized: { resource?: Blocks; data?: Blocks }): Record<string, string> {
-  const paths: Record<string, string> = {};
-  for (const [prefix, blocks] of [["", synthesized.resource], ["data.", synthesized.data]] as const) {
-    for (const [type, byName] of Object.entries(blocks ?? {})) {
-      for (const [name, block] of Object.entries(byName)) {
-        const path = block["//"]?.metadata?.path;
-        if (path) paths[`${prefix}${type}.${name}`] = path;
-      }
-    }
-  }
-  return paths;
-}
+import { constructPathsOf } from "./synthesized-stack";
 
 export interface CommentInputs {
   plans: StackPlan[];
@@ -69,9 +55,10 @@ export function runUrl(env: Record<string, string | undefined>): string | undefi
 function main(args: string[]): void {
   const stacksDir = takeOption(args, "--stacks-dir") ?? "cdktf.out/stacks";
   const out = takeOption(args, "--out");
-  if (args.length === 0) throw new Error("usage: npm run plan:comment -- [--stacks-dir DIR] [--out FILE] <stack>.json... [<stack>.skipped...]");
+  const reviewFile = takeOption(args, "--review");
+  if (args.length === 0) throw new Error("usage: npm run plan:comment -- [--stacks-dir DIR] [--out FILE] [--review FILE] <stack>.json... [<stack>.skipped...]");
   const { plans, skipped } = readInputs(args, stacksDir);
-  const markdown = renderComment(plans, skipped, { artifactUrl: runUrl(process.env) });
+  const markdown = renderComment(plans, skipped, { artifactUrl: runUrl(process.env), review: reviewFile ? readFileSync(reviewFile, "utf8") : undefined });
   if (out) writeFileSync(out, markdown);
   else process.stdout.write(markdown);
 }

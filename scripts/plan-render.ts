@@ -4,7 +4,7 @@
  * never printed; the whole comment stays under GitHub's limit by dropping detail, then truncating.
  */
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Marks = boolean | Json | undefined;
 
 export interface ResourceChange {
@@ -54,7 +54,7 @@ const KINDS: readonly Kind[] = ["create", "update", "replace", "delete"];
 const SYMBOL: Record<Kind, string> = { create: "+", update: "~", replace: "-/+", delete: "-" };
 
 /** Replacing or destroying these loses data or an identity others depend on. */
-const HOLDS_DATA_OR_IDENTITY: Record<string, string> = {
+export const HOLDS_DATA_OR_IDENTITY: Record<string, string> = {
   aws_db_instance: "database instance",
   aws_rds_cluster: "database cluster",
   aws_kms_key: "KMS key (what it encrypted becomes unreadable)",
@@ -62,12 +62,13 @@ const HOLDS_DATA_OR_IDENTITY: Record<string, string> = {
   aws_cloudwatch_log_group: "log group (its logs go with it)",
   aws_secretsmanager_secret: "secret",
   aws_dynamodb_table: "table",
+  aws_sqs_queue: "queue (its messages go with it)",
   aws_iam_openid_connect_provider: "OIDC provider (CI identity)",
 };
 /** IAM itself, and the resource policies that grant access the same way. */
 const isIamPolicyOrTrust = (type: string) => type.startsWith("aws_iam_") || ["aws_s3_bucket_policy", "aws_lambda_permission", "aws_kms_grant"].includes(type);
 /** Attributes that hold a policy document on resources of other types (a KMS key's policy, for one). */
-const POLICY_ATTRIBUTE = /^(policy|assume_role_policy)$/;
+export const POLICY_ATTRIBUTE = /^(policy|assume_role_policy)$/;
 const SECURITY_GROUP_RULE_TYPES = new Set([
   "aws_security_group",
   "aws_default_security_group",
@@ -217,7 +218,7 @@ export function attributeRows(resource: ResourceChange, kind: Kind): AttributeRo
 // ---- Markdown ----
 
 /** Markdown-safe inline code that survives table cells: no pipes, no HTML, no line breaks. */
-function code(text: string, max?: number): string {
+export function code(text: string, max?: number): string {
   const shortened = max !== undefined && text.length > max ? `${text.slice(0, max)}…` : text;
   const escaped = shortened.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\|/g, "&#124;").replace(/\r?\n/g, "⏎");
   return `<code>${escaped}</code>`;
@@ -278,6 +279,8 @@ export interface RenderOptions {
   /** Where the full plans are (the run's artifacts), named in the truncation note. */
   artifactUrl?: string;
   limit?: number;
+  /** Markdown of `npm run review -- --format markdown`, shown above the plans. */
+  review?: string;
 }
 
 /** The whole comment: marker, flags, then every stack; shortened to fit `limit` (GitHub's by default). */
@@ -288,7 +291,8 @@ export function renderComment(plans: StackPlan[], skipped: SkippedStack[], optio
   }
   const flags = plans.flatMap(flagsOf);
   const flagged = new Set(flags.map((flag) => `${flag.stack} ${flag.address}`));
-  const head = `${COMMENT_MARKER}\n## Terraform plan\n\n${flagSection(flags)}`;
+  const review = options.review ? `${options.review.trim()}\n\n` : "";
+  const head = `${COMMENT_MARKER}\n${review}## Terraform plan\n\n${flagSection(flags)}`;
   const skippedPart = skipped.map(({ stack, reason }) => `### \`${stack}\`\n\nNo plan: ${reason}\n\n`).join("");
   const where = options.artifactUrl ? `the plan artifacts of [this run](${options.artifactUrl})` : "the plan artifacts of this run";
   const body = (detail: Detail) => `${head}${plans.map((stack) => stackSection(stack, flagged, detail)).join("")}${skippedPart}`;

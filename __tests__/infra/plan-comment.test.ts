@@ -130,6 +130,14 @@ describe("plan comment", () => {
       expect(markdown.split("<details>").length).toBe(markdown.split("</details>").length);
     });
 
+    it("keeps the infrastructure review above the plans whole, cutting the plans instead", () => {
+      const review = `## Infrastructure review\n\n${"| ➕ added | <code>dev</code> |\n".repeat(100)}`;
+      const withReview = renderComment([big], [], { review });
+      expect(withReview.length).toBeLessThanOrEqual(GITHUB_COMMENT_LIMIT);
+      expect(withReview.startsWith(`${COMMENT_MARKER}\n${review.trim()}\n\n## Terraform plan\n`)).toBe(true);
+      expect(withReview).toContain("**Truncated to fit GitHub's comment limit");
+    });
+
     it("first drops long values and unflagged attribute rows when that is enough", () => {
       const medium: StackPlan = { ...big, plan: { ...big.plan, resource_changes: [...many.slice(0, 200), replaced] } };
       const shorter = renderComment([medium], []);
@@ -147,7 +155,9 @@ describe("npm run plan:comment", () => {
     const skipped = join(dir, "prod-state.skipped");
     writeFileSync(skipped, "deployed by hand\n");
     const out = join(dir, "comment.md");
-    const run = spawnSync("npm", ["run", "-s", "plan:comment", "--", "--stacks-dir", stacksDir, "--out", out, join(fixtures, "dev.json"), skipped], {
+    const review = join(dir, "review.md");
+    writeFileSync(review, "## Infrastructure review\n\nno change\n");
+    const run = spawnSync("npm", ["run", "-s", "plan:comment", "--", "--stacks-dir", stacksDir, "--out", out, "--review", review, join(fixtures, "dev.json"), skipped], {
       cwd: projectRoot,
       encoding: "utf8",
       env: { ...process.env, GITHUB_SERVER_URL: "https://github.com", GITHUB_REPOSITORY: "acme/app", GITHUB_RUN_ID: "7" },
@@ -155,6 +165,7 @@ describe("npm run plan:comment", () => {
     expect(run.stderr).toBe("");
     expect(run.status).toBe(0);
     const markdown = readFileSync(out, "utf8");
+    expect(markdown.startsWith(`${COMMENT_MARKER}\n## Infrastructure review\n\nno change\n\n## Terraform plan\n`)).toBe(true);
     expect(markdown).toContain("· <code>dev/database/instance</code>");
     expect(markdown).toContain("### `prod-state`\n\nNo plan: deployed by hand");
   });

@@ -1,4 +1,5 @@
 import { App, Testing, TerraformElement, TerraformResource, TerraformStack } from "cdktf";
+import { invokeAspects } from "cdktf/lib/synthesize/synthesizer";
 import { cpSync, mkdirSync, readdirSync, symlinkSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { StackConfigInput, parseStackConfig } from "../../src/config";
@@ -55,10 +56,21 @@ export interface Synthesized<S extends TerraformStack = ServiceStack> {
   aws: { partition: string; dnsSuffix: string; region: string; accountId: string };
 }
 
+/** A service stack of the minimal configuration with `input` on top, not synthesized yet: a test may add constructs to it. */
+export function serviceStack(input: Partial<StackConfigInput> = {}): ServiceStack {
+  const config = parseStackConfig({ ...MINIMAL, ...input }, "test");
+  return new ServiceStack(testApp(), config.environment, { config, projectRoot });
+}
+
 /** A service stack of the minimal configuration with `input` on top, synthesized. */
 export function synthStack(input: Partial<StackConfigInput> = {}): Synthesized {
-  const config = parseStackConfig({ ...MINIMAL, ...input }, "test");
-  return synthesize(new ServiceStack(testApp(), config.environment, { config, projectRoot }));
+  return synthesize(serviceStack(input));
+}
+
+/** A stack's Terraform JSON as `cdktf synth` writes it: with the `//` metadata (construct paths) that Testing.synth drops. */
+export function synthesizedJson(stack: TerraformStack): TerraformJson {
+  invokeAspects(stack);
+  return JSON.parse(JSON.stringify(stack.toTerraform())) as TerraformJson;
 }
 
 /** The `<environment>-state` stack of the minimal configuration with `input` on top, beside its service stack, synthesized. */
