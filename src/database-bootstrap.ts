@@ -20,6 +20,8 @@ export interface DatabaseBootstrapProps {
   readonly database: Database;
   /** The MySQL account the app function connects as; created for IAM authentication. */
   readonly appUser: string;
+  /** The MySQL account the ingest function connects as; created for IAM authentication, without DELETE. */
+  readonly ingestUser: string;
 }
 
 /**
@@ -57,6 +59,7 @@ export class DatabaseBootstrap extends Construct {
         DB_PORT: String(database.port),
         DB_NAME: database.databaseName,
         DB_USER: props.appUser,
+        INGEST_DB_USER: props.ingestUser,
         MASTER_SECRET_ARN: database.masterUserSecretArn,
       },
       access: (fn) => {
@@ -77,6 +80,7 @@ export class DatabaseBootstrap extends Construct {
       input: JSON.stringify({
         database: database.databaseName,
         appUser: props.appUser,
+        ingestUser: props.ingestUser,
         migrations: migrations.map((migration) => migration.name),
         checksum: createHash("sha256").update(JSON.stringify(migrations)).digest("hex"),
       }),
