@@ -4,11 +4,6 @@ import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { AwsContext } from "./aws-context";
 import { accountPrincipal, customerManagedKey, viaService } from "./kms-key";
 import { privateBucket } from "./private-bucket";
-
-/** Objects written here are ingested; nothing else triggers the ingest function. */
-export const INCOMING_PREFIX = "incoming/";
-/** Where the ingest function writes a result object per input object. */
-export const RESULTS_PREFIX = "results/";
 /** Superseded versions (an input uploaded again, a result rewritten) stay recoverable this long. */
 export const NONCURRENT_VERSION_DAYS = 7;
 

@@ -4,7 +4,8 @@ import { S3BucketNotification } from "@cdktf/provider-aws/lib/s3-bucket-notifica
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { AwsContext } from "./aws-context";
 import { IngestConfig } from "./config";
-import { DataBucket, INCOMING_PREFIX, RESULTS_PREFIX } from "./data-bucket";
+import { INCOMING_PREFIX, RESULTS_PREFIX } from "../functions/ingest/layout";
+import { DataBucket } from "./data-bucket";
 import { DatabaseEndpoint } from "./database";
 import { NodeRuntime } from "./function-bundle";
 import { viaService } from "./kms-key";
