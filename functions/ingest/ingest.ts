@@ -62,7 +62,7 @@ const isMalformedStream = (error: unknown) => /^Z_/.test(String((error as { code
 
 async function upsert(connection: PoolConnection, rows: Row[]): Promise<void> {
   if (rows.length === 0) return;
-  // VALUES(data): the row's new value, not a read of the old one, so the ingest user needs no SELECT on items.
+  // VALUES(data): the line's own value, so writing a line twice gives the same row (updated_at moves only when data changes).
   const sql = `INSERT INTO items (id, data) VALUES ${rows.map(() => "(?, ?)").join(", ")} ON DUPLICATE KEY UPDATE data = VALUES(data)`;
   await connection.execute(sql, rows.flatMap((row) => [row.id, row.json]));
 }

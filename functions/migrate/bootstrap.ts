@@ -44,7 +44,8 @@ const IDENTIFIER = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
  * reading and recording ingested object versions. Granted after the migrations that make the tables.
  */
 export const INGEST_GRANTS: readonly { readonly table: string; readonly privileges: string }[] = [
-  { table: "items", privileges: "INSERT, UPDATE" },
+  // The server checks SELECT on the columns an ON DUPLICATE KEY UPDATE names, VALUES(data) included.
+  { table: "items", privileges: "SELECT, INSERT, UPDATE" },
   { table: "ingested_objects", privileges: "SELECT, INSERT" },
 ];
 const MIGRATIONS_TABLE = "schema_migrations";
