@@ -1,3 +1,6 @@
+import { createReadStream, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { type Harness, startHarness } from "../harness/mariadb";
@@ -135,5 +138,33 @@ describe("ingest of JSON Lines objects from a local S3 into MariaDB with IAM-tok
   it("decodes keys as S3 events encode them", async () => {
     const result = await ingest(await upload("incoming/with space+plus.jsonl", line("k", {})));
     expect(result).toMatchObject({ key: "incoming/with space+plus.jsonl", status: "ingested", linesOk: 1 });
+  });
+
+  it("keeps memory flat while ingesting an object many times larger than what it holds", async () => {
+    // Written to a file and streamed up, so the object never sits in this process's memory.
+    const dir = mkdtempSync(join(tmpdir(), "ingest-memory-"));
+    try {
+      const file = join(dir, "big.jsonl");
+      const chunk = Array.from({ length: 1000 }, (_, n) => line(`big-${n}`, { n, padding: "p".repeat(150) })).join("\n");
+      writeFileSync(file, "");
+      for (let part = 0; part < 200; part++) writeFileSync(file, chunk.replace(/big-(\d+)/g, (_, n) => `big-${part}-${n}`) + "\n", { flag: "a" });
+      const size = statSync(file).size;
+      const { ETag } = await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: "incoming/big.jsonl", Body: createReadStream(file), ContentLength: size }));
+      const event = { Records: [{ s3: { bucket: { name: s3.bucket }, object: { key: "incoming/big.jsonl", eTag: ETag!.replace(/"/g, "") } } }] };
+
+      const baseline = process.memoryUsage().rss;
+      let peak = baseline;
+      const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
+      try {
+        expect(await ingest(event)).toMatchObject({ status: "ingested", linesOk: 200_000, linesBad: 0 });
+      } finally {
+        clearInterval(sampler);
+      }
+      expect(size).toBeGreaterThan(35 * 1024 * 1024);
+      // Batches, one line, the S3 stream's buffers: a few MB whatever the size. Reading the whole object would add its size.
+      expect(peak - baseline).toBeLessThan(size / 4);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

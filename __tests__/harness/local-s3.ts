@@ -32,7 +32,8 @@ export async function startLocalS3(credentials: { accessKeyId: string; secretAcc
   try {
     const { port } = (await server.run()) as AddressInfo;
     const endpoint = `http://127.0.0.1:${port}`;
-    const client = new S3Client({ endpoint, region, forcePathStyle: true, credentials });
+    // No checksum trailers: s3rver would store a streamed body's aws-chunked framing as part of the object.
+    const client = new S3Client({ endpoint, region, forcePathStyle: true, credentials, requestChecksumCalculation: "WHEN_REQUIRED" });
     return {
       endpoint,
       bucket,
