@@ -64,12 +64,16 @@ async function main(): Promise<void> {
     const child = spawn(process.execPath, ["-e", INGEST, join(dir, "index.js"), JSON.stringify(event)], { env, stdio: ["ignore", "pipe", "ignore"] });
     let output = "";
     child.stdout.on("data", (data) => (output += data));
-    const progress = setInterval(async () => {
-      const [{ n }] = await h.admin(`SELECT COUNT(*) AS n FROM \`${h.database}\`.items`);
-      console.log(`  ${((performance.now() - started) / 1000).toFixed(0)} s: ${n} rows`);
+    let poll: Promise<void> = Promise.resolve();
+    const progress = setInterval(() => {
+      poll = h.admin(`SELECT COUNT(*) AS n FROM \`${h.database}\`.items`).then(([{ n }]: { n: number }[]) =>
+        console.log(`  ${((performance.now() - started) / 1000).toFixed(0)} s: ${n} rows`),
+      );
     }, 5000);
     const [code] = await once(child, "exit");
     clearInterval(progress);
+    // The last count must finish before the harness stops.
+    await poll;
     if (code !== 0) throw new Error(`the ingest process exited with ${code}`);
     const result = JSON.parse(output) as { linesOk: number; linesBad: number; durationMs: number; maxRssMb: number };
     console.log(`rows: ${result.linesOk} ok, ${result.linesBad} bad, in ${(result.durationMs / 1000).toFixed(1)} s`);

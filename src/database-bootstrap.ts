@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { Construct } from "constructs";
 import { LambdaInvocation } from "@cdktf/provider-aws/lib/lambda-invocation";
 import { loadMigrations } from "../functions/shared/migration-files";
-import { Database } from "./database";
+import { Database, connectionEnvironment } from "./database";
 import { NodeRuntime } from "./function-bundle";
 import { LogEncryption } from "./log-encryption";
 import { InterfaceEndpoint, Network } from "./network";
@@ -55,10 +55,7 @@ export class DatabaseBootstrap extends Construct {
       logs: props.logs,
       network,
       environment: {
-        DB_HOST: database.address,
-        DB_PORT: String(database.port),
-        DB_NAME: database.databaseName,
-        DB_USER: props.appUser,
+        ...connectionEnvironment(database, props.appUser),
         INGEST_DB_USER: props.ingestUser,
         MASTER_SECRET_ARN: database.masterUserSecretArn,
       },

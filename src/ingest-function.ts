@@ -6,7 +6,7 @@ import { AwsContext } from "./aws-context";
 import { IngestConfig } from "./config";
 import { INCOMING_PREFIX, RESULTS_PREFIX } from "../functions/ingest/layout";
 import { DataBucket } from "./data-bucket";
-import { DatabaseEndpoint } from "./database";
+import { DatabaseEndpoint, connectionEnvironment } from "./database";
 import { NodeRuntime } from "./function-bundle";
 import { viaService } from "./kms-key";
 import { LogEncryption } from "./log-encryption";
@@ -52,10 +52,7 @@ export class IngestFunction extends VpcFunction {
       logs: props.logs,
       network,
       environment: {
-        DB_HOST: database.address,
-        DB_PORT: String(database.port),
-        DB_NAME: database.databaseName,
-        DB_USER: config.dbUser,
+        ...connectionEnvironment(database, config.dbUser),
         DATA_BUCKET: dataBucket.bucket.bucket,
       },
       access: (fn) => {
