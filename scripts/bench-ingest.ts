@@ -25,7 +25,7 @@ const { handler, closeDatabase } = require(process.argv[1]);
 handler(JSON.parse(process.argv[2])).then(async ([result]) => {
   await closeDatabase();
   const { badLines, ...summary } = result;
-  process.stdout.write(JSON.stringify({ ...summary, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }));
+  process.stdout.write("\n" + JSON.stringify({ ...summary, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }));
 });
 `;
 
@@ -75,7 +75,8 @@ async function main(): Promise<void> {
     // The last count must finish before the harness stops.
     await poll;
     if (code !== 0) throw new Error(`the ingest process exited with ${code}`);
-    const result = JSON.parse(output) as { linesOk: number; linesBad: number; durationMs: number; maxRssMb: number };
+    // The function's own log lines come first; the figures are the last line.
+    const result = JSON.parse(output.trim().split("\n").at(-1)!) as { linesOk: number; linesBad: number; durationMs: number; maxRssMb: number };
     console.log(`rows: ${result.linesOk} ok, ${result.linesBad} bad, in ${(result.durationMs / 1000).toFixed(1)} s`);
     console.log(`rows per second: ${Math.round(result.linesOk / (result.durationMs / 1000))}`);
     console.log(`peak memory (maxRSS) of the ingest process: ${result.maxRssMb} MB for a ${(size / 1024 / 1024).toFixed(0)} MB object`);
