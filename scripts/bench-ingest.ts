@@ -25,7 +25,7 @@ const { handler, closeDatabase } = require(process.argv[1]);
 handler(JSON.parse(process.argv[2])).then(async ([result]) => {
   await closeDatabase();
   const { badLines, ...summary } = result;
-  process.stdout.write("\n" + JSON.stringify({ ...summary, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }));
+  process.stdout.write("\\n" + JSON.stringify({ ...summary, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }));
 });
 `;
 
