@@ -149,6 +149,8 @@ export const TYPE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
     read: ["lambda:GetFunctionEventInvokeConfig"],
     write: ["lambda:PutFunctionEventInvokeConfig", "lambda:UpdateFunctionEventInvokeConfig", "lambda:DeleteFunctionEventInvokeConfig"],
   },
+  // The S3 event notification's right to invoke the ingest function.
+  aws_lambda_permission: { read: ["lambda:GetPolicy"], write: ["lambda:AddPermission", "lambda:RemovePermission"] },
   // Invoked on apply only; reading it calls nothing.
   aws_lambda_invocation: { read: [], write: ["lambda:InvokeFunction"] },
   aws_nat_gateway: {
@@ -165,6 +167,34 @@ export const TYPE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
     read: [...sgRuleRead, "ec2:DescribeNetworkInterfaces"],
     write: ["ec2:CreateSecurityGroup", "ec2:DeleteSecurityGroup", "ec2:RevokeSecurityGroupEgress", "ec2:RevokeSecurityGroupIngress", ...ec2Tags],
   },
+  // S3 actions are scoped to the service's own buckets by `CiRoles`.
+  aws_s3_bucket: {
+    // The provider refreshes every sub-configuration of a bucket, set here or not.
+    read: [
+      "s3:ListBucket",
+      "s3:GetBucketAcl",
+      "s3:GetBucketCORS",
+      "s3:GetBucketWebsite",
+      "s3:GetBucketVersioning",
+      "s3:GetAccelerateConfiguration",
+      "s3:GetBucketRequestPayment",
+      "s3:GetBucketLogging",
+      "s3:GetLifecycleConfiguration",
+      "s3:GetReplicationConfiguration",
+      "s3:GetEncryptionConfiguration",
+      "s3:GetBucketObjectLockConfiguration",
+      "s3:GetBucketTagging",
+      "s3:GetBucketPolicy",
+    ],
+    write: ["s3:CreateBucket", "s3:DeleteBucket", "s3:PutBucketTagging"],
+  },
+  aws_s3_bucket_lifecycle_configuration: { read: ["s3:GetLifecycleConfiguration"], write: ["s3:PutLifecycleConfiguration"] },
+  aws_s3_bucket_notification: { read: ["s3:GetBucketNotification"], write: ["s3:PutBucketNotification"] },
+  aws_s3_bucket_ownership_controls: { read: ["s3:GetBucketOwnershipControls"], write: ["s3:PutBucketOwnershipControls"] },
+  aws_s3_bucket_policy: { read: ["s3:GetBucketPolicy"], write: ["s3:PutBucketPolicy", "s3:DeleteBucketPolicy"] },
+  aws_s3_bucket_public_access_block: { read: ["s3:GetBucketPublicAccessBlock"], write: ["s3:PutBucketPublicAccessBlock"] },
+  aws_s3_bucket_server_side_encryption_configuration: { read: ["s3:GetEncryptionConfiguration"], write: ["s3:PutEncryptionConfiguration"] },
+  aws_s3_bucket_versioning: { read: ["s3:GetBucketVersioning"], write: ["s3:PutBucketVersioning"] },
   aws_sqs_queue: {
     read: ["sqs:GetQueueAttributes", "sqs:ListQueueTags"],
     write: ["sqs:CreateQueue", "sqs:SetQueueAttributes", "sqs:DeleteQueue", "sqs:TagQueue", "sqs:UntagQueue"],
@@ -180,6 +210,7 @@ export const TYPE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
     // Private DNS of an interface endpoint associates the VPC with AWS's hosted zone.
     write: ["ec2:CreateVpcEndpoint", "ec2:ModifyVpcEndpoint", "ec2:DeleteVpcEndpoints", "route53:AssociateVPCWithHostedZone", ...ec2Tags],
   },
+  aws_vpc_endpoint_policy: { read: ["ec2:DescribeVpcEndpoints"], write: ["ec2:ModifyVpcEndpoint"] },
   aws_vpc_security_group_egress_rule: {
     read: sgRuleRead,
     write: ["ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupEgress", "ec2:ModifySecurityGroupRules", "ec2:UpdateSecurityGroupRuleDescriptionsEgress", ...ec2Tags],

@@ -27,6 +27,8 @@ export interface CiRolesProps {
   readonly serviceNamePrefix: string;
   /** Terraform types the service stack synthesizes (see terraformTypesOf). */
   readonly serviceTypes: readonly string[];
+  /** Buckets the service stack makes, by name: the only ones whose configuration the roles read or write. */
+  readonly serviceBuckets: readonly string[];
   /** Region the service stack deploys to (services call KMS there on the deploy role's behalf). */
   readonly serviceRegion: string;
   /** The state bucket, its key, the region Terraform reaches it in and the service stack's state object key. */
@@ -71,12 +73,17 @@ export class CiRoles extends Construct {
 
     const needed = permissionsFor(props.serviceTypes);
     const isIam = (action: string) => action.startsWith("iam:");
+    // Bucket configuration only on the service's buckets: never the state bucket's nor its access logs'.
+    const isS3 = (action: string) => action.startsWith("s3:");
+    const serviceBuckets = props.serviceBuckets.map((name) => `arn:${context.partition}:s3:::${name}`);
+    const anywhere = (action: string) => !isIam(action) && !isS3(action);
     const serviceIam = [iamArn(`role/${props.serviceNamePrefix}-*`), iamArn(`policy/${props.serviceNamePrefix}-*`)];
     const noSecrets: DataAwsIamPolicyDocumentStatement = { sid: "NoSecretValues", effect: "Deny", actions: ["secretsmanager:GetSecretValue"], resources: ["*"] };
     // One read policy, attached to both roles: the deploy role plans before it applies.
     const read = this.policy("read", `${props.planRoleName}-read`, [
-      { sid: "Read", actions: needed.read.filter((action) => !isIam(action)), resources: ["*"] },
+      { sid: "Read", actions: needed.read.filter(anywhere), resources: ["*"] },
       { sid: "ReadServiceIam", actions: needed.read.filter(isIam), resources: serviceIam },
+      { sid: "ReadServiceBuckets", actions: needed.read.filter(isS3), resources: serviceBuckets },
       noSecrets,
     ]);
     for (const [id, role] of [["plan", this.plan], ["deploy", this.deploy]] as const) {
@@ -84,7 +91,8 @@ export class CiRoles extends Construct {
     }
 
     this.attach(this.deploy, "deploy", `${props.deployRoleName}-apply`, [
-      { sid: "Apply", actions: needed.write.filter((action) => !isIam(action)), resources: ["*"] },
+      { sid: "Apply", actions: needed.write.filter(anywhere), resources: ["*"] },
+      { sid: "ApplyServiceBuckets", actions: needed.write.filter(isS3), resources: serviceBuckets },
       {
         sid: "KeysThroughServices",
         actions: needed.kmsVia.actions,

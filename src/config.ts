@@ -101,6 +101,24 @@ const functionSchema = z
   })
   .strict();
 
+const ingestSchema = z
+  .object({
+    /** Memory of the ingest function; the object is streamed, so this bounds batches, not object size. */
+    memoryMb: intInRange(128, 10240, " MB").default(512),
+    /** A 200 MB object takes minutes; Lambda's limit is 15. */
+    timeoutSeconds: intInRange(60, 900, " seconds").default(900),
+    /** Objects ingested at once, each holding one database connection. */
+    reservedConcurrency: intInRange(1, 100).default(2),
+    logRetentionDays: logRetention.default(14),
+    /** The MySQL account the ingest function signs IAM tokens for: writes items, never deletes. */
+    dbUser: z.string().regex(DB_USER_PATTERN, { error: "must start with a letter and hold at most 32 letters, digits or _" }).default("ingest"),
+    /** Days an object (incoming/ and results/) is kept after it was written; superseded versions are kept 7 days. */
+    objectRetentionDays: intInRange(1, 3650, " days").default(30),
+    /** Terraform refuses any plan that destroys the data bucket or its key. */
+    preventDestroy: z.boolean().default(false),
+  })
+  .strict();
+
 const stateSchema = z
   .object({
     /** S3 bucket that holds Terraform state; `<project>-<environment>-tfstate-<accountId>` (made by the state stack) when absent. */
@@ -165,6 +183,7 @@ export const stackConfigSchema = z
     network: networkSchema.default(() => networkSchema.parse({})),
     database: databaseSchema.default(() => databaseSchema.parse({})),
     function: functionSchema.default(() => functionSchema.parse({})),
+    ingest: ingestSchema.default(() => ingestSchema.parse({})),
     state: stateSchema.default(() => stateSchema.parse({})),
     ci: ciSchema.default(() => ciSchema.parse({})),
   })
@@ -177,6 +196,9 @@ export const stackConfigSchema = z
     }
     if (ci.oidcProviderArn && ACCOUNT_ID.test(config.accountId) && !ci.oidcProviderArn.includes(`::${config.accountId}:`)) {
       ctx.addIssue({ code: "custom", path: ["ci", "oidcProviderArn"], message: `must be a provider in accountId ${config.accountId}` });
+    }
+    if (config.ingest.dbUser === config.function.dbUser) {
+      ctx.addIssue({ code: "custom", path: ["ingest", "dbUser"], message: `must differ from function.dbUser (${config.function.dbUser}): the ingest user may not delete` });
     }
     const { planRoleName, deployRoleName } = ciRoleNames(config);
     if (ci.repository && planRoleName === deployRoleName) {
@@ -244,12 +266,16 @@ export type NetworkConfig = StackConfig["network"];
 export type DatabaseConfig = StackConfig["database"];
 export type FunctionConfig = StackConfig["function"];
 export type CiConfig = StackConfig["ci"];
+export type IngestConfig = StackConfig["ingest"];
 
 /** Prefix of the names of what an environment's service stack makes, e.g. "lambda-rds-iam-dev". */
 export const serviceNamePrefix = (config: Pick<StackConfig, "project" | "environment">) => `${config.project}-${config.environment}`;
 
 /** The bucket of the state bucket's server access logs. */
 export const accessLogBucketName = (config: Pick<StackConfig, "project" | "environment" | "accountId">) => `${config.project}-${config.environment}-tfstate-logs-${config.accountId}`;
+
+/** The environment's data bucket: S3 names are global, so the account id keeps them apart (59 characters at most). */
+export const dataBucketName = (config: Pick<StackConfig, "project" | "environment" | "accountId">) => `${config.project}-${config.environment}-data-${config.accountId}`;
 
 /** The CI roles' names: the configured ones, or `<project>-<environment>-ci-plan` and `-ci-deploy`. */
 export function ciRoleNames(config: Pick<StackConfig, "project" | "environment" | "ci">): { planRoleName: string; deployRoleName: string } {

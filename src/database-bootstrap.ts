@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { Construct } from "constructs";
 import { LambdaInvocation } from "@cdktf/provider-aws/lib/lambda-invocation";
 import { loadMigrations } from "../functions/shared/migration-files";
-import { Database } from "./database";
+import { Database, connectionEnvironment } from "./database";
 import { NodeRuntime } from "./function-bundle";
 import { LogEncryption } from "./log-encryption";
 import { InterfaceEndpoint, Network } from "./network";
@@ -20,6 +20,8 @@ export interface DatabaseBootstrapProps {
   readonly database: Database;
   /** The MySQL account the app function connects as; created for IAM authentication. */
   readonly appUser: string;
+  /** The MySQL account the ingest function connects as; created for IAM authentication, without DELETE. */
+  readonly ingestUser: string;
 }
 
 /**
@@ -53,10 +55,8 @@ export class DatabaseBootstrap extends Construct {
       logs: props.logs,
       network,
       environment: {
-        DB_HOST: database.address,
-        DB_PORT: String(database.port),
-        DB_NAME: database.databaseName,
-        DB_USER: props.appUser,
+        ...connectionEnvironment(database, props.appUser),
+        INGEST_DB_USER: props.ingestUser,
         MASTER_SECRET_ARN: database.masterUserSecretArn,
       },
       access: (fn) => {
@@ -77,6 +77,7 @@ export class DatabaseBootstrap extends Construct {
       input: JSON.stringify({
         database: database.databaseName,
         appUser: props.appUser,
+        ingestUser: props.ingestUser,
         migrations: migrations.map((migration) => migration.name),
         checksum: createHash("sha256").update(JSON.stringify(migrations)).digest("hex"),
       }),

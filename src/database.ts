@@ -41,6 +41,11 @@ export interface DatabaseEndpoint {
   grantConnect(role: IamRole, dbUser: string): IamRolePolicy;
 }
 
+/** What a function's environment says about where it connects and as whom: names only, never a secret. */
+export function connectionEnvironment(endpoint: DatabaseEndpoint, dbUser: string): Record<string, string> {
+  return { DB_HOST: endpoint.address, DB_PORT: String(endpoint.port), DB_NAME: endpoint.databaseName, DB_USER: dbUser };
+}
+
 /**
  * `rds-db:connect` on one database user of one instance or proxy, by the resource id RDS uses in
  * dbuser ARNs (`db-...` or `prx-...`: unlike names, never reused).

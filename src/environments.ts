@@ -30,6 +30,7 @@ export const ENVIRONMENTS: Readonly<Record<string, StackConfigInput>> = {
       proxy: true,
     },
     function: { memoryMb: 512, reservedConcurrency: 50, logRetentionDays: 365 },
+    ingest: { memoryMb: 1024, reservedConcurrency: 5, logRetentionDays: 365, objectRetentionDays: 90, preventDestroy: true },
     state: { noncurrentVersionDays: 365 },
   },
 };

@@ -3,7 +3,7 @@ import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-p
 import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { FunctionConfig } from "./config";
-import { DatabaseEndpoint } from "./database";
+import { DatabaseEndpoint, connectionEnvironment } from "./database";
 import { FailureQueue } from "./failure-queue";
 import { LogEncryption } from "./log-encryption";
 import { Network } from "./network";
@@ -46,12 +46,7 @@ export class DatabaseFunction extends VpcFunction {
       logRetentionDays: config.logRetentionDays,
       logs: props.logs,
       network: props.network,
-      environment: {
-        DB_HOST: database.address,
-        DB_PORT: String(database.port),
-        DB_NAME: database.databaseName,
-        DB_USER: config.dbUser,
-      },
+      environment: connectionEnvironment(database, config.dbUser),
       access: (fn) => {
         fn.allowTcpTo(database.securityGroup, database.port, "MySQL to the database");
         new VpcSecurityGroupEgressRule(fn, "egress-https", {

@@ -17,16 +17,18 @@ export interface PrivateBucketProps {
   readonly lifecycleRule: S3BucketLifecycleConfigurationRule;
   /** Bucket policy statements besides the TLS-only one, given the bucket. */
   readonly policy?: (bucket: S3Bucket) => DataAwsIamPolicyDocumentStatement[];
+  /** Terraform refuses any plan that destroys the bucket (default true). */
+  readonly preventDestroy?: boolean;
 }
 
 /**
- * A bucket kept from destroy that no one outside the account reaches: public access blocked, ACLs off
+ * A bucket (kept from destroy unless told otherwise) that no one outside the account reaches: public access blocked, ACLs off
  * (objects belong to the bucket owner; grants are by policy only), versioned, encrypted by default,
  * expired by `lifecycleRule`, TLS only. Made in `scope` itself under fixed ids (bucket, ownership,
  * versioning, ...), so the state bucket keeps the Terraform addresses it had.
  */
 export function privateBucket(scope: Construct, props: PrivateBucketProps): S3Bucket {
-  const s3Bucket = new S3Bucket(scope, "bucket", { bucket: props.name, lifecycle: { preventDestroy: true } });
+  const s3Bucket = new S3Bucket(scope, "bucket", { bucket: props.name, lifecycle: { preventDestroy: props.preventDestroy ?? true } });
   const bucket = s3Bucket.id;
   new S3BucketOwnershipControls(scope, "ownership", { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } });
   new S3BucketPublicAccessBlock(scope, "public-access-block", {

@@ -1,10 +1,13 @@
 import { Construct } from "constructs";
 import { TerraformOutput, TerraformStack } from "cdktf";
-import { StackConfig, serviceNamePrefix } from "./config";
+import { StackConfig, dataBucketName, serviceNamePrefix } from "./config";
+import { DataBucket } from "./data-bucket";
 import { Database } from "./database";
 import { DatabaseBootstrap } from "./database-bootstrap";
 import { DatabaseProxy } from "./database-proxy";
 import { DatabaseFunction } from "./function";
+import { GatewayEndpointPolicies } from "./gateway-endpoint-policies";
+import { IngestFunction } from "./ingest-function";
 import { LogEncryption } from "./log-encryption";
 import { Network } from "./network";
 import { guardedAwsProvider, useRemoteState } from "./state";
@@ -25,6 +28,8 @@ export class ServiceStack extends TerraformStack {
   readonly proxy?: DatabaseProxy;
   readonly api: DatabaseFunction;
   readonly bootstrap: DatabaseBootstrap;
+  readonly dataBucket: DataBucket;
+  readonly ingest: IngestFunction;
 
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id);
@@ -43,7 +48,7 @@ export class ServiceStack extends TerraformStack {
         namePrefix,
         network: this.network,
         database: this.database,
-        dbUsers: [config.function.dbUser],
+        dbUsers: [config.function.dbUser, config.ingest.dbUser],
         logRetentionDays: config.database.logRetentionDays,
         logs,
       });
@@ -65,6 +70,23 @@ export class ServiceStack extends TerraformStack {
       network: this.network,
       database: this.database,
       appUser: config.function.dbUser,
+      ingestUser: config.ingest.dbUser,
+    });
+    this.dataBucket = new DataBucket(this, "data-bucket", {
+      name: dataBucketName(config),
+      objectRetentionDays: config.ingest.objectRetentionDays,
+      preventDestroy: config.ingest.preventDestroy,
+    });
+    new GatewayEndpointPolicies(this, "endpoint-policies", { network: this.network, buckets: [this.dataBucket.bucket] });
+    this.ingest = new IngestFunction(this, "ingest", {
+      namePrefix,
+      projectRoot: props.projectRoot,
+      runtime: config.function.runtime,
+      config: config.ingest,
+      logs,
+      network: this.network,
+      database: this.proxy ?? this.database,
+      dataBucket: this.dataBucket,
     });
 
     const output = (name: string, value: string | string[], description: string) =>
@@ -83,5 +105,7 @@ export class ServiceStack extends TerraformStack {
     output("invoke_policy_arn", this.api.invokePolicy.arn, "Managed policy to attach to the callers allowed to invoke the API function");
     output("failure_queue_url", this.api.failures.queue.url, "Queue of the API function's failed asynchronous invocations (event, error, request id)");
     output("failure_queue_arn", this.api.failures.queue.arn, "ARN of that queue");
+    output("data_bucket_name", this.dataBucket.bucket.bucket, "Data bucket: objects written under incoming/ are ingested, results land under results/");
+    output("ingest_function_name", this.ingest.functionName, "Name of the ingest function");
   }
 }

@@ -7,7 +7,7 @@ import { AccessLogBucket } from "./access-log-bucket";
 import { AwsContext } from "./aws-context";
 import { CiRoles } from "./ci-roles";
 import { terraformTypesOf } from "./ci-permissions";
-import { StackConfig, accessLogBucketName, ciRoleNames, serviceNamePrefix } from "./config";
+import { StackConfig, accessLogBucketName, ciRoleNames, dataBucketName, serviceNamePrefix } from "./config";
 import { accountPrincipal, customerManagedKey, viaService } from "./kms-key";
 import { privateBucket } from "./private-bucket";
 import { REQUIRED_TERRAFORM_VERSION } from "./terraform-version";
@@ -118,6 +118,7 @@ export class StateStack extends TerraformStack {
         oidcProviderArn: config.ci.oidcProviderArn,
         serviceNamePrefix: serviceNamePrefix(config),
         serviceTypes: terraformTypesOf(service),
+        serviceBuckets: [dataBucketName(config)],
         serviceRegion: config.region,
         state: { bucket: this.bucket, key: this.key, region: stateRegion(config), objectKey: stateObjectKey(config, service.node.id) },
       });

@@ -148,14 +148,15 @@ describe("CI roles", () => {
       for (const policy of Object.values(s.all("aws_iam_policy"))) expect(policy.path).toBe("/github-actions/");
     });
 
-    it("let the deploy role use S3 only on the state objects: never a bucket's configuration, the access logs included", () => {
+    it("let the deploy role use S3 only on the state objects and the service's data bucket: never the state bucket's configuration, nor the access logs'", () => {
       const s3 = allowed(deploy).filter((statement) => statement.actions.some((action) => action.startsWith("s3:")));
       const stateObject = `${bucketArn}/lambda-rds-iam/dev.tfstate`;
-      expect(s3.map(({ actions, resources }) => ({ actions, resources }))).toEqual([
-        { actions: ["s3:ListBucket"], resources: [bucketArn] },
-        { actions: ["s3:GetObject", "s3:PutObject"], resources: [stateObject] },
-        { actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], resources: [`${stateObject}.tflock`] },
-      ]);
+      const dataBucket = `arn:${s.aws.partition}:s3:::lambda-rds-iam-dev-data-111111111111`;
+      expect(s3.map(({ resources }) => resources)).toEqual([[bucketArn], [stateObject], [`${stateObject}.tflock`], [dataBucket], [dataBucket]]);
+      expect(s3.slice(0, 3).map(({ actions }) => actions)).toEqual([["s3:ListBucket"], ["s3:GetObject", "s3:PutObject"], ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]]);
+      expect(s3[3].actions).toEqual(expect.arrayContaining(["s3:GetBucketPolicy", "s3:GetBucketNotification"]));
+      expect(s3[4].actions).toEqual(expect.arrayContaining(["s3:CreateBucket", "s3:PutBucketPolicy", "s3:PutBucketNotification", "s3:PutEncryptionConfiguration"]));
+      expect(allowed(deploy).filter((statement) => statement.resources?.includes("*")).flatMap((statement) => statement.actions).filter((action) => action.startsWith("s3:"))).toEqual([]);
     });
 
     it("keep each policy under IAM's 6,144-character limit for managed policies", () => {

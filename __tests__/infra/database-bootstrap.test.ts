@@ -53,6 +53,7 @@ describe("DatabaseBootstrap", () => {
       DB_PORT: "3306",
       DB_NAME: "app",
       DB_USER: "app_user",
+      INGEST_DB_USER: "ingest",
       MASTER_SECRET_ARN: s.ref("aws_db_instance", "database/instance", "master_user_secret[0].secret_arn"),
     });
   });
@@ -93,7 +94,7 @@ describe("DatabaseBootstrap", () => {
       s.ref("aws_db_instance", "database/instance", "id").slice(2, -4),
       s.ref("aws_vpc_endpoint", "network/secretsmanager-endpoint/endpoint", "id").slice(2, -4),
     ]);
-    expect(JSON.parse(run.input)).toMatchObject({ database: "app", appUser: "app_user", migrations: ["0001_create_items.sql"] });
+    expect(JSON.parse(run.input)).toMatchObject({ database: "app", appUser: "app_user", ingestUser: "ingest", migrations: ["0001_create_items.sql", "0002_create_ingested_objects.sql"] });
   });
 
   it("re-invokes only when the migrations change", () => {
@@ -103,8 +104,8 @@ describe("DatabaseBootstrap", () => {
     };
     const root = checkout();
     expect(inputOf(root)).toBe(s.resource("aws_lambda_invocation", "bootstrap/run").input);
-    writeFileSync(join(root, "migrations", "0002_add_owner.sql"), "ALTER TABLE items ADD COLUMN owner VARCHAR(64) NULL;\n");
-    expect(JSON.parse(inputOf(root)).migrations).toEqual(["0001_create_items.sql", "0002_add_owner.sql"]);
+    writeFileSync(join(root, "migrations", "0003_add_owner.sql"), "ALTER TABLE items ADD COLUMN owner VARCHAR(64) NULL;\n");
+    expect(JSON.parse(inputOf(root)).migrations).toEqual(["0001_create_items.sql", "0002_create_ingested_objects.sql", "0003_add_owner.sql"]);
   });
 
   it("bundles the repository's migrations into the migrate function, which loads with no node_modules", () => {

@@ -39,6 +39,7 @@ describe("RDS Proxy, on", () => {
   const databaseGroup = s.ref("aws_security_group", "database/security-group", "id");
   const apiGroup = s.ref("aws_security_group", "api/security-group", "id");
   const migrateGroup = s.ref("aws_security_group", "bootstrap/migrate/security-group", "id");
+  const ingestGroup = s.ref("aws_security_group", "ingest/security-group", "id");
   const partition = s.dataRef("aws_partition", "aws-context/partition", "partition");
   const region = s.dataRef("aws_region", "aws-context/region", "region");
   const account = s.dataRef("aws_caller_identity", "aws-context/caller", "account_id");
@@ -70,7 +71,7 @@ describe("RDS Proxy, on", () => {
     });
   });
 
-  it("has a role only RDS of this account may assume, allowed rds-db:connect to the app user on the instance and nothing else", () => {
+  it("has a role only RDS of this account may assume, allowed rds-db:connect to the app and ingest users on the instance and nothing else", () => {
     expect(s.data("aws_iam_policy_document", "database-proxy/role-trust").statement).toEqual([
       {
         actions: ["sts:AssumeRole"],
@@ -79,7 +80,7 @@ describe("RDS Proxy, on", () => {
       },
     ]);
     const policies = Object.entries(s.all("aws_iam_role_policy")).filter(([path]) => path.startsWith("database-proxy/"));
-    expect(policies.map(([path]) => path)).toEqual(["database-proxy/role/rds-connect-app_user"]);
+    expect(policies.map(([path]) => path)).toEqual(["database-proxy/role/rds-connect-app_user", "database-proxy/role/rds-connect-ingest"]);
     expect(s.data("aws_iam_policy_document", "database-proxy/role/rds-connect-app_user-document").statement).toEqual([
       {
         sid: "ConnectAsDbUser",
@@ -108,8 +109,11 @@ describe("RDS Proxy, on", () => {
     );
   });
 
-  it("lets MySQL flow API function -> proxy -> instance, and the migrate function -> instance, nothing else", () => {
-    expect(s.rulesOf("ingress", proxyGroup)).toEqual([mysqlRule(proxyGroup, apiGroup, "MySQL from Lambda lambda-rds-iam-dev-api")]);
+  it("lets MySQL flow API and ingest functions -> proxy -> instance, and the migrate function -> instance, nothing else", () => {
+    expect(s.rulesOf("ingress", proxyGroup)).toEqual([
+      mysqlRule(proxyGroup, apiGroup, "MySQL from Lambda lambda-rds-iam-dev-api"),
+      mysqlRule(proxyGroup, ingestGroup, "MySQL from Lambda lambda-rds-iam-dev-ingest"),
+    ]);
     expect(s.rulesOf("egress", proxyGroup)).toEqual([mysqlRule(proxyGroup, databaseGroup, "MySQL to the database")]);
     expect(s.rulesOf("ingress", databaseGroup)).toEqual([
       mysqlRule(databaseGroup, proxyGroup, "MySQL from RDS Proxy lambda-rds-iam-dev"),

@@ -90,7 +90,7 @@ describe("Database", () => {
     ]);
   });
 
-  it("admits TCP 3306 only from the API and migrate functions' security groups, and nothing else", () => {
+  it("admits TCP 3306 only from the API, migrate and ingest functions' security groups, and nothing else", () => {
     expect(instance.vpc_security_group_ids).toEqual([databaseGroup]);
     const group = s.resource("aws_security_group", "database/security-group");
     expect(group.ingress).toBeUndefined();
@@ -106,6 +106,7 @@ describe("Database", () => {
     expect(s.rulesOf("ingress", databaseGroup)).toEqual([
       fromFunction("api", "lambda-rds-iam-dev-api"),
       fromFunction("bootstrap/migrate", "lambda-rds-iam-dev-migrate"),
+      fromFunction("ingest", "lambda-rds-iam-dev-ingest"),
     ]);
     expect(s.rulesOf("egress", databaseGroup)).toEqual([]);
   });

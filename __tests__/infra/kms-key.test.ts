@@ -27,10 +27,12 @@ describe("every KMS key", () => {
     expect(keys.map(([path]) => path).sort()).toEqual([
       "dev-state/key",
       "dev/api/failures/key",
+      "dev/data-bucket/key",
       "dev/database/key",
       "dev/logs/key",
       "prod-state/key",
       "prod/api/failures/key",
+      "prod/data-bucket/key",
       "prod/database/key",
       "prod/logs/key",
     ]);

@@ -14,10 +14,11 @@ describe("LogEncryption", () => {
       "database/log-group-error",
       "database/log-group-iam-db-auth-error",
       "database/log-group-slowquery",
+      "ingest/log-group",
       "network/flow-log-group",
     ]);
     for (const group of Object.values(groups)) expect(group.kms_key_id).toBe(keyArn);
-    expect(Object.keys(s.all("aws_kms_key")).sort()).toEqual(["api/failures/key", "database/key", "logs/key"]);
+    expect(Object.keys(s.all("aws_kms_key")).sort()).toEqual(["api/failures/key", "data-bucket/key", "database/key", "logs/key"]);
   });
 
   it("is a rotating key with its own alias", () => {

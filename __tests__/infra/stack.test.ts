@@ -58,6 +58,7 @@ describe("ServiceStack", () => {
     const value = (name: string) => s.json.output[name].value;
     expect(Object.keys(s.json.output).sort()).toEqual(
       [
+        "data_bucket_name",
         "db_address",
         "db_port",
         "db_resource_id",
@@ -65,6 +66,7 @@ describe("ServiceStack", () => {
         "failure_queue_url",
         "function_arn",
         "function_name",
+        "ingest_function_name",
         "invoke_policy_arn",
         "isolated_subnet_ids",
         "private_subnet_ids",

@@ -95,6 +95,14 @@ function parseData(value: unknown): ItemData {
   return value;
 }
 
+/** An item as `put` takes it and ingested lines hold it, or a ClientError naming the bad field (item, item.id, item.data, ...). */
+export function parseItem(item: unknown): { id: string; data: ItemData } {
+  if (!isObject(item)) return fail("item", `must be an object with id and data, got ${describe(item)}`);
+  const extra = Object.keys(item).find((key) => key !== "id" && key !== "data");
+  if (extra !== undefined) return fail(`item.${extra}`, "is not a field of an item; it takes id, data");
+  return { id: parseId(item.id, "item.id"), data: parseData(item.data) };
+}
+
 /** Turns an invocation event into a request, or throws a ClientError naming the bad field. */
 export function parseRequest(event: unknown): Request {
   if (!isObject(event)) return fail("event", `must be a JSON object with an "op", got ${describe(event)}`);
@@ -114,12 +122,7 @@ export function parseRequest(event: unknown): Request {
       return { op, id: parseId(event.id, "id") };
     case "list":
       return { op, limit: parseLimit(event.limit), after: event.cursor === undefined ? "" : decodeCursor(event.cursor) };
-    default: {
-      const item = event.item;
-      if (!isObject(item)) return fail("item", `must be an object with id and data, got ${describe(item)}`);
-      const extra = Object.keys(item).find((key) => key !== "id" && key !== "data");
-      if (extra !== undefined) return fail(`item.${extra}`, "is not a field of an item; it takes id, data");
-      return { op: "put", id: parseId(item.id, "item.id"), data: parseData(item.data) };
-    }
+    default:
+      return { op: "put", ...parseItem(event.item) };
   }
 }

@@ -11,6 +11,8 @@ export type AppUserAuthentication = { kind: "rds-iam" } | { kind: "password"; pa
 export interface BootstrapOptions {
   readonly database: string;
   readonly appUser: string;
+  /** The ingest function's account: authenticated like the app user, it may only add and change items. */
+  readonly ingestUser?: string;
   readonly authentication: AppUserAuthentication;
   /** How long to wait for a concurrent run to finish. */
   readonly lockTimeoutSeconds?: number;
@@ -36,6 +38,16 @@ export class MigrationError extends Error {
 }
 
 const IDENTIFIER = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+
+/**
+ * The ingest user's rights, per table its statements touch: upserting items (no DELETE, no DDL) and
+ * reading and recording ingested object versions. Granted after the migrations that make the tables.
+ */
+export const INGEST_GRANTS: readonly { readonly table: string; readonly privileges: string }[] = [
+  // The server checks SELECT on the columns an ON DUPLICATE KEY UPDATE names, VALUES(data) included.
+  { table: "items", privileges: "SELECT, INSERT, UPDATE" },
+  { table: "ingested_objects", privileges: "SELECT, INSERT" },
+];
 const MIGRATIONS_TABLE = "schema_migrations";
 
 /** The one place RDS and the local harness differ: how the app user authenticates. Always TLS-only. */
@@ -55,13 +67,14 @@ const serverMessage = (error: unknown) => {
 
 /**
  * Makes the database usable by the app: the database, the app user (IAM-authenticated, TLS only,
- * data rights on the app database alone) and every migration not yet applied, in name order, each
- * recorded once it succeeded. Idempotent, and serialized across concurrent runs by a named lock.
+ * data rights on the app database alone), every migration not yet applied, in name order, each
+ * recorded once it succeeded, and the ingest user when given (INGEST_GRANTS). Idempotent, and serialized across concurrent runs by a named lock.
  * The connection must allow multiple statements (migrations may hold several).
  */
 export async function bootstrap(connection: Connection, options: BootstrapOptions, migrations: Migration[]): Promise<BootstrapResult> {
-  for (const [field, value] of [["database", options.database], ["appUser", options.appUser]] as const) {
-    if (!IDENTIFIER.test(value)) throw new MigrationError(`${field} "${value}" is not a plain MySQL identifier (a letter, then letters, digits or _)`);
+  const names = [["database", options.database], ["appUser", options.appUser], ["ingestUser", options.ingestUser]] as const;
+  for (const [field, value] of names) {
+    if (value !== undefined && !IDENTIFIER.test(value)) throw new MigrationError(`${field} "${value}" is not a plain MySQL identifier (a letter, then letters, digits or _)`);
   }
   const lock = `${options.database}.migrations`;
   const [[{ acquired }]] = await connection.query<RowDataPacket[]>("SELECT GET_LOCK(?, ?) AS acquired", [lock, options.lockTimeoutSeconds ?? 60]);
@@ -79,7 +92,15 @@ export async function bootstrap(connection: Connection, options: BootstrapOption
        )`,
       [options.database],
     );
-    return await applyPending(connection, options.database, migrations);
+    const result = await applyPending(connection, options.database, migrations);
+    if (options.ingestUser) {
+      const ingest = createAppUserStatement(options.ingestUser, options.authentication);
+      await connection.query(ingest.sql, ingest.values);
+      for (const { table, privileges } of INGEST_GRANTS) {
+        await connection.query(`GRANT ${privileges} ON ??.?? TO ?@'%'`, [options.database, table, options.ingestUser]);
+      }
+    }
+    return result;
   } finally {
     await connection.query("SELECT RELEASE_LOCK(?)", [lock]);
   }

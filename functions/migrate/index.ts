@@ -7,7 +7,7 @@ import { BootstrapResult, bootstrap } from "./bootstrap";
 
 /** Invoked by Terraform after the instance exists; the event only carries what makes Terraform re-invoke. */
 export async function handler(): Promise<BootstrapResult> {
-  // DB_USER is the app user to create; the function itself logs in as the master user.
+  // DB_USER and INGEST_DB_USER are the users to create; the function itself logs in as the master user.
   const settings = settingsFromEnvironment(process.env);
   const secretArn = process.env.MASTER_SECRET_ARN;
   if (!secretArn) throw new Error("environment variable MASTER_SECRET_ARN is not set; the stack sets it to the instance's master user secret");
@@ -25,7 +25,8 @@ export async function handler(): Promise<BootstrapResult> {
     connectTimeout: 10_000,
   });
   try {
-    const result = await bootstrap(connection, { database: settings.database, appUser: settings.user, authentication: { kind: "rds-iam" } }, loadMigrations());
+    const options = { database: settings.database, appUser: settings.user, ingestUser: process.env.INGEST_DB_USER, authentication: { kind: "rds-iam" } } as const;
+    const result = await bootstrap(connection, options, loadMigrations());
     log("info", "database bootstrapped", { applied: result.applied.join(",") || "none", alreadyApplied: result.alreadyApplied.length });
     return result;
   } finally {

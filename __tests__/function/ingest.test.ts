@@ -1,0 +1,170 @@
+import { createReadStream, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { type Harness, startHarness } from "../harness/mariadb";
+import { type LocalS3, startLocalS3 } from "../harness/local-s3";
+import { captureLogLines } from "../harness/logs";
+import { bootstrapHarness } from "../harness/migrations";
+import { closeDatabase, handler } from "../../functions/ingest/index";
+import { IngestResult, MAX_LINE_BYTES } from "../../functions/ingest/ingest";
+
+let h: Harness;
+let s3: LocalS3;
+const logLines: string[] = [];
+
+beforeAll(async () => {
+  h = await startHarness();
+  await bootstrapHarness(h, { ingestUser: "ingest" });
+  s3 = await startLocalS3(h.credentials, h.region);
+  for (const name of ["AWS_SESSION_TOKEN", "AWS_PROFILE", "DB_TLS_CA_FILE"]) delete process.env[name];
+  Object.assign(process.env, h.env, s3.env, { DB_USER: "ingest" });
+  captureLogLines(logLines);
+});
+
+afterAll(async () => {
+  await closeDatabase();
+  await s3?.close();
+  await h?.destroy();
+  jest.restoreAllMocks();
+});
+
+beforeEach(async () => {
+  await h.admin(`DELETE FROM \`${h.database}\`.items`);
+  await h.admin(`DELETE FROM \`${h.database}\`.ingested_objects`);
+  logLines.length = 0;
+});
+
+/** Uploads an object and returns the event S3 would send for it. */
+async function upload(key: string, body: string | Uint8Array) {
+  const { ETag } = await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: body }));
+  return { Records: [{ s3: { bucket: { name: s3.bucket }, object: { key: encodeURIComponent(key).replace(/%2F/g, "/"), eTag: ETag!.replace(/"/g, "") } } }] };
+}
+
+const ingest = async (event: Awaited<ReturnType<typeof upload>>) => (await handler(event, { awsRequestId: "test" }))[0] as IngestResult;
+const itemCount = async () => Number((await h.admin(`SELECT COUNT(*) AS n FROM \`${h.database}\`.items`))[0].n);
+const resultObject = async (key: string) =>
+  JSON.parse(await (await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }))).Body!.transformToString()) as IngestResult;
+const line = (id: string, data: unknown) => JSON.stringify({ id, data });
+const logged = (message: string) => logLines.map((text) => JSON.parse(text)).filter((entry) => entry.message === message);
+
+describe("ingest of JSON Lines objects from a local S3 into MariaDB with IAM-token authentication", () => {
+  it("loads a large object with bad lines sprinkled in, reporting each bad line by number without aborting the good ones", async () => {
+    const lines: string[] = [];
+    const badAt = new Map<number, string>();
+    for (let n = 1; n <= 20_000; n++) {
+      if (n % 1000 === 7) {
+        lines.push(`{"id": "broken-${n}", "data": `);
+        badAt.set(n, "is not valid JSON");
+      } else if (n % 1000 === 500) {
+        lines.push(line(`bad-${n}`, [1, 2]));
+        badAt.set(n, "item.data: must be a JSON object, got an array");
+      } else if (n === 12_345) {
+        lines.push(line("x".repeat(200), {}));
+        badAt.set(n, "item.id: is 200 characters long; the limit is 128");
+      } else {
+        lines.push(line(`item-${n}`, { n, text: "some text ".repeat(5) }));
+      }
+    }
+    const result = await ingest(await upload("incoming/large.jsonl", lines.join("\n") + "\n"));
+
+    expect(result).toMatchObject({ status: "ingested", linesOk: 20_000 - badAt.size, linesBad: badAt.size, resultKey: "results/large.jsonl.json" });
+    expect(result.badLines).toEqual([...badAt].map(([number, error]) => ({ line: number, error })));
+    expect(await itemCount()).toBe(20_000 - badAt.size);
+    expect((await h.admin(`SELECT data FROM \`${h.database}\`.items WHERE id = 'item-19999'`))[0].data).toEqual({ n: 19999, text: "some text ".repeat(5) });
+    expect(await resultObject("results/large.jsonl.json")).toEqual(result);
+
+    expect(logged("bad line").map((entry) => entry.line)).toEqual([...badAt.keys()]);
+    expect(logLines.join("\n")).not.toContain("some text");
+    expect(logged("object ingested")).toEqual([
+      expect.objectContaining({ level: "info", key: "incoming/large.jsonl", status: "ingested", linesOk: 20_000 - badAt.size, linesBad: badAt.size, durationMs: expect.any(Number) }),
+    ]);
+  });
+
+  it("changes nothing when the same object version is delivered again, even after the items changed", async () => {
+    const event = await upload("incoming/again.jsonl", [line("a", { v: 1 }), line("b", { v: 1 })].join("\n"));
+    expect(await ingest(event)).toMatchObject({ status: "ingested", linesOk: 2 });
+    await h.admin(`UPDATE \`${h.database}\`.items SET data = '{"v": 2}' WHERE id = 'a'`);
+    const first = await resultObject("results/again.jsonl.json");
+
+    expect(await ingest(event)).toMatchObject({ status: "already-ingested", linesOk: 2, linesBad: 0 });
+    expect((await h.admin(`SELECT data FROM \`${h.database}\`.items WHERE id = 'a'`))[0].data).toEqual({ v: 2 });
+    expect(await resultObject("results/again.jsonl.json")).toEqual(first);
+    expect(Number((await h.admin(`SELECT COUNT(*) AS n FROM \`${h.database}\`.ingested_objects`))[0].n)).toBe(1);
+
+    // A new version of the same key is a new object.
+    expect(await ingest(await upload("incoming/again.jsonl", line("a", { v: 3 })))).toMatchObject({ status: "ingested", linesOk: 1 });
+    expect((await h.admin(`SELECT data FROM \`${h.database}\`.items WHERE id = 'a'`))[0].data).toEqual({ v: 3 });
+  });
+
+  it("reads gzipped objects, and reports a truncated one as malformed with the lines before the cut loaded", async () => {
+    const body = Array.from({ length: 5000 }, (_, n) => line(`gz-${n}`, { n })).join("\n");
+    expect(await ingest(await upload("incoming/whole.jsonl.gz", gzipSync(body)))).toMatchObject({ status: "ingested", linesOk: 5000, linesBad: 0 });
+
+    await h.admin(`DELETE FROM \`${h.database}\`.items`);
+    const zipped = gzipSync(body);
+    const result = await ingest(await upload("incoming/cut.jsonl.gz", zipped.subarray(0, Math.floor(zipped.length / 2))));
+    expect(result).toMatchObject({ status: "malformed", linesBad: 0, error: expect.stringMatching(/^the object could not be read to its end: unexpected end of file/) });
+    expect(result.linesOk).toBeGreaterThan(0);
+    expect(await itemCount()).toBe(result.linesOk);
+    expect(await resultObject("results/cut.jsonl.gz.json")).toMatchObject({ status: "malformed" });
+    expect(logged("object ingested")).toContainEqual(expect.objectContaining({ level: "error", status: "malformed" }));
+  });
+
+  it("reports every line of an object that is not JSON Lines, and a line past the limit without holding it", async () => {
+    const csv = "id,data\na,1\nb,2\n";
+    expect(await ingest(await upload("incoming/items.csv", csv))).toMatchObject({
+      status: "ingested",
+      linesOk: 0,
+      linesBad: 3,
+      badLines: [1, 2, 3].map((n) => ({ line: n, error: "is not valid JSON" })),
+    });
+    const huge = `${line("ok-1", {})}\n${"z".repeat(MAX_LINE_BYTES * 3)}\n\n${line("ok-2", {})}`;
+    expect(await ingest(await upload("incoming/huge.jsonl", huge))).toMatchObject({
+      linesOk: 2,
+      badLines: [{ line: 2, error: `line is ${MAX_LINE_BYTES * 3} bytes; the limit is ${MAX_LINE_BYTES}` }],
+    });
+  });
+
+  it("refuses objects outside incoming/ and other buckets without reading them", async () => {
+    const event = await upload("results/elsewhere.jsonl", line("r", {}));
+    expect(await handler(event)).toEqual([{ status: "refused", bucket: s3.bucket, key: "results/elsewhere.jsonl", reason: "only objects under incoming/ are ingested" }]);
+    const other = { Records: [{ s3: { bucket: { name: "someone-elses" }, object: { key: "incoming/x.jsonl", eTag: "e" } } }] };
+    expect(await handler(other)).toEqual([{ status: "refused", bucket: "someone-elses", key: "incoming/x.jsonl", reason: "bucket someone-elses is not the data bucket" }]);
+    expect(await itemCount()).toBe(0);
+  });
+
+  it("decodes keys as S3 events encode them", async () => {
+    const result = await ingest(await upload("incoming/with space+plus.jsonl", line("k", {})));
+    expect(result).toMatchObject({ key: "incoming/with space+plus.jsonl", status: "ingested", linesOk: 1 });
+  });
+
+  it("keeps memory flat while ingesting an object many times larger than what it holds", async () => {
+    // Written to a file and streamed up, so the object never sits in this process's memory.
+    const dir = mkdtempSync(join(tmpdir(), "ingest-memory-"));
+    try {
+      const file = join(dir, "big.jsonl");
+      const chunk = Array.from({ length: 1000 }, (_, n) => line(`big-${n}`, { n, padding: "p".repeat(150) })).join("\n");
+      writeFileSync(file, "");
+      for (let part = 0; part < 200; part++) writeFileSync(file, chunk.replace(/big-(\d+)/g, (_, n) => `big-${part}-${n}`) + "\n", { flag: "a" });
+      const size = statSync(file).size;
+      const { ETag } = await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: "incoming/big.jsonl", Body: createReadStream(file), ContentLength: size }));
+      const event = { Records: [{ s3: { bucket: { name: s3.bucket }, object: { key: "incoming/big.jsonl", eTag: ETag!.replace(/"/g, "") } } }] };
+
+      const baseline = process.memoryUsage().rss;
+      let peak = baseline;
+      const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
+      try {
+        expect(await ingest(event)).toMatchObject({ status: "ingested", linesOk: 200_000, linesBad: 0 });
+      } finally {
+        clearInterval(sampler);
+      }
+      expect(size).toBeGreaterThan(35 * 1024 * 1024);
+      // Batches, one line, the S3 stream's buffers: a few MB whatever the size. Reading the whole object would add its size.
+      expect(peak - baseline).toBeLessThan(size / 4);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
