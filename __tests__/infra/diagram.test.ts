@@ -54,6 +54,7 @@ describe("diagram of a service stack", () => {
     expect(placed).toEqual([
       "tier_private: λ lambda-rds-iam-dev-api / nodejs22.x, 256 MB",
       "tier_private: λ lambda-rds-iam-dev-migrate / nodejs22.x, 256 MB",
+      "tier_private: λ lambda-rds-iam-dev-ingest / nodejs22.x, 512 MB",
       "tier_isolated: RDS mysql 8.4 / lambda-rds-iam-dev / db.t4g.micro, single-AZ, IAM auth",
     ]);
   });
@@ -62,6 +63,7 @@ describe("diagram of a service stack", () => {
     expect(edgesOf(dev, "network")).toEqual([
       "λ lambda-rds-iam-dev-api -> Internet: tcp 443 to 0.0.0.0/0",
       "λ lambda-rds-iam-dev-api -> RDS mysql 8.4: tcp 3306",
+      "λ lambda-rds-iam-dev-ingest -> RDS mysql 8.4: tcp 3306",
       "λ lambda-rds-iam-dev-migrate -> RDS mysql 8.4: tcp 3306",
       "λ lambda-rds-iam-dev-migrate -> secretsmanager endpoint: tcp 443",
     ]);
@@ -69,7 +71,10 @@ describe("diagram of a service stack", () => {
 
   it("draws IAM grants from the function to the resource they name", () => {
     expect(edgesOf(dev, "iam")).toEqual([
+      "λ lambda-rds-iam-dev-api -> KMS key: kms:Decrypt, kms:GenerateDataKey (conditional)",
       "λ lambda-rds-iam-dev-api -> RDS mysql 8.4: rds-db:connect as app_user",
+      "λ lambda-rds-iam-dev-ingest -> KMS key: kms:Decrypt, kms:GenerateDataKey (conditional)",
+      "λ lambda-rds-iam-dev-ingest -> RDS mysql 8.4: rds-db:connect as ingest",
       "λ lambda-rds-iam-dev-migrate -> KMS key: kms:Decrypt (conditional)",
       "λ lambda-rds-iam-dev-migrate -> Secrets Manager secret: secretsmanager:GetSecretValue",
     ]);
@@ -78,12 +83,14 @@ describe("diagram of a service stack", () => {
   it("puts RDS Proxy between the API function and the database when it is on", () => {
     const prod = diagramOfStack(serviceStack({ database: { proxy: true } }));
     expect(prod.nodes.filter((node) => node.kind === "proxy").map((node) => [node.group, node.label])).toEqual([["tier_isolated", ["RDS Proxy", "lambda-rds-iam-dev", "IAM auth, TLS"]]]);
-    const api = "λ lambda-rds-iam-dev-api";
+    const [api, ingest] = ["λ lambda-rds-iam-dev-api", "λ lambda-rds-iam-dev-ingest"];
     expect([...edgesOf(prod, "network"), ...edgesOf(prod, "iam")].filter((edge) => /RDS (Proxy|mysql)/.test(edge) && !edge.includes("migrate"))).toEqual([
       "RDS Proxy -> RDS mysql 8.4: tcp 3306",
       `${api} -> RDS Proxy: tcp 3306`,
-      "RDS Proxy -> RDS mysql 8.4: rds-db:connect as app_user",
+      `${ingest} -> RDS Proxy: tcp 3306`,
+      "RDS Proxy -> RDS mysql 8.4: rds-db:connect as app_user; rds-db:connect as ingest",
       `${api} -> RDS Proxy: rds-db:connect as app_user`,
+      `${ingest} -> RDS Proxy: rds-db:connect as ingest`,
     ]);
   });
 

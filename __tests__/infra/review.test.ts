@@ -205,7 +205,7 @@ describe("infrastructure review", () => {
     );
     const markdown = renderReviewMarkdown(reviewInfrastructure(base, head), labels);
     expect(markdown.startsWith("## Infrastructure review\n\n<code>main (1234567)</code> → <code>working tree</code>: **security-relevant: data loss, IAM, security groups**.")).toBe(true);
-    const order = ["#### ⚠️ Data at risk", "#### `dev`: 2 added, 4 changed", "#### IAM statement changes", "#### Security-group rule changes"].map((heading) => markdown.indexOf(heading));
+    const order = ["#### ⚠️ Data at risk", "#### `dev`: 2 added, 5 changed", "#### IAM statement changes", "#### Security-group rule changes"].map((heading) => markdown.indexOf(heading));
     expect(order.every((at, index) => at > 0 && (index === 0 || at > order[index - 1]))).toBe(true);
     expect(markdown).toContain("- ⚠️ `dev` <code>database/instance</code> (`aws_db_instance`, database instance): replaced: db_name cannot change in place");
     expect(markdown).toContain('  | <code>db_name</code> **replaces** | <code>"app"</code> | <code>"items"</code> |');
