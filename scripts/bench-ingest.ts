@@ -3,13 +3,12 @@
  * node), loading a 200 MB JSON Lines object from a local S3 (s3rver) into the MariaDB IAM harness.
  * Figures only: nothing is enforced. Progress lines while it runs.
  */
-import { spawn } from "node:child_process";
-import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { once } from "node:events";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
-import { unzipSync } from "fflate";
+import { ingestInOwnProcess } from "../__tests__/harness/ingest-process";
 import { startHarness } from "../__tests__/harness/mariadb";
 import { startLocalS3 } from "../__tests__/harness/local-s3";
 import { bootstrapHarness } from "../__tests__/harness/migrations";
@@ -18,16 +17,6 @@ import { bundleFunction } from "../src/function-bundle";
 const projectRoot = resolve(__dirname, "..");
 const OBJECT_BYTES = 200 * 1024 * 1024;
 const KEY = "incoming/bench.jsonl";
-
-// Plain node on the extracted bundle; maxRSS is the whole process's peak, in KiB.
-const INGEST = `
-const { handler, closeDatabase } = require(process.argv[1]);
-handler(JSON.parse(process.argv[2])).then(async ([result]) => {
-  await closeDatabase();
-  const { badLines, ...summary } = result;
-  process.stdout.write("\\n" + JSON.stringify({ ...summary, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }));
-});
-`;
 
 async function writeObject(file: string): Promise<number> {
   const out = createWriteStream(file);
@@ -48,9 +37,7 @@ async function main(): Promise<void> {
   const s3 = await startLocalS3(h.credentials, h.region);
   try {
     await bootstrapHarness(h, { ingestUser: "ingest" });
-    const bundle = bundleFunction({ projectRoot, source: "ingest", runtime: "nodejs22.x" });
-    writeFileSync(join(dir, "index.js"), unzipSync(readFileSync(bundle.zipPath))["index.js"]);
-    console.log(`ingest zip: ${Math.round(bundle.bytes / 1024)} KB`);
+    console.log(`ingest zip: ${Math.round(bundleFunction({ projectRoot, source: "ingest", runtime: "nodejs22.x" }).bytes / 1024)} KB`);
 
     const file = join(dir, "bench.jsonl");
     const size = await writeObject(file);
@@ -61,25 +48,18 @@ async function main(): Promise<void> {
 
     const env = { PATH: process.env.PATH, ...h.env, ...s3.env, DB_USER: "ingest", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" };
     const started = performance.now();
-    const child = spawn(process.execPath, ["-e", INGEST, join(dir, "index.js"), JSON.stringify(event)], { env, stdio: ["ignore", "pipe", "ignore"] });
-    let output = "";
-    child.stdout.on("data", (data) => (output += data));
     let poll: Promise<void> = Promise.resolve();
     const progress = setInterval(() => {
       poll = h.admin(`SELECT COUNT(*) AS n FROM \`${h.database}\`.items`).then(([{ n }]: { n: number }[]) =>
         console.log(`  ${((performance.now() - started) / 1000).toFixed(0)} s: ${n} rows`),
       );
     }, 5000);
-    const [code] = await once(child, "exit");
-    clearInterval(progress);
+    const result = await ingestInOwnProcess(event, env).finally(() => clearInterval(progress));
     // The last count must finish before the harness stops.
     await poll;
-    if (code !== 0) throw new Error(`the ingest process exited with ${code}`);
-    // The function's own log lines come first; the figures are the last line.
-    const result = JSON.parse(output.trim().split("\n").at(-1)!) as { linesOk: number; linesBad: number; durationMs: number; maxRssMb: number };
     console.log(`rows: ${result.linesOk} ok, ${result.linesBad} bad, in ${(result.durationMs / 1000).toFixed(1)} s`);
     console.log(`rows per second: ${Math.round(result.linesOk / (result.durationMs / 1000))}`);
-    console.log(`peak memory (maxRSS) of the ingest process: ${result.maxRssMb} MB for a ${(size / 1024 / 1024).toFixed(0)} MB object`);
+    console.log(`peak memory (maxRSS) of the ingest process: ${Math.round(result.maxRssMb)} MB for a ${(size / 1024 / 1024).toFixed(0)} MB object`);
   } finally {
     await s3.close();
     await h.destroy();
