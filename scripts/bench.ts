@@ -96,6 +96,14 @@ async function main(): Promise<void> {
   const stock = stockProject();
   const trivial = trivialProject();
   const out = mkdtempSync(join(tmpdir(), "synth-out-"));
+  const removeTemporary = () => [stock, trivial, out].forEach((dir) => rmSync(dir, { recursive: true, force: true }));
+  // Interrupted (Ctrl-C), the copies go too.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      removeTemporary();
+      process.exit(1);
+    });
+  }
   const outdir = join(out, "cdktf.out");
   const synth = ["cdktf", "synth", "--output", outdir];
   const ours: Measurement[] = [];
@@ -119,7 +127,7 @@ async function main(): Promise<void> {
       rebuilt.push(await timed("npx cdktf synth, rebuilding", "npx", synth, { cwd: projectRoot, env }));
     }
   } finally {
-    for (const dir of [stock, trivial, out]) rmSync(dir, { recursive: true, force: true });
+    removeTemporary();
   }
   console.log("unit tests");
   const tests = await timed("jest --selectProjects infra", "npx", ["jest", "--selectProjects", "infra"], { cwd: projectRoot, env });
