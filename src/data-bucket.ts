@@ -2,7 +2,7 @@ import { Construct } from "constructs";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { AwsContext } from "./aws-context";
-import { accountPrincipal, customerManagedKey, viaService } from "./kms-key";
+import { customerManagedKey, usableThroughS3ForBucket } from "./kms-key";
 import { privateBucket } from "./private-bucket";
 /** Superseded versions (an input uploaded again, a result rewritten) stay recoverable this long. */
 export const NONCURRENT_VERSION_DAYS = 7;
@@ -27,22 +27,13 @@ export class DataBucket extends Construct {
   constructor(scope: Construct, id: string, props: DataBucketProps) {
     super(scope, id);
     const context = AwsContext.of(this);
-    // Built, not referenced: the bucket needs the key first.
-    const bucketArn = `arn:${context.partition}:s3:::${props.name}`;
     this.key = customerManagedKey(this, "key", {
       description: `${props.name}: objects of the data bucket`,
       alias: `alias/${props.name}`,
       preventDestroy: props.preventDestroy,
       usage: [
-        // S3 encrypts and decrypts this bucket's objects (with the bucket key, or per object) for principals
-        // whose own IAM policies allow it: the ingest function's role, whoever uploads.
-        {
-          sid: "UseThroughS3ForDataBucket",
-          principals: accountPrincipal(context),
-          actions: ["kms:Decrypt", "kms:GenerateDataKey"],
-          resources: ["*"],
-          condition: [viaService(context, "s3"), { test: "ArnLike", variable: "kms:EncryptionContext:aws:s3:arn", values: [bucketArn, `${bucketArn}/*`] }],
-        },
+        // For this bucket's objects: the ingest function's role, whoever uploads.
+        usableThroughS3ForBucket(context, "UseThroughS3ForDataBucket", props.name),
       ],
     });
     this.bucket = privateBucket(this, {

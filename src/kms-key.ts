@@ -45,6 +45,21 @@ export function viaService(context: AwsContext, service: string): DataAwsIamPoli
   return { test: "StringEquals", variable: "kms:ViaService", values: [`${service}.${context.region}.${context.dnsSuffix}`] };
 }
 
+/**
+ * Lets S3 encrypt and decrypt the objects of one bucket (with its bucket key, or per object) for the
+ * account's principals whose own IAM policies allow it. The ARN is built, not referenced: the bucket needs the key first.
+ */
+export function usableThroughS3ForBucket(context: AwsContext, sid: string, bucketName: string): DataAwsIamPolicyDocumentStatement {
+  const bucketArn = `arn:${context.partition}:s3:::${bucketName}`;
+  return {
+    sid,
+    principals: accountPrincipal(context),
+    actions: ["kms:Decrypt", "kms:GenerateDataKey"],
+    resources: ["*"],
+    condition: [viaService(context, "s3"), { test: "ArnLike", variable: "kms:EncryptionContext:aws:s3:arn", values: [bucketArn, `${bucketArn}/*`] }],
+  };
+}
+
 export interface CustomerManagedKeyProps {
   readonly description: string;
   /** "alias/..." */

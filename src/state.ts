@@ -8,7 +8,7 @@ import { AwsContext } from "./aws-context";
 import { CiRoles } from "./ci-roles";
 import { terraformTypesOf } from "./ci-permissions";
 import { StackConfig, accessLogBucketName, ciRoleNames, dataBucketName, serviceNamePrefix } from "./config";
-import { accountPrincipal, customerManagedKey, viaService } from "./kms-key";
+import { customerManagedKey, usableThroughS3ForBucket } from "./kms-key";
 import { privateBucket } from "./private-bucket";
 import { REQUIRED_TERRAFORM_VERSION } from "./terraform-version";
 
@@ -73,21 +73,13 @@ export class StateStack extends TerraformStack {
     const name = stateBucketName(config);
 
     const context = AwsContext.of(this);
-    const bucketArn = `arn:${context.partition}:s3:::${name}`;
     this.key = customerManagedKey(this, "key", {
       description: `Terraform state of ${config.project} ${config.environment}`,
       alias: stateKeyAlias(config),
       preventDestroy: true,
       usage: [
-        // S3 encrypts and decrypts the state objects of this one bucket (the bucket key, or an object) for
-        // principals whose own IAM policies allow it: the CI roles, whoever deploys by hand.
-        {
-          sid: "UseThroughS3ForStateBucket",
-          principals: accountPrincipal(context),
-          actions: ["kms:Decrypt", "kms:GenerateDataKey"],
-          resources: ["*"],
-          condition: [viaService(context, "s3"), { test: "ArnLike", variable: "kms:EncryptionContext:aws:s3:arn", values: [bucketArn, `${bucketArn}/*`] }],
-        },
+        // For the state objects of this one bucket: the CI roles, whoever deploys by hand.
+        usableThroughS3ForBucket(context, "UseThroughS3ForStateBucket", name),
       ],
     });
 
