@@ -32,7 +32,9 @@ const git = (...args: string[]) => execFileSync("git", ["-C", projectRoot, ...ar
 
 /** A commit of the working tree as `git add -A` would stage it, made without touching the real index. */
 function snapshotCommit(workspace: string): string {
-  const env = { ...process.env, GIT_INDEX_FILE: join(workspace, "index") };
+  // An identity of its own: a new user's git may have none, and commit-tree refuses to guess.
+  const identity = { GIT_AUTHOR_NAME: "fresh-clone test", GIT_AUTHOR_EMAIL: "fresh-clone@localhost", GIT_COMMITTER_NAME: "fresh-clone test", GIT_COMMITTER_EMAIL: "fresh-clone@localhost" };
+  const env = { ...process.env, ...identity, GIT_INDEX_FILE: join(workspace, "index") };
   const run = (...args: string[]) => execFileSync("git", ["-C", projectRoot, ...args], { encoding: "utf8", env }).trim();
   run("read-tree", "HEAD");
   run("add", "-A");
