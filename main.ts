@@ -1,7 +1,7 @@
 import { App } from "cdktf";
-import { stackConfigsOrExit } from "./src/environments";
+import { stackConfigsOrExit } from "./src/config/environments";
 import { ServiceStack } from "./src/service-stack";
-import { StateStack } from "./src/state";
+import { StateStack } from "./src/state/state-stack";
 
 // Configuration is validated in full before any construct exists, so bad input writes nothing.
 const configs = stackConfigsOrExit(process.env);

@@ -1,16 +1,16 @@
-import { Construct } from "constructs";
+import type { Construct } from "constructs";
 import { TerraformOutput, TerraformStack } from "cdktf";
-import { StackConfig, dataBucketName, serviceNamePrefix } from "./config";
-import { DataBucket } from "./data-bucket";
-import { Database } from "./database";
-import { DatabaseBootstrap } from "./database-bootstrap";
-import { DatabaseProxy } from "./database-proxy";
-import { DatabaseFunction } from "./function";
-import { GatewayEndpointPolicies } from "./gateway-endpoint-policies";
-import { IngestFunction } from "./ingest-function";
-import { LogEncryption } from "./log-encryption";
-import { Network } from "./network";
-import { guardedAwsProvider, useRemoteState } from "./state";
+import { type StackConfig, dataBucketName, serviceNamePrefix } from "./config/stack-config";
+import { DataBucket } from "./storage/data-bucket";
+import { DatabaseInstance } from "./database/database-instance";
+import { DatabaseBootstrap } from "./database/database-bootstrap";
+import { DatabaseProxy } from "./database/database-proxy";
+import { ApiFunction } from "./functions/api-function";
+import { GatewayEndpointPolicies } from "./network/gateway-endpoint-policies";
+import { IngestFunction } from "./functions/ingest-function";
+import { LogEncryption } from "./storage/log-encryption";
+import { Network } from "./network/network";
+import { guardedAwsProvider, useRemoteState } from "./state/remote-state";
 
 export interface ServiceStackProps {
   readonly config: StackConfig;
@@ -23,10 +23,10 @@ export class ServiceStack extends TerraformStack {
   /** The key of every log group, and the groups' maker. */
   readonly logs: LogEncryption;
   readonly network: Network;
-  readonly database: Database;
+  readonly database: DatabaseInstance;
   /** RDS Proxy between the API function and the instance, when configured. */
   readonly proxy?: DatabaseProxy;
-  readonly api: DatabaseFunction;
+  readonly api: ApiFunction;
   readonly bootstrap: DatabaseBootstrap;
   readonly dataBucket: DataBucket;
   readonly ingest: IngestFunction;
@@ -42,7 +42,7 @@ export class ServiceStack extends TerraformStack {
     this.logs = new LogEncryption(this, "logs", { namePrefix });
     const { logs } = this;
     this.network = new Network(this, "network", { namePrefix, region: config.region, config: config.network, logs });
-    this.database = new Database(this, "database", { namePrefix, network: this.network, config: config.database, logs });
+    this.database = new DatabaseInstance(this, "database", { namePrefix, network: this.network, config: config.database, logs });
     if (config.database.proxy) {
       this.proxy = new DatabaseProxy(this, "database-proxy", {
         namePrefix,
@@ -53,7 +53,7 @@ export class ServiceStack extends TerraformStack {
         logs,
       });
     }
-    this.api = new DatabaseFunction(this, "api", {
+    this.api = new ApiFunction(this, "api", {
       namePrefix,
       projectRoot: props.projectRoot,
       config: config.function,
@@ -89,11 +89,14 @@ export class ServiceStack extends TerraformStack {
       dataBucket: this.dataBucket,
     });
 
-    const output = (name: string, value: string | string[], description: string) =>
-      new TerraformOutput(this, name, { value, description });
+    const output = (name: string, value: string | string[], description: string) => new TerraformOutput(this, name, { value, description });
     output("vpc_id", this.network.vpc.id, "VPC of the service");
     for (const tier of ["public", "private", "isolated"] as const) {
-      output(`${tier}_subnet_ids`, this.network.subnets[tier].map((subnet) => subnet.id), `Subnets of the ${tier} tier, one per zone`);
+      output(
+        `${tier}_subnet_ids`,
+        this.network.subnets[tier].map((subnet) => subnet.id),
+        `Subnets of the ${tier} tier, one per zone`,
+      );
     }
     output("db_address", this.database.address, "Host name of the MySQL instance");
     output("db_port", String(this.database.port), "Port of the MySQL instance");
@@ -103,9 +106,17 @@ export class ServiceStack extends TerraformStack {
     output("function_arn", this.api.arn, "ARN of the API function");
     output("role_arn", this.api.role.arn, "Execution role of the API function");
     output("invoke_policy_arn", this.api.invokePolicy.arn, "Managed policy to attach to the callers allowed to invoke the API function");
-    output("failure_queue_url", this.api.failures.queue.url, "Queue of the API function's failed asynchronous invocations (event, error, request id)");
+    output(
+      "failure_queue_url",
+      this.api.failures.queue.url,
+      "Queue of the API function's failed asynchronous invocations (event, error, request id)",
+    );
     output("failure_queue_arn", this.api.failures.queue.arn, "ARN of that queue");
-    output("data_bucket_name", this.dataBucket.bucket.bucket, "Data bucket: objects written under incoming/ are ingested, results land under results/");
+    output(
+      "data_bucket_name",
+      this.dataBucket.bucket.bucket,
+      "Data bucket: objects written under incoming/ are ingested, results land under results/",
+    );
     output("ingest_function_name", this.ingest.functionName, "Name of the ingest function");
   }
 }

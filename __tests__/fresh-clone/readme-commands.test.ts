@@ -33,7 +33,12 @@ const git = (...args: string[]) => execFileSync("git", ["-C", projectRoot, ...ar
 /** A commit of the working tree as `git add -A` would stage it, made without touching the real index. */
 function snapshotCommit(workspace: string): string {
   // An identity of its own: a new user's git may have none, and commit-tree refuses to guess.
-  const identity = { GIT_AUTHOR_NAME: "fresh-clone test", GIT_AUTHOR_EMAIL: "fresh-clone@localhost", GIT_COMMITTER_NAME: "fresh-clone test", GIT_COMMITTER_EMAIL: "fresh-clone@localhost" };
+  const identity = {
+    GIT_AUTHOR_NAME: "fresh-clone test",
+    GIT_AUTHOR_EMAIL: "fresh-clone@localhost",
+    GIT_COMMITTER_NAME: "fresh-clone test",
+    GIT_COMMITTER_EMAIL: "fresh-clone@localhost",
+  };
   const env = { ...process.env, ...identity, GIT_INDEX_FILE: join(workspace, "index") };
   const run = (...args: string[]) => execFileSync("git", ["-C", projectRoot, ...args], { encoding: "utf8", env }).trim();
   run("read-tree", "HEAD");
@@ -71,7 +76,8 @@ describe("the README's two commands in a fresh clone, as a non-root user", () =>
     }
     for (const dir of [home, temp, bin]) mkdirSync(dir);
     // No terraform on PATH: synth and the tests must not need it. Node and npm stay reachable.
-    for (const tool of ["node", "npm", "npx"]) symlinkSync(realpathSync(execFileSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).trim()), join(bin, tool));
+    for (const tool of ["node", "npm", "npx"])
+      symlinkSync(realpathSync(execFileSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).trim()), join(bin, tool));
     if (asRoot) chownTree(workspace, NOBODY);
 
     const env: Record<string, string> = {
@@ -114,10 +120,14 @@ describe("the README's two commands in a fresh clone, as a non-root user", () =>
 
   it("run the whole suite and print nothing but the results on a green run", () => {
     const testRun = results[1]?.output ?? "";
-    const suites = ["infra", "function"].flatMap((project) => readdirSync(join(clone, "__tests__", project)).filter((file) => file.endsWith(".test.ts")));
+    const suites = ["infra", "function"].flatMap((project) =>
+      readdirSync(join(clone, "__tests__", project)).filter((file) => file.endsWith(".test.ts")),
+    );
     expect(testRun).toMatch(new RegExp(`^Test Suites: +${suites.length} passed, ${suites.length} total$`, "m"));
     expect(testRun).toMatch(/^Tests: +\d+ passed, \d+ total$/m);
-    const noise = testRun.split("\n").filter((line) => /console\.(log|info|warn|error|debug)|\[ERROR\]|getaddrinfo|Warning:|ER_ACCESS_DENIED/.test(line));
+    const noise = testRun
+      .split("\n")
+      .filter((line) => /console\.(log|info|warn|error|debug)|\[ERROR\]|getaddrinfo|Warning:|ER_ACCESS_DENIED/.test(line));
     expect(noise).toEqual([]);
     expect(results[0]?.output ?? "").not.toMatch(/\[ERROR\]|getaddrinfo|Could not determine version of terraform/);
   });

@@ -1,10 +1,10 @@
-import { type Harness, startHarness } from "../harness/mariadb";
-import { bootstrapHarness } from "../harness/migrations";
+import { type Harness, startHarness } from "../../harness/mariadb";
+import { bootstrapHarness } from "../../harness/migrations";
 import { MigrationError, createAppUserStatement } from "../../functions/migrate/bootstrap";
-import { Database } from "../../functions/api/database";
+import { DatabaseClient } from "../../functions/shared/database-client";
 import { settingsFromEnvironment } from "../../functions/shared/database-settings";
 import { health } from "../../functions/api/items";
-import { Migration, loadMigrations } from "../../functions/shared/migration-files";
+import { type Migration, loadMigrations } from "../../functions/shared/migration-files";
 import { Signer } from "@aws-sdk/rds-signer";
 
 describe("the app user's CREATE USER statement, the one place RDS and the harness differ", () => {
@@ -37,8 +37,14 @@ describe("bootstrap against a real MariaDB", () => {
     database = `shop${++run}`;
   });
   const bootstrapShop = (migrations: Migration[], appUser = "shop_user") => bootstrapHarness(h, { database, appUser, migrations });
-  const recorded = async () => (await h.admin(`SELECT name FROM \`${database}\`.schema_migrations ORDER BY applied_at, name`)).map((row: { name: string }) => row.name);
-  const tables = async () => (await h.admin("SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY t", [database])).map((row: { t: string }) => row.t);
+  const recorded = async () =>
+    (await h.admin(`SELECT name FROM \`${database}\`.schema_migrations ORDER BY applied_at, name`)).map(
+      (row: { name: string }) => row.name,
+    );
+  const tables = async () =>
+    (await h.admin("SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY t", [database])).map(
+      (row: { t: string }) => row.t,
+    );
 
   const m = (name: string, sql: string): Migration => ({ name, sql });
   const one = m("0001_one.sql", "CREATE TABLE one (id INT PRIMARY KEY);");
@@ -46,19 +52,24 @@ describe("bootstrap against a real MariaDB", () => {
   const three = m("0003_three.sql", "ALTER TABLE one ADD COLUMN label VARCHAR(20) NULL COMMENT 'a ? is not a placeholder';");
 
   it("creates the database, an app user that logs in with IAM tokens over TLS only, and applies migrations in order", async () => {
-    expect(await bootstrapShop([three, one, two])).toEqual({ applied: ["0001_one.sql", "0002_two.sql", "0003_three.sql"], alreadyApplied: [] });
+    expect(await bootstrapShop([three, one, two])).toEqual({
+      applied: ["0001_one.sql", "0002_two.sql", "0003_three.sql"],
+      alreadyApplied: [],
+    });
     expect(await recorded()).toEqual(["0001_one.sql", "0002_two.sql", "0003_three.sql"]);
     expect(await tables()).toEqual(["one", "schema_migrations", "two"]);
 
     const [grants] = await Promise.all([h.admin("SHOW GRANTS FOR 'shop_user'@'%'")]);
-    expect(grants.map((row: Record<string, string>) => Object.values(row)[0])).toContain(`GRANT SELECT, INSERT, UPDATE, DELETE ON \`${database}\`.* TO \`shop_user\`@\`%\``);
+    expect(grants.map((row: Record<string, string>) => Object.values(row)[0])).toContain(
+      `GRANT SELECT, INSERT, UPDATE, DELETE ON \`${database}\`.* TO \`shop_user\`@\`%\``,
+    );
     expect(grants.map((row: Record<string, string>) => Object.values(row)[0]).join("\n")).not.toMatch(/ALL PRIVILEGES|CREATE|DROP|ALTER/);
     const [createUser] = await h.admin("SHOW CREATE USER 'shop_user'@'%'");
     expect(Object.values(createUser)[0]).toMatch(/IDENTIFIED BY PASSWORD '\*[0-9A-F]{40}' REQUIRE SSL/);
 
     const settings = { ...settingsFromEnvironment({ ...h.env, DB_USER: "shop_user", DB_NAME: database }) };
     const signer = new Signer({ hostname: h.host, port: h.port, username: "shop_user", region: h.region, credentials: h.credentials });
-    const db = new Database(settings, signer);
+    const db = new DatabaseClient(settings, signer);
     try {
       expect((await db.run("test", health)).currentUser).toBe("shop_user@%");
     } finally {
@@ -74,7 +85,10 @@ describe("bootstrap against a real MariaDB", () => {
 
   it("applies only the new migrations of a later deploy", async () => {
     await bootstrapShop([one]);
-    expect(await bootstrapShop([one, two, three])).toEqual({ applied: ["0002_two.sql", "0003_three.sql"], alreadyApplied: ["0001_one.sql"] });
+    expect(await bootstrapShop([one, two, three])).toEqual({
+      applied: ["0002_two.sql", "0003_three.sql"],
+      alreadyApplied: ["0001_one.sql"],
+    });
   });
 
   it("stops at a broken migration with its name and the server's message, and does not record it", async () => {
@@ -107,7 +121,9 @@ describe("bootstrap against a real MariaDB", () => {
   });
 
   it("refuses names that are not plain identifiers", async () => {
-    await expect(bootstrapHarness(h, { database: "shop; DROP DATABASE mysql", migrations: [] })).rejects.toThrow('database "shop; DROP DATABASE mysql" is not a plain MySQL identifier');
+    await expect(bootstrapHarness(h, { database: "shop; DROP DATABASE mysql", migrations: [] })).rejects.toThrow(
+      'database "shop; DROP DATABASE mysql" is not a plain MySQL identifier',
+    );
   });
 
   it("applies the repository's migrations, which the handler's tests also run on", async () => {

@@ -1,19 +1,22 @@
 import { Socket } from "node:net";
 import { Signer } from "@aws-sdk/rds-signer";
-import { unrelatedCaPem } from "../harness/certificates";
-import { captureLogLines } from "../harness/logs";
-import { type Harness, startHarness } from "../harness/mariadb";
-import { Database, DatabaseUnavailableError } from "../../functions/api/database";
+import { unrelatedCaPem } from "../../harness/certificates";
+import { captureLogLines } from "../../harness/logs";
+import { type Harness, startHarness } from "../../harness/mariadb";
+import { DatabaseClient, DatabaseUnavailableError } from "../../functions/shared/database-client";
 import { settingsFromEnvironment } from "../../functions/shared/database-settings";
 import { health } from "../../functions/api/items";
-import { TokenSigner } from "../../functions/api/token";
+import type { TokenSigner } from "../../functions/shared/token";
 
 /** A real rds-signer token for the harness, as if signed at `at`. */
 async function signToken(h: Harness, username: string, at?: Date): Promise<string> {
   const signer = new Signer({ hostname: h.host, port: h.port, username, region: h.region, credentials: h.credentials });
   if (!at) return signer.getAuthToken();
   // SigV4 reads the clock through Date; fake only that while signing.
-  jest.useFakeTimers({ now: at, doNotFake: ["nextTick", "setImmediate", "queueMicrotask", "setTimeout", "clearTimeout", "setInterval", "clearInterval"] });
+  jest.useFakeTimers({
+    now: at,
+    doNotFake: ["nextTick", "setImmediate", "queueMicrotask", "setTimeout", "clearTimeout", "setInterval", "clearInterval"],
+  });
   try {
     return await signer.getAuthToken();
   } finally {
@@ -47,7 +50,7 @@ describe("Database connection path against a real MariaDB", () => {
 
   const settings = () => settingsFromEnvironment(h.env);
   async function healthWith(signer: TokenSigner) {
-    const db = new Database(settings(), signer);
+    const db = new DatabaseClient(settings(), signer);
     const attemptsBefore = (await h.authAttempts()).length;
     try {
       const result = await db.run("test", health);
@@ -76,7 +79,7 @@ describe("Database connection path against a real MariaDB", () => {
   });
 
   it("gives up with a clear error when every token is for another database user", async () => {
-    const db = new Database(settings(), { getAuthToken: () => signToken(h, "report_user") });
+    const db = new DatabaseClient(settings(), { getAuthToken: () => signToken(h, "report_user") });
     const attemptsBefore = (await h.authAttempts()).length;
     try {
       const failure = db.run("test", health);
@@ -92,7 +95,7 @@ describe("Database connection path against a real MariaDB", () => {
   });
 
   it("signs once and reuses the token and connection across many calls", async () => {
-    const db = new Database(settings(), { getAuthToken: () => signToken(h, "app_user") });
+    const db = new DatabaseClient(settings(), { getAuthToken: () => signToken(h, "app_user") });
     try {
       for (let i = 0; i < 20; i++) await db.run("test", health);
       expect(db.tokens.signings).toBe(1);
@@ -102,14 +105,23 @@ describe("Database connection path against a real MariaDB", () => {
   });
 
   it("reads its settings from the environment, naming what is missing", () => {
-    expect(settings()).toMatchObject({ host: "127.0.0.1", port: h.port, user: "app_user", database: "app", region: "us-east-1", ca: h.caPem });
+    expect(settings()).toMatchObject({
+      host: "127.0.0.1",
+      port: h.port,
+      user: "app_user",
+      database: "app",
+      region: "us-east-1",
+      ca: h.caPem,
+    });
     const { DB_HOST: _, ...withoutHost } = h.env;
     expect(() => settingsFromEnvironment(withoutHost)).toThrow("environment variable DB_HOST is not set");
-    expect(() => settingsFromEnvironment({ ...h.env, DB_PORT: "mysql" })).toThrow('environment variable DB_PORT is "mysql", not a port number');
+    expect(() => settingsFromEnvironment({ ...h.env, DB_PORT: "mysql" })).toThrow(
+      'environment variable DB_PORT is "mysql", not a port number',
+    );
   });
 });
 
-describe("Database against servers it must not trust", () => {
+describe("DatabaseClient against servers it must not trust", () => {
   let h: Harness;
   beforeAll(async () => {
     // Signed by the harness CA, but for another host name.
@@ -118,7 +130,7 @@ describe("Database against servers it must not trust", () => {
   afterAll(async () => h?.destroy());
 
   async function refusedBeforeTheToken(settings: ReturnType<typeof settingsFromEnvironment>, problem: RegExp): Promise<void> {
-    const db = new Database(settings, { getAuthToken: () => signToken(h, "app_user") });
+    const db = new DatabaseClient(settings, { getAuthToken: () => signToken(h, "app_user") });
     try {
       const failure = db.run("test", health);
       await expect(failure).rejects.toThrow();
@@ -137,23 +149,30 @@ describe("Database against servers it must not trust", () => {
   });
 
   it("never sends the token to a server whose certificate another CA signed", async () => {
-    await refusedBeforeTheToken({ ...settingsFromEnvironment(h.env), ca: await unrelatedCaPem() }, /self-signed certificate|unable to verify|unable to get local issuer/i);
+    await refusedBeforeTheToken(
+      { ...settingsFromEnvironment(h.env), ca: await unrelatedCaPem() },
+      /self-signed certificate|unable to verify|unable to get local issuer/i,
+    );
   });
 });
 
 describe("the cleartext auth plugin", () => {
   it("hands the token only to an encrypted socket, whatever the driver does", async () => {
-    const db = new Database(
+    const db = new DatabaseClient(
       { host: "127.0.0.1", port: 3306, user: "app_user", database: "app", region: "us-east-1" },
       { getAuthToken: async () => "token" },
     );
-    await expect(db["tokenForEncrypted"]({ stream: new Socket() })).rejects.toThrow("refusing to send the IAM token: the connection is not encrypted with TLS");
+    // biome-ignore lint/complexity/useLiteralKeys: the bracket reaches a private method, which dot access may not.
+    await expect(db["tokenForEncrypted"]({ stream: new Socket() })).rejects.toThrow(
+      "refusing to send the IAM token: the connection is not encrypted with TLS",
+    );
+    // biome-ignore lint/complexity/useLiteralKeys: the bracket reaches a private method, which dot access may not.
     await expect(db["tokenForEncrypted"]({})).rejects.toThrow("refusing to send the IAM token");
     expect(db.tokens.signings).toBe(0);
   });
 });
 
-describe("Database against a server without TLS", () => {
+describe("DatabaseClient against a server without TLS", () => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness({ tls: false });
@@ -161,9 +180,11 @@ describe("Database against a server without TLS", () => {
   afterAll(async () => h?.destroy());
 
   it("refuses to connect and never sends the token", async () => {
-    const db = new Database(settingsFromEnvironment(h.env), { getAuthToken: () => signToken(h, "app_user") });
+    const db = new DatabaseClient(settingsFromEnvironment(h.env), { getAuthToken: () => signToken(h, "app_user") });
     try {
-      await expect(db.run("test", health)).rejects.toThrow(`MySQL at 127.0.0.1:${h.port} does not offer TLS; the IAM token is never sent without it`);
+      await expect(db.run("test", health)).rejects.toThrow(
+        `MySQL at 127.0.0.1:${h.port} does not offer TLS; the IAM token is never sent without it`,
+      );
     } finally {
       await db.end();
     }

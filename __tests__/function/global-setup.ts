@@ -1,4 +1,4 @@
-import { MissingPrerequisite, ensurePrerequisites } from "../harness/prerequisites";
+import { MissingPrerequisite, ensurePrerequisites } from "../../harness/prerequisites";
 
 /** Before any function test: MariaDB and openssl are there (installed once where apt may), or one line says how to get them. */
 export default function globalSetup(): void {

@@ -1,9 +1,9 @@
-import { type Harness, startHarness } from "../harness/mariadb";
-import { captureLogLines } from "../harness/logs";
-import { bootstrapHarness } from "../harness/migrations";
+import { type Harness, startHarness } from "../../harness/mariadb";
+import { captureLogLines } from "../../harness/logs";
+import { bootstrapHarness } from "../../harness/migrations";
 import { closeDatabase, handler, sharedDatabase } from "../../functions/api/index";
-import { MAX_DATA_BYTES, MAX_ID_LENGTH } from "../../functions/api/request";
-import { CONNECT_TIMEOUT_MS, DatabaseUnavailableError, POOL_SIZE, QUERY_TIMEOUT_MS } from "../../functions/api/database";
+import { MAX_DATA_BYTES, MAX_ID_LENGTH } from "../../functions/shared/request";
+import { CONNECT_TIMEOUT_MS, DatabaseUnavailableError, POOL_SIZE, QUERY_TIMEOUT_MS } from "../../functions/shared/database-client";
 
 let h: Harness;
 const logLines: string[] = [];
@@ -29,7 +29,8 @@ afterAll(async () => {
 
 const invoke = (event: unknown) => handler(event, { awsRequestId: `test-${Math.random().toString(36).slice(2)}` });
 const statementsExecuted = async () => Number((await h.admin("SHOW GLOBAL STATUS LIKE 'Com_stmt_execute'"))[0].Value);
-const appConnections = async () => Number((await h.admin("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = 'app_user'"))[0].n);
+const appConnections = async () =>
+  Number((await h.admin("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = 'app_user'"))[0].n);
 
 describe("items API on a real MariaDB with IAM-token authentication", () => {
   beforeEach(async () => {
@@ -45,11 +46,20 @@ describe("items API on a real MariaDB with IAM-token authentication", () => {
   });
 
   it("creates, replaces, reads and deletes an item", async () => {
-    expect(await invoke({ op: "put", item: { id: "a-1", data: { colour: "red", n: 1 } } })).toEqual({ statusCode: 201, data: { id: "a-1", created: true } });
-    expect(await invoke({ op: "put", item: { id: "a-1", data: { colour: "blue", n: 2 } } })).toEqual({ statusCode: 200, data: { id: "a-1", created: false } });
+    expect(await invoke({ op: "put", item: { id: "a-1", data: { colour: "red", n: 1 } } })).toEqual({
+      statusCode: 201,
+      data: { id: "a-1", created: true },
+    });
+    expect(await invoke({ op: "put", item: { id: "a-1", data: { colour: "blue", n: 2 } } })).toEqual({
+      statusCode: 200,
+      data: { id: "a-1", created: false },
+    });
     expect(await invoke({ op: "get", id: "a-1" })).toEqual({ statusCode: 200, data: { id: "a-1", data: { colour: "blue", n: 2 } } });
     expect(await invoke({ op: "delete", id: "a-1" })).toEqual({ statusCode: 200, data: { id: "a-1", deleted: true } });
-    expect(await invoke({ op: "get", id: "a-1" })).toEqual({ statusCode: 404, error: { code: "not_found", message: "no item with this id", field: "id" } });
+    expect(await invoke({ op: "get", id: "a-1" })).toEqual({
+      statusCode: 404,
+      error: { code: "not_found", message: "no item with this id", field: "id" },
+    });
     expect(await invoke({ op: "delete", id: "a-1" })).toMatchObject({ statusCode: 404, error: { code: "not_found" } });
   });
 
@@ -63,18 +73,35 @@ describe("items API on a real MariaDB with IAM-token authentication", () => {
     expect(second.data.items.map((item) => item.id)).toEqual(["d", "e", "f"]);
     const third = (await invoke({ op: "list", limit: 3, cursor: second.data.nextCursor })) as typeof first;
     expect(third.data).toEqual({ items: [{ id: "g", data: { id: "g" } }] });
-    expect(await invoke({ op: "list" })).toMatchObject({ statusCode: 200, data: { items: expect.arrayContaining([{ id: "aa", data: {} }]) } });
+    expect(await invoke({ op: "list" })).toMatchObject({
+      statusCode: 200,
+      data: { items: expect.arrayContaining([{ id: "aa", data: {} }]) },
+    });
   });
 
   it("names a missing field as missing", async () => {
-    expect(await invoke({ id: "x" })).toMatchObject({ statusCode: 400, error: { field: "op", message: "op: must be one of health, put, get, list, delete, got nothing (the field is missing)" } });
-    expect(await invoke({ op: "put", item: { id: "x" } })).toMatchObject({ statusCode: 400, error: { field: "item.data", message: "item.data: must be a JSON object, got nothing (the field is missing)" } });
+    expect(await invoke({ id: "x" })).toMatchObject({
+      statusCode: 400,
+      error: { field: "op", message: "op: must be one of health, put, get, list, delete, got nothing (the field is missing)" },
+    });
+    expect(await invoke({ op: "put", item: { id: "x" } })).toMatchObject({
+      statusCode: 400,
+      error: { field: "item.data", message: "item.data: must be a JSON object, got nothing (the field is missing)" },
+    });
   });
 
   it("starts a page after the id a well-formed cursor names, issued or not: cursors are not signed", async () => {
     for (const id of ["a", "b", "c"]) await invoke({ op: "put", item: { id, data: {} } });
     const cursor = Buffer.from("a").toString("base64url");
-    expect(await invoke({ op: "list", cursor })).toEqual({ statusCode: 200, data: { items: [{ id: "b", data: {} }, { id: "c", data: {} }] } });
+    expect(await invoke({ op: "list", cursor })).toEqual({
+      statusCode: 200,
+      data: {
+        items: [
+          { id: "b", data: {} },
+          { id: "c", data: {} },
+        ],
+      },
+    });
   });
 
   it("stores SQL injection attempts as plain data", async () => {
@@ -109,7 +136,10 @@ describe("items API on a real MariaDB with IAM-token authentication", () => {
   ])("answers %s with a 400 naming the field, without touching the database", async (_, event, field) => {
     const before = await statementsExecuted();
     const response = await invoke(event);
-    expect(response).toEqual({ statusCode: 400, error: { code: "invalid_request", field, message: expect.stringMatching(new RegExp(`^${field.replace(".", "\\.")}: `)) } });
+    expect(response).toEqual({
+      statusCode: 400,
+      error: { code: "invalid_request", field, message: expect.stringMatching(new RegExp(`^${field.replace(".", "\\.")}: `)) },
+    });
     expect(JSON.stringify(response)).not.toMatch(/undefined/);
     expect(await statementsExecuted()).toBe(before);
   });

@@ -7,8 +7,8 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import { Signer } from "@aws-sdk/rds-signer";
 import * as mysql from "mysql2/promise";
-import { unrelatedCaPem } from "../harness/certificates";
-import { type AuthAttempt, type Harness, startHarness } from "../harness/mariadb";
+import { unrelatedCaPem } from "../../harness/certificates";
+import { type AuthAttempt, type Harness, startHarness } from "../../harness/mariadb";
 
 interface SignOpts {
   hostname?: string;
@@ -159,7 +159,10 @@ describe("MariaDB RDS IAM harness (TLS)", () => {
 
   test("a forged signature is refused", async () => {
     const token = await sign(h);
-    const forged = token.replace(/(X-Amz-Signature=[0-9a-f]{63})([0-9a-f])/, (_, p: string, last: string) => p + (last === "0" ? "1" : "0"));
+    const forged = token.replace(
+      /(X-Amz-Signature=[0-9a-f]{63})([0-9a-f])/,
+      (_, p: string, last: string) => p + (last === "0" ? "1" : "0"),
+    );
     expect(forged).not.toBe(token);
     await expectRefusedBecause(h, forged, "signature-mismatch");
   });
@@ -187,13 +190,19 @@ describe("MariaDB RDS IAM harness (TLS)", () => {
   });
 
   test("a token with another session token, or none, is refused", async () => {
-    await expectRefusedBecause(h, await sign(h, { credentials: { ...h.credentials, sessionToken: `${h.credentials.sessionToken}x` } }), "session-token-mismatch");
+    await expectRefusedBecause(
+      h,
+      await sign(h, { credentials: { ...h.credentials, sessionToken: `${h.credentials.sessionToken}x` } }),
+      "session-token-mismatch",
+    );
     const { sessionToken: _, ...longTerm } = h.credentials;
     await expectRefusedBecause(h, await sign(h, { credentials: longTerm }), "missing-session-token");
   });
 
   test("a valid token for an account that is not an IAM user is refused by the server", async () => {
-    await h.admin("CREATE USER 'password_user'@'%' IDENTIFIED BY 'correct horse battery staple'; GRANT SELECT ON app.* TO 'password_user'@'%'");
+    await h.admin(
+      "CREATE USER 'password_user'@'%' IDENTIFIED BY 'correct horse battery staple'; GRANT SELECT ON app.* TO 'password_user'@'%'",
+    );
     const token = await sign(h, { username: "password_user" });
     const attempts = await attemptsDuring(h, async () => {
       await expect(connect(h, token, { user: "password_user" })).rejects.toMatchObject({ code: "ER_ACCESS_DENIED_ERROR" });

@@ -3,13 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { type Harness, startHarness } from "../harness/mariadb";
-import { type LocalS3, startLocalS3 } from "../harness/local-s3";
-import { ingestInOwnProcess } from "../harness/ingest-process";
-import { captureLogLines } from "../harness/logs";
-import { bootstrapHarness } from "../harness/migrations";
+import { type Harness, startHarness } from "../../harness/mariadb";
+import { type LocalS3, startLocalS3 } from "../../harness/local-s3";
+import { ingestInOwnProcess } from "../../harness/ingest-process";
+import { captureLogLines } from "../../harness/logs";
+import { bootstrapHarness } from "../../harness/migrations";
 import { closeDatabase, handler } from "../../functions/ingest/index";
-import { IngestResult, MAX_LINE_BYTES } from "../../functions/ingest/ingest";
+import { type IngestResult, MAX_LINE_BYTES } from "../../functions/ingest/ingest";
 
 let h: Harness;
 let s3: LocalS3;
@@ -40,7 +40,11 @@ beforeEach(async () => {
 /** Uploads an object and returns the event S3 would send for it. */
 async function upload(key: string, body: string | Uint8Array) {
   const { ETag } = await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: body }));
-  return { Records: [{ s3: { bucket: { name: s3.bucket }, object: { key: encodeURIComponent(key).replace(/%2F/g, "/"), eTag: ETag!.replace(/"/g, "") } } }] };
+  return {
+    Records: [
+      { s3: { bucket: { name: s3.bucket }, object: { key: encodeURIComponent(key).replace(/%2F/g, "/"), eTag: ETag!.replace(/"/g, "") } } },
+    ],
+  };
 }
 
 const ingest = async (event: Awaited<ReturnType<typeof upload>>) => (await handler(event, { awsRequestId: "test" }))[0] as IngestResult;
@@ -68,18 +72,33 @@ describe("ingest of JSON Lines objects from a local S3 into MariaDB with IAM-tok
         lines.push(line(`item-${n}`, { n, text: "some text ".repeat(5) }));
       }
     }
-    const result = await ingest(await upload("incoming/large.jsonl", lines.join("\n") + "\n"));
+    const result = await ingest(await upload("incoming/large.jsonl", `${lines.join("\n")}\n`));
 
-    expect(result).toMatchObject({ status: "ingested", linesOk: 20_000 - badAt.size, linesBad: badAt.size, resultKey: "results/large.jsonl.json" });
+    expect(result).toMatchObject({
+      status: "ingested",
+      linesOk: 20_000 - badAt.size,
+      linesBad: badAt.size,
+      resultKey: "results/large.jsonl.json",
+    });
     expect(result.badLines).toEqual([...badAt].map(([number, error]) => ({ line: number, error })));
     expect(await itemCount()).toBe(20_000 - badAt.size);
-    expect((await h.admin(`SELECT data FROM \`${h.database}\`.items WHERE id = 'item-19999'`))[0].data).toEqual({ n: 19999, text: "some text ".repeat(5) });
+    expect((await h.admin(`SELECT data FROM \`${h.database}\`.items WHERE id = 'item-19999'`))[0].data).toEqual({
+      n: 19999,
+      text: "some text ".repeat(5),
+    });
     expect(await resultObject("results/large.jsonl.json")).toEqual(result);
 
     expect(logged("bad line").map((entry) => entry.line)).toEqual([...badAt.keys()]);
     expect(logLines.join("\n")).not.toContain("some text");
     expect(logged("object ingested")).toEqual([
-      expect.objectContaining({ level: "info", key: "incoming/large.jsonl", status: "ingested", linesOk: 20_000 - badAt.size, linesBad: badAt.size, durationMs: expect.any(Number) }),
+      expect.objectContaining({
+        level: "info",
+        key: "incoming/large.jsonl",
+        status: "ingested",
+        linesOk: 20_000 - badAt.size,
+        linesBad: badAt.size,
+        durationMs: expect.any(Number),
+      }),
     ]);
   });
 
@@ -101,12 +120,20 @@ describe("ingest of JSON Lines objects from a local S3 into MariaDB with IAM-tok
 
   it("reads gzipped objects, and reports a truncated one as malformed with the lines before the cut loaded", async () => {
     const body = Array.from({ length: 5000 }, (_, n) => line(`gz-${n}`, { n })).join("\n");
-    expect(await ingest(await upload("incoming/whole.jsonl.gz", gzipSync(body)))).toMatchObject({ status: "ingested", linesOk: 5000, linesBad: 0 });
+    expect(await ingest(await upload("incoming/whole.jsonl.gz", gzipSync(body)))).toMatchObject({
+      status: "ingested",
+      linesOk: 5000,
+      linesBad: 0,
+    });
 
     await h.admin(`DELETE FROM \`${h.database}\`.items`);
     const zipped = gzipSync(body);
     const result = await ingest(await upload("incoming/cut.jsonl.gz", zipped.subarray(0, Math.floor(zipped.length / 2))));
-    expect(result).toMatchObject({ status: "malformed", linesBad: 0, error: expect.stringMatching(/^the object could not be read to its end: unexpected end of file/) });
+    expect(result).toMatchObject({
+      status: "malformed",
+      linesBad: 0,
+      error: expect.stringMatching(/^the object could not be read to its end: unexpected end of file/),
+    });
     expect(result.linesOk).toBeGreaterThan(0);
     expect(await itemCount()).toBe(result.linesOk);
     expect(await resultObject("results/cut.jsonl.gz.json")).toMatchObject({ status: "malformed" });
@@ -130,9 +157,13 @@ describe("ingest of JSON Lines objects from a local S3 into MariaDB with IAM-tok
 
   it("refuses objects outside incoming/ and other buckets without reading them", async () => {
     const event = await upload("results/elsewhere.jsonl", line("r", {}));
-    expect(await handler(event)).toEqual([{ status: "refused", bucket: s3.bucket, key: "results/elsewhere.jsonl", reason: "only objects under incoming/ are ingested" }]);
+    expect(await handler(event)).toEqual([
+      { status: "refused", bucket: s3.bucket, key: "results/elsewhere.jsonl", reason: "only objects under incoming/ are ingested" },
+    ]);
     const other = { Records: [{ s3: { bucket: { name: "someone-elses" }, object: { key: "incoming/x.jsonl", eTag: "e" } } }] };
-    expect(await handler(other)).toEqual([{ status: "refused", bucket: "someone-elses", key: "incoming/x.jsonl", reason: "bucket someone-elses is not the data bucket" }]);
+    expect(await handler(other)).toEqual([
+      { status: "refused", bucket: "someone-elses", key: "incoming/x.jsonl", reason: "bucket someone-elses is not the data bucket" },
+    ]);
     expect(await itemCount()).toBe(0);
   });
 
@@ -148,10 +179,16 @@ describe("ingest of JSON Lines objects from a local S3 into MariaDB with IAM-tok
       const file = join(dir, key);
       const chunk = Array.from({ length: 1000 }, (_, n) => line(`${key}-${n}`, { n, padding: "p".repeat(150) })).join("\n");
       writeFileSync(file, "");
-      for (let part = 0; part < parts; part++) writeFileSync(file, chunk.replace(/-(\d+)"/g, (_, n) => `-${part}-${n}"`) + "\n", { flag: "a" });
+      for (let part = 0; part < parts; part++)
+        writeFileSync(file, `${chunk.replace(/-(\d+)"/g, (_, n) => `-${part}-${n}"`)}\n`, { flag: "a" });
       const size = statSync(file).size;
-      const { ETag } = await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: `incoming/${key}`, Body: createReadStream(file), ContentLength: size }));
-      return { size, event: { Records: [{ s3: { bucket: { name: s3.bucket }, object: { key: `incoming/${key}`, eTag: ETag!.replace(/"/g, "") } } }] } };
+      const { ETag } = await s3.client.send(
+        new PutObjectCommand({ Bucket: s3.bucket, Key: `incoming/${key}`, Body: createReadStream(file), ContentLength: size }),
+      );
+      return {
+        size,
+        event: { Records: [{ s3: { bucket: { name: s3.bucket }, object: { key: `incoming/${key}`, eTag: ETag!.replace(/"/g, "") } } }] },
+      };
     };
     try {
       const env = { PATH: process.env.PATH, ...h.env, ...s3.env, DB_USER: "ingest" };

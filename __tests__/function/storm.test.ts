@@ -4,10 +4,10 @@
  * stays up, no connection leaks, and once the server has reaped idle connections (wait_timeout) the
  * environments that were refused get in when retried, as Lambda retries asynchronous invocations.
  */
-import { CONNECT_TIMEOUT_MS, QUERY_TIMEOUT_MS } from "../../functions/api/database";
-import { ExecutionEnvironments, type Invocation } from "../harness/execution-environments";
-import { type Harness, startHarness } from "../harness/mariadb";
-import { bootstrapHarness } from "../harness/migrations";
+import { CONNECT_TIMEOUT_MS, QUERY_TIMEOUT_MS } from "../../functions/shared/database-client";
+import { ExecutionEnvironments, type Invocation } from "../../harness/execution-environments";
+import { type Harness, startHarness } from "../../harness/mariadb";
+import { bootstrapHarness } from "../../harness/migrations";
 
 const ENVIRONMENTS = 40;
 const MAX_CONNECTIONS = 10;
@@ -29,7 +29,8 @@ afterAll(async () => {
   await h?.destroy();
 });
 
-const appConnections = async () => Number((await h.admin("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = 'app_user'"))[0].n);
+const appConnections = async () =>
+  Number((await h.admin("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = 'app_user'"))[0].n);
 
 async function untilReaped(): Promise<void> {
   const deadline = Date.now() + (WAIT_TIMEOUT_SECONDS + 10) * 1000;
@@ -51,7 +52,9 @@ it("answers every invocation of a storm, or refuses it fast with a retryable err
     expect(invocation.error).toEqual({
       name: "DatabaseUnavailableError",
       retryable: true,
-      message: expect.stringMatching(new RegExp(`^MySQL at 127\\.0\\.0\\.1:${h.port} (is busy \\(ER_CON_COUNT_ERROR\\)|is unavailable|did not answer)`)),
+      message: expect.stringMatching(
+        new RegExp(`^MySQL at 127\\.0\\.0\\.1:${h.port} (is busy \\(ER_CON_COUNT_ERROR\\)|is unavailable|did not answer)`),
+      ),
     });
   }
   expect(refused.some((invocation) => invocation.error?.message.includes("is busy (ER_CON_COUNT_ERROR)"))).toBe(true);

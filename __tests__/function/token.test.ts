@@ -1,4 +1,4 @@
-import { TOKEN_LIFETIME_MS, TOKEN_REFRESH_MARGIN_MS, TokenCache } from "../../functions/api/token";
+import { TOKEN_LIFETIME_MS, TOKEN_REFRESH_MARGIN_MS, TokenCache } from "../../functions/shared/token";
 
 function countingSigner() {
   let issued = 0;

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { App, Testing } from "cdktf";
-import { parseStackConfig } from "../../src/config";
+import { type App, Testing } from "cdktf";
+import { parseStackConfig } from "../../src/config/stack-config";
 import { ServiceStack } from "../../src/service-stack";
 import { MINIMAL, projectRoot, synthStack, testApp } from "./synth";
 
@@ -32,7 +32,12 @@ describe("ServiceStack", () => {
       return JSON.parse(Testing.synth(stack)).terraform.backend.s3;
     });
     expect(keys).toEqual([
-      expect.objectContaining({ bucket: "acme-tfstate", key: "platform/lambda-rds-iam/dev.tfstate", region: "us-east-1", kms_key_id: "arn:aws:kms:us-east-1:111111111111:alias/acme-tfstate" }),
+      expect.objectContaining({
+        bucket: "acme-tfstate",
+        key: "platform/lambda-rds-iam/dev.tfstate",
+        region: "us-east-1",
+        kms_key_id: "arn:aws:kms:us-east-1:111111111111:alias/acme-tfstate",
+      }),
       expect.objectContaining({ bucket: "acme-tfstate", key: "platform/lambda-rds-iam/staging.tfstate", region: "us-east-1" }),
     ]);
   });

@@ -1,10 +1,10 @@
-import { App, Testing, TerraformElement, TerraformResource, TerraformStack } from "cdktf";
+import { type App, Testing, TerraformElement, TerraformResource, type TerraformStack } from "cdktf";
 import { invokeAspects } from "cdktf/lib/synthesize/synthesizer";
 import { cpSync, mkdirSync, readdirSync, symlinkSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { StackConfigInput, parseStackConfig } from "../../src/config";
+import { type StackConfigInput, parseStackConfig } from "../../src/config/stack-config";
 import { ServiceStack } from "../../src/service-stack";
-import { StateStack } from "../../src/state";
+import { StateStack } from "../../src/state/state-stack";
 import { tempDir } from "./temp";
 
 export const projectRoot = resolve(__dirname, "../..");
@@ -52,7 +52,7 @@ export interface Synthesized<S extends TerraformStack = ServiceStack> {
   all(type: string): Record<string, Block>;
   /** The standalone ingress or egress rules of the security group with this id reference. */
   rulesOf(direction: "ingress" | "egress", groupId: string): Block[];
-  /** References to the stack's partition, DNS suffix, region and account id (src/aws-context.ts), as ARNs embed them. */
+  /** References to the stack's partition, DNS suffix, region and account id (src/core/aws-context.ts), as ARNs embed them. */
   aws: { partition: string; dnsSuffix: string; region: string; accountId: string };
 }
 

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { settingsFromEnvironment } from "../shared/database-settings";
-import { Database } from "./database";
+import { DatabaseClient } from "../shared/database-client";
 import { deleteItem, getItem, health, listItems, putItem } from "./items";
 import { log } from "../shared/log";
-import { ClientError, Request, parseRequest } from "./request";
+import { ClientError, type Request, parseRequest } from "../shared/request";
 
 /** Every answer has this shape; failures of the server are thrown instead, so Lambda retries them. */
 export type Response =
@@ -15,11 +15,11 @@ interface Context {
 }
 
 // One per execution environment, created on first use and reused by every invocation after it.
-let database: Database | undefined;
+let database: DatabaseClient | undefined;
 
 /** The environment's database client (exported for tests and benchmarks). */
-export function sharedDatabase(): Database {
-  database ??= new Database(settingsFromEnvironment(process.env));
+export function sharedDatabase(): DatabaseClient {
+  database ??= new DatabaseClient(settingsFromEnvironment(process.env));
   return database;
 }
 

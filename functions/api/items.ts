@@ -1,5 +1,5 @@
 import type { PoolConnection, ResultSetHeader, RowDataPacket } from "mysql2/promise";
-import { ItemData, encodeCursor } from "./request";
+import { type ItemData, encodeCursor } from "../shared/request";
 
 export interface Item {
   id: string;
@@ -20,7 +20,7 @@ export interface Page {
 
 type Params = (string | number)[];
 
-// Server-side prepared statements only: values never become SQL text. Database.run bounds their time.
+// Server-side prepared statements only: values never become SQL text. DatabaseClient.run bounds their time.
 async function rows<T extends RowDataPacket>(connection: PoolConnection, sql: string, params: Params = []): Promise<T[]> {
   const [result] = await connection.execute<T[]>(sql, params);
   return result;
@@ -43,7 +43,11 @@ export async function health(connection: PoolConnection): Promise<Health> {
 /** Inserts or replaces an item; true when it was new. */
 export async function putItem(connection: PoolConnection, item: Item): Promise<boolean> {
   const json = JSON.stringify(item.data);
-  const result = await change(connection, "INSERT INTO items (id, data) VALUES (?, ?) ON DUPLICATE KEY UPDATE data = ?", [item.id, json, json]);
+  const result = await change(connection, "INSERT INTO items (id, data) VALUES (?, ?) ON DUPLICATE KEY UPDATE data = ?", [
+    item.id,
+    json,
+    json,
+  ]);
   return result.affectedRows === 1;
 }
 

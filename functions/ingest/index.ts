@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { S3Client } from "@aws-sdk/client-s3";
-import { Database } from "../api/database";
+import { DatabaseClient } from "../shared/database-client";
 import { settingsFromEnvironment } from "../shared/database-settings";
 import { log } from "../shared/log";
-import { IngestResult, ingestObject } from "./ingest";
+import { type IngestResult, ingestObject } from "./ingest";
 import { INCOMING_PREFIX } from "./layout";
 
 /** The parts of an S3 event notification record the function reads. */
@@ -11,14 +11,16 @@ interface S3EventRecord {
   s3?: { bucket?: { name?: string }; object?: { key?: string; versionId?: string; eTag?: string } };
 }
 
-export type RecordResult = IngestResult | { readonly status: "refused"; readonly bucket?: string; readonly key?: string; readonly reason: string };
+export type RecordResult =
+  | IngestResult
+  | { readonly status: "refused"; readonly bucket?: string; readonly key?: string; readonly reason: string };
 
 interface Context {
   awsRequestId?: string;
 }
 
 // One of each per execution environment, reused by every invocation after the first.
-let database: Database | undefined;
+let database: DatabaseClient | undefined;
 let s3: S3Client | undefined;
 
 /** Closes the environment's database connections (tests, the bench); the next invocation opens new ones. */
@@ -46,7 +48,7 @@ function refusal(record: S3EventRecord, dataBucket: string | undefined): string 
  */
 export async function handler(event: { Records?: S3EventRecord[] }, context: Context = {}): Promise<RecordResult[]> {
   const requestId = context.awsRequestId ?? randomUUID();
-  database ??= new Database(settingsFromEnvironment(process.env));
+  database ??= new DatabaseClient(settingsFromEnvironment(process.env));
   s3 ??= new S3Client({});
   const results: RecordResult[] = [];
   for (const record of event.Records ?? []) {
@@ -63,7 +65,15 @@ export async function handler(event: { Records?: S3EventRecord[] }, context: Con
     try {
       const result = await ingestObject(s3, database, object, requestId);
       const level = result.status === "malformed" ? "error" : "info";
-      log(level, "object ingested", { requestId, key: result.key, version: result.version, status: result.status, linesOk: result.linesOk, linesBad: result.linesBad, durationMs: result.durationMs });
+      log(level, "object ingested", {
+        requestId,
+        key: result.key,
+        version: result.version,
+        status: result.status,
+        linesOk: result.linesOk,
+        linesBad: result.linesBad,
+        durationMs: result.durationMs,
+      });
       results.push(result);
     } catch (error) {
       const failure = error as Error & { code?: string };

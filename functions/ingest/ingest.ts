@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
-import { Readable, pipeline } from "node:stream";
+import { type Readable, pipeline } from "node:stream";
 import { createGunzip } from "node:zlib";
-import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { PoolConnection, RowDataPacket } from "mysql2/promise";
-import { Database } from "../api/database";
-import { ClientError, ItemData, parseItem } from "../api/request";
+import type { DatabaseClient } from "../shared/database-client";
+import { ClientError, type ItemData, parseItem } from "../shared/request";
 import { log } from "../shared/log";
 import { INCOMING_PREFIX, RESULTS_PREFIX } from "./layout";
 import { splitLines } from "./lines";
@@ -55,7 +55,8 @@ interface Row {
 /** Where a result object goes: results/ in place of incoming/, with .json added. */
 export const resultKeyOf = (key: string) => `${RESULTS_PREFIX}${key.slice(INCOMING_PREFIX.length)}.json`;
 
-const objectHash = (object: ObjectVersion) => createHash("sha256").update(`${object.bucket}\0${object.key}\0${object.version}`).digest("hex");
+const objectHash = (object: ObjectVersion) =>
+  createHash("sha256").update(`${object.bucket}\0${object.key}\0${object.version}`).digest("hex");
 
 /** Errors that say the object's bytes cannot be read as what they claim to be: retrying will not help. */
 const isMalformedStream = (error: unknown) => /^Z_/.test(String((error as { code?: string }).code ?? ""));
@@ -64,11 +65,14 @@ async function upsert(connection: PoolConnection, rows: Row[]): Promise<void> {
   if (rows.length === 0) return;
   // VALUES(data): the line's own value, so writing a line twice gives the same row (updated_at moves only when data changes).
   const sql = `INSERT INTO items (id, data) VALUES ${rows.map(() => "(?, ?)").join(", ")} ON DUPLICATE KEY UPDATE data = VALUES(data)`;
-  await connection.execute(sql, rows.flatMap((row) => [row.id, row.json]));
+  await connection.execute(
+    sql,
+    rows.flatMap((row) => [row.id, row.json]),
+  );
 }
 
-/** Runs `work` in a transaction; rolled back on failure (Database.run then retries the whole unit once on a fresh connection). */
-async function inTransaction(db: Database, requestId: string, work: (connection: PoolConnection) => Promise<void>): Promise<void> {
+/** Runs `work` in a transaction; rolled back on failure (DatabaseClient.run then retries the whole unit once on a fresh connection). */
+async function inTransaction(db: DatabaseClient, requestId: string, work: (connection: PoolConnection) => Promise<void>): Promise<void> {
   await db.run(requestId, async (connection) => {
     await connection.beginTransaction();
     try {
@@ -93,16 +97,25 @@ function decoded(body: Readable, key: string, contentEncoding: string | undefine
  * of the last batch, after the result object is written; a version already recorded is skipped, and
  * every upsert writes the line's own values, so redelivered events change nothing.
  */
-export async function ingestObject(s3: S3Client, db: Database, object: ObjectVersion, requestId: string): Promise<IngestResult> {
+export async function ingestObject(s3: S3Client, db: DatabaseClient, object: ObjectVersion, requestId: string): Promise<IngestResult> {
   const started = performance.now();
   const hash = objectHash(object);
   const base = { bucket: object.bucket, key: object.key, version: object.version };
   const recorded = await db.run(requestId, async (connection) => {
-    const [rows] = await connection.execute<RowDataPacket[]>("SELECT lines_ok, lines_bad FROM ingested_objects WHERE object_hash = ?", [hash]);
+    const [rows] = await connection.execute<RowDataPacket[]>("SELECT lines_ok, lines_bad FROM ingested_objects WHERE object_hash = ?", [
+      hash,
+    ]);
     return rows[0];
   });
   if (recorded) {
-    return { ...base, status: "already-ingested", linesOk: recorded.lines_ok, linesBad: recorded.lines_bad, badLines: [], durationMs: Math.round(performance.now() - started) };
+    return {
+      ...base,
+      status: "already-ingested",
+      linesOk: recorded.lines_ok,
+      linesBad: recorded.lines_bad,
+      badLines: [],
+      durationMs: Math.round(performance.now() - started),
+    };
   }
 
   const response = await s3.send(new GetObjectCommand({ Bucket: object.bucket, Key: object.key, VersionId: object.versionId }));
@@ -162,18 +175,16 @@ export async function ingestObject(s3: S3Client, db: Database, object: ObjectVer
     resultKey,
     durationMs: Math.round(performance.now() - started),
   };
-  await s3.send(new PutObjectCommand({ Bucket: object.bucket, Key: resultKey, Body: JSON.stringify(result, null, 2), ContentType: "application/json" }));
+  await s3.send(
+    new PutObjectCommand({ Bucket: object.bucket, Key: resultKey, Body: JSON.stringify(result, null, 2), ContentType: "application/json" }),
+  );
   await inTransaction(db, requestId, async (connection) => {
     await upsert(connection, batch);
     // IGNORE: a concurrent delivery of the same version that got here first recorded the same thing.
-    await connection.execute("INSERT IGNORE INTO ingested_objects (object_hash, bucket, object_key, object_version, lines_ok, lines_bad) VALUES (?, ?, ?, ?, ?, ?)", [
-      hash,
-      object.bucket,
-      object.key,
-      object.version,
-      linesOk,
-      linesBad,
-    ]);
+    await connection.execute(
+      "INSERT IGNORE INTO ingested_objects (object_hash, bucket, object_key, object_version, lines_ok, lines_bad) VALUES (?, ?, ?, ?, ?, ?)",
+      [hash, object.bucket, object.key, object.version, linesOk, linesBad],
+    );
   });
   return result;
 }

@@ -18,7 +18,11 @@ export async function* splitLines(chunks: AsyncIterable<Uint8Array>, maxBytes: n
   const finish = (): Line | undefined => {
     number++;
     const line: Line | undefined =
-      size > maxBytes ? { number, tooLongBytes: size } : size === 0 ? undefined : { number, text: Buffer.concat(parts, size).toString("utf8").replace(/\r$/, "") };
+      size > maxBytes
+        ? { number, tooLongBytes: size }
+        : size === 0
+          ? undefined
+          : { number, text: Buffer.concat(parts, size).toString("utf8").replace(/\r$/, "") };
     parts = [];
     size = 0;
     return line;

@@ -72,12 +72,20 @@ const serverMessage = (error: unknown) => {
  * The connection must allow multiple statements (migrations may hold several).
  */
 export async function bootstrap(connection: Connection, options: BootstrapOptions, migrations: Migration[]): Promise<BootstrapResult> {
-  const names = [["database", options.database], ["appUser", options.appUser], ["ingestUser", options.ingestUser]] as const;
+  const names = [
+    ["database", options.database],
+    ["appUser", options.appUser],
+    ["ingestUser", options.ingestUser],
+  ] as const;
   for (const [field, value] of names) {
-    if (value !== undefined && !IDENTIFIER.test(value)) throw new MigrationError(`${field} "${value}" is not a plain MySQL identifier (a letter, then letters, digits or _)`);
+    if (value !== undefined && !IDENTIFIER.test(value))
+      throw new MigrationError(`${field} "${value}" is not a plain MySQL identifier (a letter, then letters, digits or _)`);
   }
   const lock = `${options.database}.migrations`;
-  const [[{ acquired }]] = await connection.query<RowDataPacket[]>("SELECT GET_LOCK(?, ?) AS acquired", [lock, options.lockTimeoutSeconds ?? 60]);
+  const [[{ acquired }]] = await connection.query<RowDataPacket[]>("SELECT GET_LOCK(?, ?) AS acquired", [
+    lock,
+    options.lockTimeoutSeconds ?? 60,
+  ]);
   if (acquired !== 1) throw new MigrationError(`another run holds the lock ${lock}; try again once it has finished`);
   try {
     await connection.query("CREATE DATABASE IF NOT EXISTS ?? CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", [options.database]);

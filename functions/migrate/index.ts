@@ -3,14 +3,15 @@ import mysql from "mysql2/promise";
 import { settingsFromEnvironment, verifiedTls } from "../shared/database-settings";
 import { log } from "../shared/log";
 import { loadMigrations } from "../shared/migration-files";
-import { BootstrapResult, bootstrap } from "./bootstrap";
+import { type BootstrapResult, bootstrap } from "./bootstrap";
 
 /** Invoked by Terraform after the instance exists; the event only carries what makes Terraform re-invoke. */
 export async function handler(): Promise<BootstrapResult> {
   // DB_USER and INGEST_DB_USER are the users to create; the function itself logs in as the master user.
   const settings = settingsFromEnvironment(process.env);
   const secretArn = process.env.MASTER_SECRET_ARN;
-  if (!secretArn) throw new Error("environment variable MASTER_SECRET_ARN is not set; the stack sets it to the instance's master user secret");
+  if (!secretArn)
+    throw new Error("environment variable MASTER_SECRET_ARN is not set; the stack sets it to the instance's master user secret");
   const secret = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: secretArn }));
   const master = JSON.parse(secret.SecretString ?? "{}") as { username?: string; password?: string };
   if (!master.username || !master.password) throw new Error("the master user secret has no username or password");
@@ -25,7 +26,12 @@ export async function handler(): Promise<BootstrapResult> {
     connectTimeout: 10_000,
   });
   try {
-    const options = { database: settings.database, appUser: settings.user, ingestUser: process.env.INGEST_DB_USER, authentication: { kind: "rds-iam" } } as const;
+    const options = {
+      database: settings.database,
+      appUser: settings.user,
+      ingestUser: process.env.INGEST_DB_USER,
+      authentication: { kind: "rds-iam" },
+    } as const;
     const result = await bootstrap(connection, options, loadMigrations());
     log("info", "database bootstrapped", { applied: result.applied.join(",") || "none", alreadyApplied: result.alreadyApplied.length });
     return result;

@@ -20,7 +20,8 @@ export function settingsFromEnvironment(env: Record<string, string | undefined>)
     return value;
   };
   const port = Number(required("DB_PORT"));
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`environment variable DB_PORT is "${env.DB_PORT}", not a port number`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new Error(`environment variable DB_PORT is "${env.DB_PORT}", not a port number`);
   return {
     host: required("DB_HOST"),
     port,

@@ -18,7 +18,9 @@ declare const __EMBEDDED_MIGRATIONS__: Migration[] | undefined;
 /** The repository's migrations in name order: embedded in a bundled function, read from `dir` elsewhere. */
 export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
   if (typeof __EMBEDDED_MIGRATIONS__ !== "undefined") return __EMBEDDED_MIGRATIONS__;
-  const names = readdirSync(dir).filter((name) => name.endsWith(".sql")).sort();
+  const names = readdirSync(dir)
+    .filter((name) => name.endsWith(".sql"))
+    .sort();
   const misnamed = names.filter((name) => !MIGRATION_NAME.test(name));
   if (misnamed.length > 0) {
     throw new Error(`migrations/${misnamed[0]}: migration files are named NNNN_lowercase_words.sql, e.g. 0002_add_owner.sql`);

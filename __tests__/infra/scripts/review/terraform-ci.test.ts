@@ -1,0 +1,109 @@
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { FORK_REASON, STATE_STACK_REASON, apply, plan, skipReason, validate } from "../../../../scripts/review/terraform-ci";
+import { projectRoot } from "../../synth";
+import { tempDir } from "../../temp";
+
+/** A terraform that logs its arguments, writes the plan file it is asked for and prints a plan as JSON. */
+function fakeTerraform(dir: string): { binary: string; log: string } {
+  const binary = join(dir, "terraform");
+  const log = join(dir, "calls.log");
+  writeFileSync(
+    binary,
+    `#!/usr/bin/env node
+const fs = require("fs");
+const args = process.argv.slice(2);
+fs.appendFileSync(${JSON.stringify(log)}, args.join(" ") + "\\n");
+if (process.env.FAIL_ON === args[1]) process.exit(1);
+const out = args.find((a) => a.startsWith("-out="));
+if (out) fs.writeFileSync(out.slice(5), "binary plan");
+if (args[1] === "show") console.log(JSON.stringify({ format_version: "1.2", resource_changes: [] }));
+`,
+  );
+  chmodSync(binary, 0o755);
+  return { binary, log };
+}
+
+function workspace() {
+  const dir = tempDir("terraform-ci-");
+  const stacks = join(dir, "stacks");
+  for (const stack of ["dev", "dev-state"]) {
+    mkdirSync(join(stacks, stack), { recursive: true });
+    writeFileSync(join(stacks, stack, "cdk.tf.json"), JSON.stringify({ resource: {} }));
+  }
+  const terraform = fakeTerraform(dir);
+  process.env.TERRAFORM = terraform.binary;
+  const calls = () => readFileSync(terraform.log, "utf8").trim().split("\n");
+  return { dir, stacks, out: join(dir, "plans"), calls, binary: terraform.binary };
+}
+
+describe("CI terraform steps", () => {
+  beforeEach(() => jest.spyOn(console, "log").mockImplementation(() => undefined));
+  afterEach(() => {
+    delete process.env.TERRAFORM;
+    delete process.env.FAIL_ON;
+    jest.restoreAllMocks();
+  });
+
+  it("validate each stack without a backend, so no credentials are needed", () => {
+    const { stacks, calls } = workspace();
+    validate(stacks, ["dev", "dev-state"]);
+    expect(calls()).toEqual([
+      `-chdir=${join(stacks, "dev")} init -backend=false -no-color`,
+      `-chdir=${join(stacks, "dev")} validate -no-color`,
+      `-chdir=${join(stacks, "dev-state")} init -backend=false -no-color`,
+      `-chdir=${join(stacks, "dev-state")} validate -no-color`,
+    ]);
+  });
+
+  it("plan a service stack with its lock waited for, keeping the plan file, its JSON and the synthesized stack", () => {
+    const { stacks, out, calls } = workspace();
+    plan(stacks, "dev", out, { PLAN_ROLE_ARN: "arn:aws:iam::111111111111:role/github-actions/plan" });
+    expect(calls().map((call) => call.split(" ")[1])).toEqual(["init", "plan", "show"]);
+    expect(calls()[1]).toContain("-lock-timeout=5m");
+    expect(JSON.parse(readFileSync(join(out, "dev.json"), "utf8")).format_version).toBe("1.2");
+    expect(readdirSync(out).sort()).toEqual(["dev.json", "dev.tfplan", "stacks"]);
+    expect(existsSync(join(out, "stacks", "dev", "cdk.tf.json"))).toBe(true);
+  });
+
+  it("write why a stack gets no plan instead of planning it", () => {
+    const { dir, stacks, out } = workspace();
+    for (const stack of ["dev", "dev-state"]) plan(stacks, stack, out, { PLAN_ROLE_VARIABLE: "DEV_PLAN_ROLE_ARN" });
+    expect(readFileSync(join(out, "dev.skipped"), "utf8")).toContain("the repository variable DEV_PLAN_ROLE_ARN is not set");
+    expect(readFileSync(join(out, "dev-state.skipped"), "utf8")).toBe(`${STATE_STACK_REASON}\n`);
+    expect(existsSync(join(dir, "calls.log"))).toBe(false);
+  });
+
+  it("give forks no plan, whatever variables exist", () => {
+    expect(skipReason("dev", { FORK: "true", PLAN_ROLE_ARN: "arn" })).toBe(FORK_REASON);
+    expect(skipReason("dev", { FORK: "false", PLAN_ROLE_ARN: "arn" })).toBeUndefined();
+  });
+
+  it("fail on a failed plan, leaving the reason for the comment", () => {
+    const { stacks, out } = workspace();
+    process.env.FAIL_ON = "plan";
+    expect(() => plan(stacks, "dev", out, { PLAN_ROLE_ARN: "arn" })).toThrow(`terraform plan failed in ${join(stacks, "dev")} (exit 1)`);
+    expect(readFileSync(join(out, "dev.skipped"), "utf8")).toContain("terraform plan failed");
+  });
+
+  it("apply exactly the plan it printed, and never a state stack", () => {
+    const { stacks, calls } = workspace();
+    apply(stacks, "dev");
+    const [, planCall, applyCall] = calls();
+    const planFile = /-out=(\S+)/.exec(planCall)![1];
+    expect(applyCall).toMatch(new RegExp(`apply -no-color -lock-timeout=10m ${planFile}$`));
+    expect(() => apply(stacks, "dev-state")).toThrow("dev-state is deployed by hand only");
+  });
+
+  it("run as npm run ci:terraform, taking the stacks and output directories from its options", () => {
+    const { stacks, out, binary } = workspace();
+    const run = spawnSync("npm", ["run", "-s", "ci:terraform", "--", "--stacks-dir", stacks, "plan", "dev", "dev-state", "--out", out], {
+      cwd: projectRoot,
+      encoding: "utf8",
+      env: { ...process.env, TERRAFORM: binary, PLAN_ROLE_ARN: "arn", FORK: "false" },
+    });
+    expect(run.status).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(["dev-state.skipped", "dev.json", "dev.tfplan", "stacks"]);
+  });
+});

@@ -1,0 +1,183 @@
+import { TLSSocket } from "node:tls";
+import { Signer } from "@aws-sdk/rds-signer";
+import mysql, { type Pool, type PoolConnection } from "mysql2/promise";
+import { type DatabaseSettings, verifiedTls } from "./database-settings";
+import { log } from "./log";
+import { TokenCache, type TokenSigner } from "./token";
+
+/** Both stay well below the function timeout (15 s by default), so a dead database fails the invocation cleanly. */
+export const CONNECT_TIMEOUT_MS = 4_000;
+export const QUERY_TIMEOUT_MS = 5_000;
+/**
+ * Lambda runs one invocation per execution environment at a time, so one connection serves it. Every
+ * environment's connection counts against the server's max_connections until the server reaps it
+ * (wait_timeout) after Lambda froze or dropped the environment: a second one would halve capacity.
+ */
+export const POOL_SIZE = 1;
+
+/** The database could not be reached or did not answer in time: a server-side failure the caller may retry. */
+export class DatabaseUnavailableError extends Error {
+  /** Lambda's asynchronous retries and on-failure destinations apply; a later attempt may well succeed. */
+  readonly retryable = true;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "DatabaseUnavailableError";
+  }
+}
+
+type MysqlError = Error & { code?: string; errno?: number; fatal?: boolean };
+// Not `instanceof Error`: errors from another realm (a test VM context) would lose their code.
+const asMysqlError = (error: unknown): MysqlError =>
+  typeof error === "object" && error !== null ? (error as MysqlError) : new Error(String(error));
+
+/** Socket-level failures: the server is down, restarting or unreachable. */
+const NETWORK_ERRORS = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "PROTOCOL_CONNECTION_LOST",
+]);
+/** The server is full or going away: an immediate retry would be refused too, so these fail at once. */
+const SERVER_BUSY_ERRORS = new Set(["ER_SERVER_SHUTDOWN", "ER_CON_COUNT_ERROR", "ER_TOO_MANY_USER_CONNECTIONS"]);
+const isServerBusy = (error: MysqlError) => SERVER_BUSY_ERRORS.has(error.code ?? "");
+
+const isTokenRejected = (error: MysqlError) => error.code === "ER_ACCESS_DENIED_ERROR";
+const isWithoutTls = (error: MysqlError) => error.code === "HANDSHAKE_NO_SSL_SUPPORT";
+const QUERY_TIMEOUT = "QUERY_TIMEOUT";
+const isTimeout = (error: MysqlError) => error.code === QUERY_TIMEOUT || error.code === "ETIMEDOUT";
+/** The connection broke or could not be made (restart, idle disconnect): a fresh one may well succeed. */
+const isBrokenConnection = (error: MysqlError) =>
+  NETWORK_ERRORS.has(error.code ?? "") ||
+  (error.fatal === true && !isTimeout(error) && !isTokenRejected(error) && !isWithoutTls(error) && !isServerBusy(error));
+
+/**
+ * Bounds a unit of work by QUERY_TIMEOUT_MS with one timer, rather than mysql2's per-query timers
+ * (measurably slower on the warm path). On expiry the connection is destroyed by the caller.
+ */
+async function withinQueryTimeout<T>(work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expiry = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      work.catch(() => undefined); // settles on the destroyed connection; nobody waits for it any more
+      reject(Object.assign(new Error(`no answer within ${QUERY_TIMEOUT_MS} ms`), { code: QUERY_TIMEOUT, fatal: true }));
+    }, QUERY_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([work, expiry]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * MySQL access for one execution environment: a small pool created lazily, authenticated with IAM
+ * tokens sent only over verified TLS, retried once on a fresh connection or a fresh token.
+ */
+export class DatabaseClient {
+  readonly tokens: TokenCache;
+  private pool: Pool | undefined;
+
+  constructor(
+    private readonly settings: DatabaseSettings,
+    signer: TokenSigner = new Signer({ hostname: settings.host, port: settings.port, username: settings.user, region: settings.region }),
+  ) {
+    this.tokens = new TokenCache(signer);
+  }
+
+  /** Runs `work` on a pooled connection; throws DatabaseUnavailableError when the server cannot serve it. */
+  async run<T>(requestId: string, work: (connection: PoolConnection) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      let connection: PoolConnection | undefined;
+      try {
+        connection = await this.connectionPool().getConnection();
+        const result = await withinQueryTimeout(work(connection));
+        connection.release();
+        return result;
+      } catch (caught) {
+        const error = asMysqlError(caught);
+        if (connection) {
+          if (error.fatal) connection.destroy();
+          else connection.release();
+        }
+        const retryable = isTokenRejected(error) || isBrokenConnection(error);
+        if (attempt === 1 && retryable) {
+          if (isTokenRejected(error)) this.tokens.invalidate();
+          log("warn", "retrying on a fresh connection", { requestId, code: error.code, attempt });
+          continue;
+        }
+        throw this.explain(error);
+      }
+    }
+  }
+
+  async end(): Promise<void> {
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.end();
+  }
+
+  private explain(error: MysqlError): Error {
+    const where = `MySQL at ${this.settings.host}:${this.settings.port}`;
+    if (isTokenRejected(error)) {
+      return new DatabaseUnavailableError(
+        `${where} refused the IAM token for ${this.settings.user} twice; check the rds-db:connect grant and that the user is IDENTIFIED WITH AWSAuthenticationPlugin`,
+        { cause: error },
+      );
+    }
+    if (isWithoutTls(error)) {
+      return new Error(`${where} does not offer TLS; the IAM token is never sent without it`, { cause: error });
+    }
+    if (error.code === QUERY_TIMEOUT) {
+      return new DatabaseUnavailableError(`${where} did not answer within ${QUERY_TIMEOUT_MS} ms`, { cause: error });
+    }
+    if (isServerBusy(error)) {
+      return new DatabaseUnavailableError(
+        `${where} is busy (${error.code}): it accepts no more connections now; retry later, or put RDS Proxy in front of it (database.proxy)`,
+        { cause: error },
+      );
+    }
+    if (isBrokenConnection(error) || isTimeout(error)) {
+      return new DatabaseUnavailableError(`${where} is unavailable: ${error.code ?? error.message}`, { cause: error });
+    }
+    return error;
+  }
+
+  private connectionPool(): Pool {
+    this.pool ??= mysql.createPool({
+      host: this.settings.host,
+      port: this.settings.port,
+      user: this.settings.user,
+      database: this.settings.database,
+      charset: "utf8mb4",
+      // Affected rows then tell an insert (1) from an update (2) or a no-op (0).
+      flags: ["-FOUND_ROWS"],
+      ssl: verifiedTls(this.settings.ca),
+      authPlugins: {
+        mysql_clear_password:
+          ({ connection }) =>
+          () =>
+            this.tokenForEncrypted(connection),
+      },
+      connectTimeout: CONNECT_TIMEOUT_MS,
+      connectionLimit: POOL_SIZE,
+      maxIdle: POOL_SIZE,
+      enableKeepAlive: true,
+      supportBigNumbers: true,
+    });
+    return this.pool;
+  }
+
+  /** The token travels as cleartext inside the MySQL protocol, so it is only ever handed to an encrypted socket. */
+  private async tokenForEncrypted(connection: unknown): Promise<Buffer> {
+    const stream = (connection as { stream?: unknown }).stream;
+    if (!(stream instanceof TLSSocket) || !stream.encrypted) {
+      throw new Error("refusing to send the IAM token: the connection is not encrypted with TLS");
+    }
+    return Buffer.from(`${await this.tokens.get()}\0`);
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * Prints figures for the api function as it ships: zip size, cold start of the extracted bundle,
+ * warm latency next to a raw mysql2 query, and token signings, all on the MariaDB IAM harness.
+ * Figures only; targets are printed beside them, nothing is enforced.
+ */
+import { type ChildProcess, fork, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { Signer } from "@aws-sdk/rds-signer";
+import { unzipSync } from "fflate";
+import mysql from "mysql2/promise";
+import { type Harness, startHarness } from "../../harness/mariadb";
+import { bootstrapHarness } from "../../harness/migrations";
+import { bundleFunction } from "../../src/functions/function-bundle";
+import { median, percentile } from "./measure";
+
+const projectRoot = resolve(__dirname, "../..");
+const COLD_STARTS = 5;
+const WARM_UP = 200;
+const INVOCATIONS = 1000;
+const BLOCK = 100;
+const ITEM_ID = "bench-item";
+
+// Plain `node`, no tsx hooks: module load is what Lambda pays for our code (its own bootstrap is not counted).
+const COLD_START = `
+const started = performance.now();
+const { handler, closeDatabase } = require(process.argv[1]);
+const loaded = performance.now();
+handler({ op: "health" }).then(async (response) => {
+  const invoked = performance.now();
+  if (response.statusCode !== 200) throw new Error(JSON.stringify(response));
+  await closeDatabase();
+  process.send({ loadMs: loaded - started, firstInvocationMs: invoked - loaded }, () => process.exit(0));
+});`;
+
+interface ColdStart {
+  loadMs: number;
+  firstInvocationMs: number;
+}
+
+interface WarmJob {
+  indexJs: string;
+  host: string;
+  port: number;
+  user: string;
+  database: string;
+  ca: string;
+  token: string;
+}
+
+interface WarmResult {
+  handlerMs: number[];
+  rawMs: number[];
+  signings: number;
+}
+
+/** The first message of a child that runs the bundle; its stdout (the handler's log lines) goes to /dev/null, as cheaply as Lambda's log pipe. */
+function firstMessage<T>(child: ChildProcess): Promise<T> {
+  let stderr = "";
+  child.stderr!.on("data", (chunk) => (stderr += chunk));
+  return new Promise((done, fail) => {
+    child.once("message", (message) => done(message as T));
+    child.once("error", fail);
+    child.once("exit", (code) => fail(new Error(`benchmark child exited with ${code} before reporting:\n${stderr.slice(-2000)}`)));
+  });
+}
+
+async function timed(count: number, run: () => Promise<unknown>): Promise<number[]> {
+  const samples: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    await run();
+    samples.push(performance.now() - started);
+  }
+  return samples;
+}
+
+/**
+ * Runs in a forked child: the shipped bundle and a raw connection in one process with the same loop,
+ * so the only difference is what the handler adds (parsing, pool checkout, query timer, retry wrapper, logging).
+ * A child because the bundle reads its settings from process.env and logs every call to stdout.
+ */
+async function warmChild(job: WarmJob): Promise<WarmResult> {
+  const api: typeof import("../../functions/api/index") = require(job.indexJs);
+  const raw = await mysql.createConnection({
+    host: job.host,
+    port: job.port,
+    user: job.user,
+    database: job.database,
+    password: job.token,
+    ssl: { ca: job.ca },
+    enableCleartextPlugin: true,
+  });
+  const get = { op: "get", id: ITEM_ID };
+  const viaHandler = () => api.handler(get);
+  const viaRaw = () => raw.execute("SELECT id, data FROM items WHERE id = ?", [ITEM_ID]);
+
+  await api.handler({ op: "put", item: { id: ITEM_ID, data: { colour: "red", sizes: [1, 2, 3] } } });
+  const answer = await viaHandler();
+  if (answer.statusCode !== 200) throw new Error(`get answered ${JSON.stringify(answer)}`);
+  await timed(WARM_UP, viaHandler);
+  await timed(WARM_UP, viaRaw);
+
+  // Alternating blocks, so a burst of load from elsewhere on the machine hits both sides alike.
+  const result: WarmResult = { handlerMs: [], rawMs: [], signings: 0 };
+  for (let done = 0; done < INVOCATIONS; done += BLOCK) {
+    const signedBefore = api.sharedDatabase().tokens.signings;
+    result.handlerMs.push(...(await timed(BLOCK, viaHandler)));
+    result.signings += api.sharedDatabase().tokens.signings - signedBefore;
+    result.rawMs.push(...(await timed(BLOCK, viaRaw)));
+  }
+  return result;
+}
+
+const ms = (value: number) => `${value.toFixed(value < 10 ? 3 : 1)} ms`;
+const row = (label: string, ...cells: string[]) =>
+  console.log(`  ${label.padEnd(50)}${cells.map((cell) => cell.padEnd(14)).join("")}`.trimEnd());
+
+const progress = (line: string) => process.stderr.write(`${line}\n`);
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), "bench-function-"));
+  let h: Harness | undefined;
+  try {
+    progress("bundling the api function...");
+    const bundle = bundleFunction({ projectRoot, source: "api", runtime: "nodejs22.x" });
+    // Extracted alone in a temp dir: nothing resolves from a node_modules beside it.
+    const code = unzipSync(readFileSync(bundle.zipPath))["index.js"];
+    const indexJs = join(work, "index.js");
+    writeFileSync(indexJs, code);
+
+    progress("starting the MariaDB IAM harness...");
+    h = await startHarness();
+    await bootstrapHarness(h);
+    // Session credentials, as a Lambda's: tokens of about 1 KB.
+    const env = { ...process.env, ...h.env };
+    delete env.AWS_PROFILE;
+
+    const coldStarts: ColdStart[] = [];
+    for (let i = 0; i < COLD_STARTS; i++) {
+      progress(`cold start ${i + 1} of ${COLD_STARTS}...`);
+      const child = spawn(process.execPath, ["-e", COLD_START, indexJs], { env, stdio: ["ignore", "ignore", "pipe", "ipc"] });
+      coldStarts.push(await firstMessage<ColdStart>(child));
+    }
+
+    const token = await new Signer({
+      hostname: h.host,
+      port: h.port,
+      username: h.env.DB_USER,
+      region: h.region,
+      credentials: h.credentials,
+    }).getAuthToken();
+    progress(`${WARM_UP * 2 + INVOCATIONS * 2} warm calls, handler and raw driver alternating...`);
+    const child = fork(__filename, ["--warm"], { env, stdio: ["ignore", "ignore", "pipe", "ipc"] });
+    const warm = firstMessage<WarmResult>(child);
+    child.send({ indexJs, host: h.host, port: h.port, user: h.env.DB_USER, database: h.database, ca: h.caPem, token } satisfies WarmJob);
+    const { handlerMs, rawMs, signings } = await warm;
+
+    const [handlerP50, handlerP99, rawP50, rawP99] = [
+      percentile(handlerMs, 50),
+      percentile(handlerMs, 99),
+      percentile(rawMs, 50),
+      percentile(rawMs, 99),
+    ];
+    console.log(
+      `api function, nodejs22.x bundle (run here on node ${process.version}), MariaDB IAM harness on loopback (through its token-verifying front)\n`,
+    );
+    row("zip size", `${(bundle.bytes / 1024).toFixed(1)} KB`, "", "target <= 600 KB");
+    row("index.js unzipped", `${(code.byteLength / 1024).toFixed(1)} KB`);
+    console.log(`\ncold start, median of ${COLD_STARTS} fresh node processes`);
+    row("module load (require index.js)", ms(median(coldStarts.map((c) => c.loadMs))));
+    row("first invocation (health: TLS, token, 2 queries)", ms(median(coldStarts.map((c) => c.firstInvocationMs))));
+    row("total", ms(median(coldStarts.map((c) => c.loadMs + c.firstInvocationMs))));
+    console.log(`\nwarm get of one item, ${INVOCATIONS} sequential calls each (blocks of ${BLOCK}, alternating) after ${WARM_UP} warm-up`);
+    row("", "p50", "p99");
+    row("handler (bundle)", ms(handlerP50), ms(handlerP99));
+    row("raw mysql2 execute, open TLS connection", ms(rawP50), ms(rawP99));
+    row("ratio handler / raw", `${(handlerP50 / rawP50).toFixed(2)}x`, `${(handlerP99 / rawP99).toFixed(2)}x`, "target <= 1.3x");
+    row(
+      "handler overhead (handler - raw)",
+      `${((handlerP50 - rawP50) * 1000).toFixed(0)} µs`,
+      `${((handlerP99 - rawP99) * 1000).toFixed(0)} µs`,
+    );
+    console.log();
+    row("token signings per 100 warm invocations", String((signings * 100) / INVOCATIONS), "", "target <= 1");
+  } finally {
+    await h?.destroy();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === "--warm") {
+  process.once("message", (job) =>
+    warmChild(job as WarmJob).then(
+      (result) => process.send!(result, () => process.exit(0)),
+      (error) => {
+        console.error(error);
+        process.exit(1);
+      },
+    ),
+  );
+} else {
+  main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,28 @@
+/**
+ * The project's cdktf CLI as `npm run synth|diff|deploy|destroy -- [stacks] [options]` runs it, on any
+ * platform: HashiCorp's telemetry and cdktf's update check off (offline they only print errors);
+ * bad configuration reported once, before the CLI starts (the CLI would echo the app's message a
+ * second time); and for diff, deploy and destroy, Terraform checked against the version the stacks
+ * require. Synth needs no Terraform.
+ */
+import { stackConfigsOrExit } from "../../src/config/environments";
+import { terraformProblem } from "./terraform-version";
+
+const TERRAFORM_COMMANDS = ["diff", "deploy", "destroy"];
+const [command = "", ...args] = process.argv.slice(2);
+
+process.env.CHECKPOINT_DISABLE = "1";
+process.env.DISABLE_VERSION_CHECK = "true";
+stackConfigsOrExit(process.env);
+if (TERRAFORM_COMMANDS.includes(command)) {
+  const problem = terraformProblem(command, process.env);
+  if (problem) {
+    console.error(problem);
+    process.exit(1);
+  }
+}
+
+// The CLI runs in this process: a second Node would add its start-up time to every synth.
+const cli = require.resolve("cdktf-cli/bundle/bin/cdktf");
+process.argv = [process.argv[0], cli, command, ...args];
+require(cli);

@@ -1,0 +1,186 @@
+import { Construct } from "constructs";
+import { DataAwsIamPolicyDocument, type DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
+import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
+import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
+import type { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
+import { AwsContext } from "../core/aws-context";
+import { permissionsFor } from "./ci-permissions";
+
+export const GITHUB_OIDC_HOST = "token.actions.githubusercontent.com";
+export const GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com";
+/** The CI roles and their policies live on their own IAM path, outside every name pattern the deploy role may manage. */
+export const CI_IAM_PATH = "/github-actions/";
+
+export interface CiRolesProps {
+  /** "owner/repo" of the GitHub repository whose workflows may assume the roles. */
+  readonly repository: string;
+  /** The environment, and the GitHub environment whose jobs may assume the deploy role. */
+  readonly environment: string;
+  readonly planRoleName: string;
+  readonly deployRoleName: string;
+  /** The account's GitHub OIDC provider when it exists already; created here when absent. */
+  readonly oidcProviderArn?: string;
+  /** Prefix of every IAM role and policy name the service stack makes, e.g. "lambda-rds-iam-dev". */
+  readonly serviceNamePrefix: string;
+  /** Terraform types the service stack synthesizes (see terraformTypesOf). */
+  readonly serviceTypes: readonly string[];
+  /** Buckets the service stack makes, by name: the only ones whose configuration the roles read or write. */
+  readonly serviceBuckets: readonly string[];
+  /** Region the service stack deploys to (services call KMS there on the deploy role's behalf). */
+  readonly serviceRegion: string;
+  /** The state bucket, its key, the region Terraform reaches it in and the service stack's state object key. */
+  readonly state: { readonly bucket: S3Bucket; readonly key: KmsKey; readonly region: string; readonly objectKey: string };
+}
+
+/**
+ * GitHub Actions roles of one environment, trusted through GitHub's OIDC provider: a plan role for the
+ * repository's pull requests (read-only, plus the state lock) and a deploy role for its GitHub
+ * environment of the same name (applies the service stack; IAM only on the service's own names).
+ * They live in the hand-deployed state stack, so the deploy role can never widen its own permissions.
+ */
+export class CiRoles extends Construct {
+  readonly plan: IamRole;
+  readonly deploy: IamRole;
+  readonly oidcProviderArn: string;
+
+  constructor(scope: Construct, id: string, props: CiRolesProps) {
+    super(scope, id);
+    const context = AwsContext.of(this);
+    const iamArn = (resource: string) => `arn:${context.partition}:iam::${context.accountId}:${resource}`;
+    this.oidcProviderArn =
+      props.oidcProviderArn ??
+      new IamOpenidConnectProvider(this, "github-oidc", { url: `https://${GITHUB_OIDC_HOST}`, clientIdList: [GITHUB_OIDC_AUDIENCE] }).arn;
+
+    this.plan = this.role("plan", props.planRoleName, `repo:${props.repository}:pull_request`);
+    this.deploy = this.role("deploy", props.deployRoleName, `repo:${props.repository}:environment:${props.environment}`);
+
+    const { bucket, key, region, objectKey } = props.state;
+    const stateObject = `${bucket.arn}/${objectKey}`;
+    // use_lockfile writes <key>.tflock next to the state for the length of a plan or an apply.
+    const lockObject = `${stateObject}.tflock`;
+    const viaS3 = [{ test: "StringEquals", variable: "kms:ViaService", values: [`s3.${region}.${context.dnsSuffix}`] }];
+    const stateAccess = (stateActions: string[], keyActions: string[]): DataAwsIamPolicyDocumentStatement[] => [
+      { sid: "ListState", actions: ["s3:ListBucket"], resources: [bucket.arn] },
+      { sid: "State", actions: stateActions, resources: [stateObject] },
+      { sid: "StateLock", actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], resources: [lockObject] },
+      { sid: "StateKey", actions: keyActions, resources: [key.arn], condition: viaS3 },
+    ];
+    this.attach(
+      this.plan,
+      "plan-state",
+      `${props.planRoleName}-state`,
+      stateAccess(["s3:GetObject"], ["kms:Decrypt", "kms:GenerateDataKey"]),
+    );
+    this.attach(
+      this.deploy,
+      "deploy-state",
+      `${props.deployRoleName}-state`,
+      stateAccess(["s3:GetObject", "s3:PutObject"], ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]),
+    );
+
+    const needed = permissionsFor(props.serviceTypes);
+    const isIam = (action: string) => action.startsWith("iam:");
+    // Bucket configuration only on the service's buckets: never the state bucket's nor its access logs'.
+    const isS3 = (action: string) => action.startsWith("s3:");
+    const serviceBuckets = props.serviceBuckets.map((name) => `arn:${context.partition}:s3:::${name}`);
+    const anywhere = (action: string) => !isIam(action) && !isS3(action);
+    const serviceIam = [iamArn(`role/${props.serviceNamePrefix}-*`), iamArn(`policy/${props.serviceNamePrefix}-*`)];
+    const noSecrets: DataAwsIamPolicyDocumentStatement = {
+      sid: "NoSecretValues",
+      effect: "Deny",
+      actions: ["secretsmanager:GetSecretValue"],
+      resources: ["*"],
+    };
+    // One read policy, attached to both roles: the deploy role plans before it applies.
+    const read = this.policy("read", `${props.planRoleName}-read`, [
+      { sid: "Read", actions: needed.read.filter(anywhere), resources: ["*"] },
+      { sid: "ReadServiceIam", actions: needed.read.filter(isIam), resources: serviceIam },
+      { sid: "ReadServiceBuckets", actions: needed.read.filter(isS3), resources: serviceBuckets },
+      noSecrets,
+    ]);
+    for (const [id, role] of [
+      ["plan", this.plan],
+      ["deploy", this.deploy],
+    ] as const) {
+      new IamRolePolicyAttachment(this, `${id}-read-attachment`, { role: role.name, policyArn: read.arn });
+    }
+
+    this.attach(this.deploy, "deploy", `${props.deployRoleName}-apply`, [
+      { sid: "Apply", actions: needed.write.filter(anywhere), resources: ["*"] },
+      { sid: "ApplyServiceBuckets", actions: needed.write.filter(isS3), resources: serviceBuckets },
+      {
+        sid: "KeysThroughServices",
+        actions: needed.kmsVia.actions,
+        resources: ["*"],
+        condition: [
+          {
+            test: "StringEquals",
+            variable: "kms:ViaService",
+            values: needed.kmsVia.services.map((service) => `${service}.${props.serviceRegion}.${context.dnsSuffix}`),
+          },
+        ],
+      },
+      { sid: "ApplyServiceIam", actions: needed.write.filter(isIam), resources: serviceIam },
+      {
+        sid: "PassServiceRoles",
+        actions: needed.passRoleTo.length > 0 ? ["iam:PassRole"] : [],
+        resources: [iamArn(`role/${props.serviceNamePrefix}-*`)],
+        condition: [{ test: "StringEquals", variable: "iam:PassedToService", values: needed.passRoleTo }],
+      },
+    ]);
+    this.attach(this.deploy, "deploy-guardrails", `${props.deployRoleName}-guardrails`, [
+      // Belt and braces: the path already keeps these out of the patterns above.
+      {
+        sid: "NeverTouchCiIdentity",
+        effect: "Deny",
+        actions: ["iam:*"],
+        resources: [iamArn(`role${CI_IAM_PATH}*`), iamArn(`policy${CI_IAM_PATH}*`), this.oidcProviderArn],
+      },
+      {
+        sid: "NeverBreakStateKey",
+        effect: "Deny",
+        actions: ["kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy", "kms:CreateGrant", "kms:DisableKeyRotation"],
+        resources: [key.arn],
+      },
+      noSecrets,
+    ]);
+  }
+
+  /** A role that only GitHub's OIDC tokens for `subject` (and this account's audience) can assume. */
+  private role(id: string, name: string, subject: string): IamRole {
+    const trust = new DataAwsIamPolicyDocument(this, `${id}-trust`, {
+      statement: [
+        {
+          actions: ["sts:AssumeRoleWithWebIdentity"],
+          principals: [{ type: "Federated", identifiers: [this.oidcProviderArn] }],
+          condition: [
+            { test: "StringEquals", variable: `${GITHUB_OIDC_HOST}:aud`, values: [GITHUB_OIDC_AUDIENCE] },
+            { test: "StringEquals", variable: `${GITHUB_OIDC_HOST}:sub`, values: [subject] },
+          ],
+        },
+      ],
+    });
+    return new IamRole(this, `${id}-role`, {
+      name,
+      path: CI_IAM_PATH,
+      description: `GitHub Actions: ${subject}`,
+      assumeRolePolicy: trust.json,
+      maxSessionDuration: 3600,
+    });
+  }
+
+  /** A managed policy (inline ones share 10 KB per role; each managed one has 6 KB of its own). */
+  private policy(id: string, name: string, statements: DataAwsIamPolicyDocumentStatement[]): IamPolicy {
+    // A service stack without IAM (or without roles to pass) leaves some statements empty, which IAM rejects.
+    const statement = statements.filter((s) => (s.actions ?? []).length > 0);
+    const document = new DataAwsIamPolicyDocument(this, `${id}-document`, { statement });
+    return new IamPolicy(this, `${id}-policy`, { name, path: CI_IAM_PATH, policy: document.json });
+  }
+
+  private attach(role: IamRole, id: string, name: string, statement: DataAwsIamPolicyDocumentStatement[]): void {
+    new IamRolePolicyAttachment(this, `${id}-attachment`, { role: role.name, policyArn: this.policy(id, name, statement).arn });
+  }
+}

@@ -1,0 +1,446 @@
+import { z } from "zod";
+import { cidrContains, cidrPrefix, cidrProblem, cidrsOverlap, splitCidr } from "./cidr";
+import { directPathConcurrency, maxConnections } from "../database/instance-classes";
+
+/** Retention periods CloudWatch Logs accepts. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+const logRetention = z.number().refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), {
+  error: `must be one of CloudWatch's retention periods: ${LOG_RETENTION_DAYS.join(", ")}`,
+});
+
+const intInRange = (min: number, max: number, unit = "") =>
+  z
+    .number()
+    .int()
+    .min(min, { error: `must be between ${min} and ${max}${unit}` })
+    .max(max, { error: `must be between ${min} and ${max}${unit}` });
+
+const cidr = z.string().superRefine((value, ctx) => {
+  const problem = cidrProblem(value);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
+const ACCOUNT_ID = /^\d{12}$/;
+const INSTANCE_CLASS = /^db\.[a-z0-9]+\.[a-z0-9]+$/;
+
+/** MySQL account names as RDS IAM authentication accepts them. */
+export const DB_USER_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,31}$/;
+
+const subnetTiers = ["public", "private", "isolated"] as const;
+export type SubnetTier = (typeof subnetTiers)[number];
+
+const networkSchema = z
+  .object({
+    /** The VPC's IPv4 block, /16 to /24. */
+    vpcCidr: cidr.default("10.0.0.0/16"),
+    /** How many availability zones the subnets span (each tier gets one subnet per zone). */
+    azCount: intInRange(2, 6, " (a VPC spans at least two availability zones)").default(2),
+    /** Zone names to use; taken from the aws_availability_zones data source when absent. */
+    availabilityZones: z
+      .array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, { error: "must be a zone name like eu-west-1a" }))
+      .optional(),
+    /** "single" shares one NAT gateway (cheap); "per-az" gives each zone its own (no cross-zone dependency). */
+    natGateways: z.enum(["single", "per-az"], { error: 'must be "single" or "per-az"' }).default("single"),
+    /** Explicit subnet blocks per tier, one per zone; split evenly from vpcCidr when absent. */
+    subnetCidrs: z
+      .object({ public: z.array(cidr), private: z.array(cidr), isolated: z.array(cidr) })
+      .strict()
+      .optional(),
+    /** Retention of the VPC flow log group, in days. */
+    flowLogRetentionDays: logRetention.default(30),
+  })
+  .strict();
+
+const databaseSchema = z
+  .object({
+    /** MySQL major version; RDS picks the newest minor and upgrades it automatically. */
+    engineVersion: z.enum(["8.0", "8.4"], { error: 'must be "8.0" or "8.4"' }).default("8.4"),
+    instanceClass: z.string().regex(INSTANCE_CLASS, { error: "must be an RDS class like db.t4g.micro" }).default("db.t4g.micro"),
+    /** Initial storage in GiB (gp3, 20 GiB minimum). */
+    allocatedStorageGb: intInRange(20, 65536, " GiB").default(20),
+    /** Storage autoscaling ceiling in GiB. */
+    maxAllocatedStorageGb: intInRange(20, 65536, " GiB").default(100),
+    databaseName: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, { error: "must be a MySQL database name: a letter, then letters, digits or _" })
+      .default("app"),
+    /** The RDS master user; its password is generated and kept in Secrets Manager by RDS. */
+    masterUsername: z
+      .string()
+      .regex(DB_USER_PATTERN, { error: "must start with a letter and hold at most 32 letters, digits or _" })
+      .default("dbadmin"),
+    port: intInRange(1150, 65535).default(3306),
+    backupRetentionDays: intInRange(7, 35, " days (at least a week of backups)").default(7),
+    logRetentionDays: logRetention.default(30),
+    multiAz: z.boolean().default(false),
+    deletionProtection: z.boolean().default(false),
+    /** Terraform refuses any plan that destroys the instance or its key (lifecycle prevent_destroy). */
+    preventDestroy: z.boolean().default(false),
+    /** Destroying the stack without a final snapshot loses the data: acceptable for a throwaway dev database only. */
+    skipFinalSnapshot: z.boolean().default(true),
+    /** Performance Insights (7 days, free tier); not offered on micro and small classes. */
+    performanceInsights: z.boolean().default(false),
+    /**
+     * RDS Proxy with end-to-end IAM authentication between the API function and the instance: the
+     * function's environments share a bounded pool of connections (about $22 a month for a 2-vCPU class).
+     */
+    proxy: z.boolean().default(false),
+    /** Enhanced monitoring interval in seconds; 0 turns it off. */
+    monitoringIntervalSeconds: z
+      .union([z.literal(0), z.literal(1), z.literal(5), z.literal(10), z.literal(15), z.literal(30), z.literal(60)], {
+        error: "must be one of 0 (off), 1, 5, 10, 15, 30, 60",
+      })
+      .default(0),
+  })
+  .strict();
+
+const functionSchema = z
+  .object({
+    /** Directory under functions/ that holds the handler (index.ts). */
+    source: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]*$/, { error: "must name a directory under functions/" })
+      .default("api"),
+    runtime: z.enum(["nodejs20.x", "nodejs22.x"], { error: 'must be "nodejs20.x" or "nodejs22.x"' }).default("nodejs22.x"),
+    memoryMb: intInRange(128, 10240, " MB").default(256),
+    /** Must leave room for the handler's database timeouts (4 s to connect, 5 s per unit of work). */
+    timeoutSeconds: intInRange(10, 900, " seconds (the handler's database timeouts take up to 9 s)").default(15),
+    reservedConcurrency: intInRange(1, 1000).default(10),
+    logRetentionDays: logRetention.default(14),
+    /** The MySQL account the function signs IAM tokens for. */
+    dbUser: z
+      .string()
+      .regex(DB_USER_PATTERN, { error: "must start with a letter and hold at most 32 letters, digits or _" })
+      .default("app_user"),
+  })
+  .strict();
+
+const ingestSchema = z
+  .object({
+    /** Memory of the ingest function; the object is streamed, so this bounds batches, not object size. */
+    memoryMb: intInRange(128, 10240, " MB").default(512),
+    /** A 200 MB object takes minutes; Lambda's limit is 15. */
+    timeoutSeconds: intInRange(60, 900, " seconds").default(900),
+    /** Objects ingested at once, each holding one database connection. */
+    reservedConcurrency: intInRange(1, 100).default(2),
+    logRetentionDays: logRetention.default(14),
+    /** The MySQL account the ingest function signs IAM tokens for: writes items, never deletes. */
+    dbUser: z
+      .string()
+      .regex(DB_USER_PATTERN, { error: "must start with a letter and hold at most 32 letters, digits or _" })
+      .default("ingest"),
+    /** Days an object (incoming/ and results/) is kept after it was written; superseded versions are kept 7 days. */
+    objectRetentionDays: intInRange(1, 3650, " days").default(30),
+    /** Terraform refuses any plan that destroys the data bucket or its key. */
+    preventDestroy: z.boolean().default(false),
+  })
+  .strict();
+
+const stateSchema = z
+  .object({
+    /** S3 bucket that holds Terraform state; `<project>-<environment>-tfstate-<accountId>` (made by the state stack) when absent. */
+    bucket: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: "must be an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)" })
+      .optional(),
+    /** Days the state bucket keeps superseded state versions, and the access log bucket the logs that account for them. */
+    noncurrentVersionDays: intInRange(1, 3650, " days").default(90),
+    /**
+     * Server access logs of the state bucket (who read or wrote which state, when, from where) in a bucket of
+     * their own, `<project>-<environment>-tfstate-logs-<accountId>`. On by default, dev included: the state is
+     * the environment's most sensitive object, and the logs cost cents a month.
+     */
+    accessLogs: z.boolean().default(true),
+    /** Prefix of the state keys; each stack appends its own name. */
+    keyPrefix: z
+      .string()
+      .regex(/^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*$/, { error: "must be an S3 key prefix without leading or trailing /" })
+      .default("lambda-rds-iam"),
+    /** Region of the state bucket; the stack's region when absent. */
+    region: z.string().optional(),
+  })
+  .strict();
+
+/** IAM role names as IAM accepts them (64 characters at most). */
+const roleName = z.string().regex(/^[\w+=,.@-]{1,64}$/, { error: "must be an IAM role name: 1-64 letters, digits or +=,.@_-" });
+
+const ciSchema = z
+  .object({
+    /**
+     * GitHub repository, "owner/repo", whose workflows may assume this environment's CI roles: the plan
+     * role from its pull requests, the deploy role from its GitHub environment of this environment's name.
+     * No CI roles (nor OIDC provider) exist while it is absent.
+     */
+    repository: z
+      .string()
+      .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/, {
+        error: 'must be a GitHub repository "owner/repo" (no wildcards)',
+      })
+      .optional(),
+    /** Role the pull-request workflow assumes to run `terraform plan`; `<project>-<environment>-ci-plan` when absent. */
+    planRoleName: roleName.optional(),
+    /** Role the main-branch workflow assumes to apply the service stack; `<project>-<environment>-ci-deploy` when absent. */
+    deployRoleName: roleName.optional(),
+    /**
+     * ARN of the account's GitHub OIDC provider when it exists already (there is one per account: another
+     * environment in the same account, or another project, may have made it); this stack creates it when absent.
+     */
+    oidcProviderArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/, {
+        error: "must be the ARN of GitHub's OIDC provider, arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com",
+      })
+      .optional(),
+  })
+  .strict();
+
+const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { error: "must be an AWS region like eu-west-1" });
+
+export const stackConfigSchema = z
+  .object({
+    environment: z.string().regex(/^[a-z][a-z0-9-]{0,15}$/, { error: "must be 1-16 lowercase letters, digits or -" }),
+    /** The only AWS account this environment may be deployed to (the provider refuses any other). */
+    accountId: z
+      .string({ error: "must be the 12-digit AWS account id of this environment" })
+      .regex(ACCOUNT_ID, { error: "must be the 12-digit AWS account id of this environment" }),
+    /** Role in that account that Terraform assumes to deploy; the caller's own credentials when absent. */
+    deployRoleArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, {
+        error: "must be an IAM role ARN like arn:aws:iam::123456789012:role/deploy",
+      })
+      .optional(),
+    project: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,23}$/, { error: "must be 1-24 lowercase letters, digits or -" })
+      .default("lambda-rds-iam"),
+    region: region.default("eu-west-1"),
+    network: networkSchema.default(() => networkSchema.parse({})),
+    database: databaseSchema.default(() => databaseSchema.parse({})),
+    function: functionSchema.default(() => functionSchema.parse({})),
+    ingest: ingestSchema.default(() => ingestSchema.parse({})),
+    state: stateSchema.default(() => stateSchema.parse({})),
+    ci: ciSchema.default(() => ciSchema.parse({})),
+  })
+  .strict()
+  // zod runs these checks even when a field they read failed its own pattern: each one skips such fields.
+  .superRefine((config, ctx) => {
+    const { network, database, state, ci } = config;
+    if (config.deployRoleArn && ACCOUNT_ID.test(config.accountId) && !config.deployRoleArn.includes(`::${config.accountId}:`)) {
+      ctx.addIssue({ code: "custom", path: ["deployRoleArn"], message: `must be a role in accountId ${config.accountId}` });
+    }
+    if (ci.oidcProviderArn && ACCOUNT_ID.test(config.accountId) && !ci.oidcProviderArn.includes(`::${config.accountId}:`)) {
+      ctx.addIssue({ code: "custom", path: ["ci", "oidcProviderArn"], message: `must be a provider in accountId ${config.accountId}` });
+    }
+    if (config.ingest.dbUser === config.function.dbUser) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["ingest", "dbUser"],
+        message: `must differ from function.dbUser (${config.function.dbUser}): the ingest user may not delete`,
+      });
+    }
+    const { planRoleName, deployRoleName } = ciRoleNames(config);
+    if (ci.repository && planRoleName === deployRoleName) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["ci", "deployRoleName"],
+        message: `must differ from ci.planRoleName (${planRoleName}): pull requests must not get the deploy role`,
+      });
+    }
+    if (database.performanceInsights && INSTANCE_CLASS.test(database.instanceClass) && /\.(micro|small)$/.test(database.instanceClass)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["database", "performanceInsights"],
+        message: `${database.instanceClass} does not offer Performance Insights; use a medium or larger class, or turn it off`,
+      });
+    }
+    const capacity = INSTANCE_CLASS.test(database.instanceClass) ? directPathConcurrency(database.instanceClass) : undefined;
+    if (
+      database.proxy !== true &&
+      capacity !== undefined &&
+      typeof config.function.reservedConcurrency === "number" &&
+      config.function.reservedConcurrency > capacity
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["function", "reservedConcurrency"],
+        message: `is ${config.function.reservedConcurrency}, but ${database.instanceClass} (max_connections about ${maxConnections(database.instanceClass)}) serves at most ${capacity} environments on the direct path; lower it, choose a larger database.instanceClass, or turn on database.proxy`,
+      });
+    }
+    if (state.accessLogs && accessLogBucketName(config).length > 63) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["state", "accessLogs"],
+        message: `the access log bucket ${accessLogBucketName(config)} would be longer than S3's 63 characters; shorten project or environment, or turn it off`,
+      });
+    }
+    if (state.region !== undefined && !region.safeParse(state.region).success) {
+      ctx.addIssue({ code: "custom", path: ["state", "region"], message: "must be an AWS region like eu-west-1" });
+    }
+    if (database.maxAllocatedStorageGb < database.allocatedStorageGb) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["database", "maxAllocatedStorageGb"],
+        message: `must be at least database.allocatedStorageGb (${database.allocatedStorageGb})`,
+      });
+    }
+    if (network.availabilityZones && network.availabilityZones.length !== network.azCount) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["network", "availabilityZones"],
+        message: `lists ${network.availabilityZones.length} zones but network.azCount is ${network.azCount}; list exactly azCount zones or leave it out`,
+      });
+    }
+    if (network.availabilityZones && new Set(network.availabilityZones).size !== network.availabilityZones.length) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["network", "availabilityZones"],
+        message: "lists a zone twice; each subnet of a tier needs its own zone",
+      });
+    }
+    if (cidrProblem(network.vpcCidr)) return;
+    const vpcPrefix = cidrPrefix(network.vpcCidr);
+    if (vpcPrefix < 16 || vpcPrefix > 24) {
+      ctx.addIssue({ code: "custom", path: ["network", "vpcCidr"], message: `must be between /16 and /24 (got /${vpcPrefix})` });
+      return;
+    }
+    if (!network.subnetCidrs) return;
+    const subnets: { path: (string | number)[]; cidr: string }[] = [];
+    for (const tier of subnetTiers) {
+      const blocks = network.subnetCidrs[tier];
+      if (blocks.length !== network.azCount) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["network", "subnetCidrs", tier],
+          message: `lists ${blocks.length} blocks but network.azCount is ${network.azCount}; give one block per zone`,
+        });
+      }
+      blocks.forEach((block, index) => {
+        if (cidrProblem(block)) return;
+        const path = ["network", "subnetCidrs", tier, index];
+        if (!cidrContains(network.vpcCidr, block)) {
+          ctx.addIssue({ code: "custom", path, message: `${block} lies outside network.vpcCidr ${network.vpcCidr}` });
+        } else if (cidrPrefix(block) > 28) {
+          ctx.addIssue({ code: "custom", path, message: `${block} is smaller than /28, the smallest subnet AWS allows` });
+        }
+        const clash = subnets.find((other) => cidrsOverlap(other.cidr, block));
+        if (clash) {
+          ctx.addIssue({
+            code: "custom",
+            path,
+            message: `${block} overlaps ${clash.cidr} (${clash.path.join(".")}); subnet blocks must be disjoint`,
+          });
+        }
+        subnets.push({ path, cidr: block });
+      });
+    }
+  });
+
+export type StackConfigInput = z.input<typeof stackConfigSchema>;
+export type StackConfig = z.output<typeof stackConfigSchema>;
+export type NetworkConfig = StackConfig["network"];
+export type DatabaseConfig = StackConfig["database"];
+export type FunctionConfig = StackConfig["function"];
+export type CiConfig = StackConfig["ci"];
+export type IngestConfig = StackConfig["ingest"];
+
+/** Prefix of the names of what an environment's service stack makes, e.g. "lambda-rds-iam-dev". */
+export const serviceNamePrefix = (config: Pick<StackConfig, "project" | "environment">) => `${config.project}-${config.environment}`;
+
+/** The bucket of the state bucket's server access logs. */
+export const accessLogBucketName = (config: Pick<StackConfig, "project" | "environment" | "accountId">) =>
+  `${config.project}-${config.environment}-tfstate-logs-${config.accountId}`;
+
+/** The environment's data bucket: S3 names are global, so the account id keeps them apart (59 characters at most). */
+export const dataBucketName = (config: Pick<StackConfig, "project" | "environment" | "accountId">) =>
+  `${config.project}-${config.environment}-data-${config.accountId}`;
+
+/** The CI roles' names: the configured ones, or `<project>-<environment>-ci-plan` and `-ci-deploy`. */
+export function ciRoleNames(config: Pick<StackConfig, "project" | "environment" | "ci">): { planRoleName: string; deployRoleName: string } {
+  const prefix = `${serviceNamePrefix(config)}-ci`;
+  return { planRoleName: config.ci.planRoleName ?? `${prefix}-plan`, deployRoleName: config.ci.deployRoleName ?? `${prefix}-deploy` };
+}
+
+/** Configuration that cannot be synthesized; lists every problem with the field that has it. */
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(
+      `Invalid configuration (${source}):\n${problems.map((p) => `  - ${p}`).join("\n")}\nFix these fields and synthesize again; nothing was written.`,
+    );
+    this.name = "ConfigError";
+  }
+}
+
+/** A field that fails validation, and what it must be. */
+export interface ConfigProblem {
+  readonly path: readonly PropertyKey[];
+  readonly message: string;
+}
+
+export const formatProblem = (problem: ConfigProblem) => `${problem.path.join(".") || "(root)"}: ${problem.message}`;
+
+/** A value as written in the configuration, cut short. */
+export function describeValue(value: unknown): string {
+  const text = typeof value === "number" ? String(value) : (JSON.stringify(value) ?? String(value));
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  string: "a string",
+  number: "a number",
+  int: "a whole number",
+  boolean: "true or false",
+  object: "an object",
+  array: "a list",
+};
+
+/** zod's issues in the configuration's words: never zod's generic "expected X, received undefined". */
+function problemsOf(issue: z.core.$ZodIssue): ConfigProblem[] {
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((key) => ({
+      path: [...issue.path, key],
+      message: "unknown field; check its spelling against src/config/stack-config.ts",
+    }));
+  }
+  // A field's own message says more than zod's wording for a wrong type.
+  if (issue.code === "invalid_type" && issue.message.startsWith("Invalid input")) {
+    const type = TYPE_NAMES[issue.expected] ?? issue.expected;
+    return [
+      {
+        path: issue.path,
+        message: issue.input === undefined ? `is missing; must be ${type}` : `must be ${type}, not ${describeValue(issue.input)}`,
+      },
+    ];
+  }
+  return [{ path: issue.path, message: issue.message }];
+}
+
+export type ConfigResult =
+  | { readonly success: true; readonly config: StackConfig }
+  | { readonly success: false; readonly problems: ConfigProblem[] };
+
+/** Validates a stack configuration, collecting every problem rather than stopping at the first. */
+export function validateStackConfig(input: unknown): ConfigResult {
+  const result = stackConfigSchema.safeParse(input, { reportInput: true });
+  return result.success ? { success: true, config: result.data } : { success: false, problems: result.error.issues.flatMap(problemsOf) };
+}
+
+export function parseStackConfig(input: unknown, source: string): StackConfig {
+  const result = validateStackConfig(input);
+  if (result.success) return result.config;
+  throw new ConfigError(source, result.problems.map(formatProblem));
+}
+
+/** Subnet blocks per tier: the configured ones, or the VPC block split evenly (public, then private, then isolated). */
+export function subnetLayout(network: NetworkConfig): Record<SubnetTier, string[]> {
+  if (network.subnetCidrs) return network.subnetCidrs;
+  const blocks = splitCidr(network.vpcCidr, subnetTiers.length * network.azCount);
+  const tierBlocks = (tierIndex: number) => blocks.slice(tierIndex * network.azCount, (tierIndex + 1) * network.azCount);
+  return { public: tierBlocks(0), private: tierBlocks(1), isolated: tierBlocks(2) };
+}

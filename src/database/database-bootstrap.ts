@@ -1,0 +1,88 @@
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { Construct } from "constructs";
+import { LambdaInvocation } from "@cdktf/provider-aws/lib/lambda-invocation";
+import { loadMigrations } from "../../functions/shared/migration-files";
+import { type DatabaseInstance, connectionEnvironment } from "./database-instance";
+import type { NodeRuntime } from "../functions/function-bundle";
+import type { LogEncryption } from "../storage/log-encryption";
+import type { InterfaceEndpoint, Network } from "../network/network";
+import { VpcFunction } from "../functions/vpc-function";
+
+export interface DatabaseBootstrapProps {
+  readonly namePrefix: string;
+  /** Directory that holds functions/, migrations/ and node_modules/. */
+  readonly projectRoot: string;
+  readonly runtime: NodeRuntime;
+  readonly logRetentionDays: number;
+  readonly logs: LogEncryption;
+  readonly network: Network;
+  readonly database: DatabaseInstance;
+  /** The MySQL account the app function connects as; created for IAM authentication. */
+  readonly appUser: string;
+  /** The MySQL account the ingest function connects as; created for IAM authentication, without DELETE. */
+  readonly ingestUser: string;
+}
+
+/**
+ * Makes a new database usable without a person: a "migrate" function, run by Terraform once the
+ * instance exists and again whenever migrations/ changes, creates the database, the IAM-authenticated
+ * app user and the schema. It reads the master secret through a Secrets Manager endpoint, not the NAT.
+ */
+export class DatabaseBootstrap extends Construct {
+  readonly function: VpcFunction;
+  readonly secretsEndpoint: InterfaceEndpoint;
+  readonly invocation: LambdaInvocation;
+
+  constructor(scope: Construct, id: string, props: DatabaseBootstrapProps) {
+    super(scope, id);
+    const { database, network } = props;
+    this.secretsEndpoint = network.addInterfaceEndpoint("secretsmanager");
+    const functionName = `${props.namePrefix}-migrate`;
+
+    this.function = new VpcFunction(this, "migrate", {
+      functionName,
+      description: `${functionName}: creates the app database, its IAM user and schema, and applies migrations`,
+      projectRoot: props.projectRoot,
+      source: "migrate",
+      runtime: props.runtime,
+      memoryMb: 256,
+      // Migrations may rebuild tables; Terraform waits for the result either way.
+      timeoutSeconds: 300,
+      // One run at a time, like GET_LOCK inside it; a second concurrent invoke is throttled, not queued behind the lock.
+      reservedConcurrency: 1,
+      logRetentionDays: props.logRetentionDays,
+      logs: props.logs,
+      network,
+      environment: {
+        ...connectionEnvironment(database, props.appUser),
+        INGEST_DB_USER: props.ingestUser,
+        MASTER_SECRET_ARN: database.masterUserSecretArn,
+      },
+      access: (fn) => {
+        fn.allowTcpTo(database.securityGroup, database.port, "MySQL to the database");
+        fn.allowTcpTo(this.secretsEndpoint.securityGroup, 443, "HTTPS to the Secrets Manager endpoint");
+        return [
+          database.grantMasterSecretRead(fn.role.role),
+          database.allowConnectionsFrom(fn.securityGroup, `MySQL from Lambda ${functionName}`),
+          this.secretsEndpoint.allowFrom(fn.securityGroup, `HTTPS from Lambda ${functionName}`),
+        ];
+      },
+    });
+
+    // Terraform invokes again only when this input changes: new or edited migrations, another user or database.
+    const migrations = loadMigrations(join(props.projectRoot, "migrations"));
+    this.invocation = new LambdaInvocation(this, "run", {
+      functionName: this.function.functionName,
+      input: JSON.stringify({
+        database: database.databaseName,
+        appUser: props.appUser,
+        ingestUser: props.ingestUser,
+        migrations: migrations.map((migration) => migration.name),
+        checksum: createHash("sha256").update(JSON.stringify(migrations)).digest("hex"),
+      }),
+      // The instance must accept connections and the endpoint must resolve before the first run.
+      dependsOn: [database.instance, this.secretsEndpoint.endpoint],
+    });
+  }
+}

@@ -1,0 +1,104 @@
+import type { Construct } from "constructs";
+import { LocalBackend, TerraformOutput, TerraformStack } from "cdktf";
+import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
+import type { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
+import { AccessLogBucket } from "../storage/access-log-bucket";
+import { AwsContext } from "../core/aws-context";
+import { CiRoles } from "../ci/ci-roles";
+import { terraformTypesOf } from "../ci/ci-permissions";
+import { type StackConfig, accessLogBucketName, ciRoleNames, dataBucketName, serviceNamePrefix } from "../config/stack-config";
+import { customerManagedKey, usableThroughS3ForBucket } from "../storage/kms-key";
+import { privateBucket } from "../storage/private-bucket";
+import { guardedAwsProvider, stateBucketName, stateKeyAlias, stateObjectKey, stateRegion } from "./remote-state";
+import { REQUIRED_TERRAFORM_VERSION } from "./required-terraform";
+
+export interface StateStackProps {
+  readonly config: StackConfig;
+  /** The environment's service stack: its state object and, when ci.repository is set, what its CI roles may do. */
+  readonly service: TerraformStack;
+}
+
+/**
+ * The S3 bucket the environment's other stacks keep their state in, and the environment's CI roles.
+ * It cannot keep its own state there before the bucket exists, so its state is a local file beside
+ * cdktf.json (see the README for the order); it is deployed by hand, never by CI.
+ */
+export class StateStack extends TerraformStack {
+  readonly bucket: S3Bucket;
+  readonly key: KmsKey;
+  /** Where the state bucket's server access logs go (state.accessLogs). */
+  readonly accessLogs?: AccessLogBucket;
+  readonly ci?: CiRoles;
+
+  constructor(scope: Construct, id: string, props: StateStackProps) {
+    super(scope, id);
+    const { config, service } = props;
+    // Relative to cdktf.out/stacks/<id>, where Terraform runs: the project root, not this machine's path.
+    new LocalBackend(this, { path: `../../../terraform.${id}.tfstate` });
+    this.addOverride("terraform.required_version", REQUIRED_TERRAFORM_VERSION);
+    guardedAwsProvider(this, config);
+    const name = stateBucketName(config);
+
+    const context = AwsContext.of(this);
+    this.key = customerManagedKey(this, "key", {
+      description: `Terraform state of ${config.project} ${config.environment}`,
+      alias: stateKeyAlias(config),
+      preventDestroy: true,
+      usage: [
+        // For the state objects of this one bucket: the CI roles, whoever deploys by hand.
+        usableThroughS3ForBucket(context, "UseThroughS3ForStateBucket", name),
+      ],
+    });
+
+    this.bucket = privateBucket(this, {
+      name,
+      encryption: { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: this.key.arn }, bucketKeyEnabled: true },
+      lifecycleRule: {
+        id: "expire-superseded-state",
+        status: "Enabled",
+        filter: [{}],
+        noncurrentVersionExpiration: [{ noncurrentDays: config.state.noncurrentVersionDays }],
+        abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
+      },
+    });
+    if (config.state.accessLogs) {
+      this.accessLogs = new AccessLogBucket(this, "access-logs", {
+        name: accessLogBucketName(config),
+        source: this.bucket,
+        retentionDays: config.state.noncurrentVersionDays,
+      });
+    }
+
+    new TerraformOutput(this, "bucket_name", { value: this.bucket.bucket, description: "State bucket of the environment's stacks" });
+    new TerraformOutput(this, "kms_key_arn", { value: this.key.arn, description: "Key that encrypts the state" });
+    if (this.accessLogs)
+      new TerraformOutput(this, "access_log_bucket_name", {
+        value: this.accessLogs.bucket.bucket,
+        description: "Server access logs of the state bucket",
+      });
+
+    if (config.ci.repository) {
+      this.ci = new CiRoles(this, "ci", {
+        repository: config.ci.repository,
+        environment: config.environment,
+        ...ciRoleNames(config),
+        oidcProviderArn: config.ci.oidcProviderArn,
+        serviceNamePrefix: serviceNamePrefix(config),
+        serviceTypes: terraformTypesOf(service),
+        serviceBuckets: [dataBucketName(config)],
+        serviceRegion: config.region,
+        state: { bucket: this.bucket, key: this.key, region: stateRegion(config), objectKey: stateObjectKey(config, service.node.id) },
+      });
+      // The workflows read these ARNs from repository variables named for the environment.
+      const variable = (role: string) => `${config.environment.toUpperCase().replace(/-/g, "_")}_${role}_ROLE_ARN`;
+      new TerraformOutput(this, "ci_plan_role_arn", {
+        value: this.ci.plan.arn,
+        description: `Plan role of pull requests: the repository variable ${variable("PLAN")}`,
+      });
+      new TerraformOutput(this, "ci_deploy_role_arn", {
+        value: this.ci.deploy.arn,
+        description: `Deploy role of the ${config.environment} GitHub environment: the repository variable ${variable("DEPLOY")}`,
+      });
+    }
+  }
+}

@@ -1,0 +1,58 @@
+import { Construct } from "constructs";
+import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
+import type { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
+import { AwsContext } from "../core/aws-context";
+import { customerManagedKey, usableThroughS3ForBucket } from "./kms-key";
+import { privateBucket } from "./private-bucket";
+/** Superseded versions (an input uploaded again, a result rewritten) stay recoverable this long. */
+export const NONCURRENT_VERSION_DAYS = 7;
+
+export interface DataBucketProps {
+  /** Bucket name, e.g. "lambda-rds-iam-dev-data-111111111111"; the key's alias is `alias/<name>`. */
+  readonly name: string;
+  /** Days an object is kept after it was written: inputs are processed within minutes, results read within days. */
+  readonly objectRetentionDays: number;
+  /** Terraform refuses any plan that destroys the bucket or its key. */
+  readonly preventDestroy: boolean;
+}
+
+/**
+ * The environment's data bucket: inputs under incoming/, results under results/. Private, versioned,
+ * TLS only, and encrypted with a key of its own that only S3 may use, for this bucket's objects.
+ */
+export class DataBucket extends Construct {
+  readonly bucket: S3Bucket;
+  readonly key: KmsKey;
+
+  constructor(scope: Construct, id: string, props: DataBucketProps) {
+    super(scope, id);
+    const context = AwsContext.of(this);
+    this.key = customerManagedKey(this, "key", {
+      description: `${props.name}: objects of the data bucket`,
+      alias: `alias/${props.name}`,
+      preventDestroy: props.preventDestroy,
+      usage: [
+        // For this bucket's objects: the ingest function's role, whoever uploads.
+        usableThroughS3ForBucket(context, "UseThroughS3ForDataBucket", props.name),
+      ],
+    });
+    this.bucket = privateBucket(this, {
+      name: props.name,
+      preventDestroy: props.preventDestroy,
+      // The bucket key makes S3 call KMS once per bucket key, not once per object.
+      encryption: { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: this.key.arn }, bucketKeyEnabled: true },
+      lifecycleRule: {
+        id: "expire-processed-objects",
+        status: "Enabled",
+        filter: [{}],
+        expiration: [{ days: props.objectRetentionDays }],
+        noncurrentVersionExpiration: [{ noncurrentDays: NONCURRENT_VERSION_DAYS }],
+        abortIncompleteMultipartUpload: [{ daysAfterInitiation: 1 }],
+      },
+    });
+  }
+
+  get arn(): string {
+    return this.bucket.arn;
+  }
+}
