@@ -20,6 +20,8 @@ import { createSecureContext } from "node:tls";
 import * as mysql from "mysql2/promise";
 import type { AppUserAuthentication } from "../functions/migrate/bootstrap";
 import { IamFront } from "./iam-front";
+import type { MultiplexOptions } from "./multiplexer";
+import type { SessionRecord } from "./pin-triggers";
 import { type TrustedCredentials, verifyToken } from "./iam-token";
 import { makeCertificates } from "./certificates";
 import { type Tools, requireTools } from "./prerequisites";
@@ -44,6 +46,12 @@ export interface HarnessOptions {
   maxConnections?: number;
   /** default 28800 (MySQL's 8 hours): seconds after which the server closes an idle connection. */
   waitTimeoutSeconds?: number;
+  /**
+   * default undefined: the direct path, one server connection per client session. Set, the front
+   * multiplexes client sessions onto a pool of `connections` server connections between transactions,
+   * as RDS Proxy does, and a command waits at most `borrowTimeoutMs` for one (multiplexer.ts).
+   */
+  proxy?: MultiplexOptions;
 }
 
 /** One login attempt as the front judged it (never contains the token). */
@@ -81,6 +89,10 @@ export interface Harness {
   destroy(): Promise<void>;
   /** Every login attempt since the harness started (oldest first). */
   authAttempts(): Promise<AuthAttempt[]>;
+  /** Every client session the front served since the harness started (oldest first), with what would pin it on RDS Proxy. */
+  sessions(): SessionRecord[];
+  /** With `proxy`: the most server connections its pool had open at once, since the last start. */
+  peakServerConnections(): number | undefined;
 }
 
 const HOST = "127.0.0.1";
@@ -193,6 +205,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
   let front: IamFront | undefined;
+  // Sessions of the fronts before the last restart.
+  const earlierSessions: SessionRecord[] = [];
   let destroyed = false;
 
   try {
@@ -248,6 +262,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
               ca: caPem,
             }
           : undefined,
+        multiplex: opts.proxy,
         verify: (token, user) => verifyToken(token, user, { host: HOST, port, region, credentials }),
         onAttempt: (user, { accepted, reason }) =>
           attempts.push({ time: new Date().toISOString(), user: user.slice(0, 80), result: accepted ? "accepted" : "rejected", reason }),
@@ -321,6 +336,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
 
     const stop = async (): Promise<void> => {
       await front?.close();
+      // A stopped front dropped every session.
+      earlierSessions.push(...(front?.sessions() ?? []).map((session) => ({ ...session, closed: true })));
       front = undefined;
       const c = child;
       if (!c) return;
@@ -392,6 +409,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       },
       destroy,
       authAttempts: async () => [...attempts],
+      sessions: () => [...earlierSessions, ...(front?.sessions() ?? [])],
+      peakServerConnections: () => front?.peakServerConnections,
     };
   } catch (err) {
     // startup failed: leave nothing behind

@@ -1,7 +1,10 @@
 /**
  * The few packets of the MySQL client/server protocol that the harness's front speaks itself: the
- * connection phase (greeting, TLS request, handshake response, auth switch, OK and ERR). Everything
- * after login is relayed as bytes. https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_connection_phase.html
+ * connection phase (greeting, TLS request, handshake response, auth switch, OK and ERR), and of the
+ * command phase the command byte and the status flags of OK and EOF packets, which say whether a
+ * session is inside a transaction (multiplexer.ts).
+ * https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_connection_phase.html
+ * https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_command_phase.html
  */
 import { createHash } from "node:crypto";
 import type { Duplex } from "node:stream";
@@ -15,7 +18,33 @@ export const Capability = {
   PLUGIN_AUTH: 1 << 19,
   CONNECT_ATTRS: 1 << 20,
   PLUGIN_AUTH_LENENC_CLIENT_DATA: 1 << 21,
+  /** Result sets end with an OK packet (header 0xfe) instead of an EOF packet. */
+  DEPRECATE_EOF: 1 << 24,
 } as const;
+
+/** The first byte of a command-phase packet from the client. */
+export const Command = {
+  QUIT: 0x01,
+  INIT_DB: 0x02,
+  QUERY: 0x03,
+  PING: 0x0e,
+  STMT_PREPARE: 0x16,
+  STMT_EXECUTE: 0x17,
+  STMT_SEND_LONG_DATA: 0x18,
+  STMT_CLOSE: 0x19,
+  STMT_RESET: 0x1a,
+  STMT_FETCH: 0x1c,
+} as const;
+
+/** Status flags of OK and EOF packets. */
+export const ServerStatus = {
+  IN_TRANS: 0x0001,
+  AUTOCOMMIT: 0x0002,
+  MORE_RESULTS_EXISTS: 0x0008,
+} as const;
+
+/** A packet's payload is at most this long; a longer one continues in the next packet. */
+export const MAX_PAYLOAD = 0xffffff;
 
 export const NATIVE_PASSWORD = "mysql_native_password";
 export const CLEAR_PASSWORD = "mysql_clear_password";
@@ -39,7 +68,7 @@ export class PacketReader {
     this.deliver();
   };
   private readonly onEnd = (error?: Error) => {
-    this.failure ??= error ?? new Error("connection closed during the handshake");
+    this.failure ??= error ?? new Error("connection closed");
     this.deliver();
   };
 
@@ -94,7 +123,7 @@ function readCString(payload: Buffer, offset: number): [string, number] {
   return [payload.toString("utf8", offset, stop), stop + 1];
 }
 
-function readLengthEncoded(payload: Buffer, offset: number): [number, number] {
+export function readLengthEncoded(payload: Buffer, offset: number): [number, number] {
   const first = payload[offset];
   if (first < 0xfb) return [first, offset + 1];
   if (first === 0xfc) return [payload.readUInt16LE(offset + 1), offset + 3];
@@ -232,6 +261,24 @@ export function parseAuthSwitch(payload: Buffer): { plugin: string; data: Buffer
   const data = payload.subarray(offset);
   return { plugin, data: data[data.length - 1] === 0 ? data.subarray(0, -1) : data };
 }
+
+/** An OK packet with no rows affected, as after a login. */
+export function okPacket(status: number): Buffer {
+  const packet = Buffer.alloc(7);
+  packet.writeUInt16LE(status, 3);
+  return packet;
+}
+
+/** The status flags of an OK packet (0x00, or 0xfe ending a result set with DEPRECATE_EOF) or of an EOF packet. */
+export function statusFlags(payload: Buffer): number {
+  if (payload[0] === 0xfe && payload.length < 9) return payload.readUInt16LE(3);
+  const [, afterRows] = readLengthEncoded(payload, 1);
+  const [, afterId] = readLengthEncoded(payload, afterRows);
+  return payload.readUInt16LE(afterId);
+}
+
+/** A result set's last packet: EOF, or an OK with header 0xfe (a row starting 0xfe is a packet of 16 MB or more). */
+export const isEndOfRows = (payload: Buffer) => payload[0] === 0xfe && payload.length < MAX_PAYLOAD;
 
 export function errPacket(code: number, sqlState: string, message: string): Buffer {
   const head = Buffer.alloc(3);

@@ -1,4 +1,5 @@
 import type { PoolConnection, ResultSetHeader, RowDataPacket } from "mysql2/promise";
+import { type Values, query } from "../shared/database-client";
 import { type ItemData, encodeCursor } from "../shared/request";
 
 export interface Item {
@@ -18,18 +19,10 @@ export interface Page {
   nextCursor?: string;
 }
 
-type Params = (string | number)[];
-
-// Server-side prepared statements only: values never become SQL text. DatabaseClient.run bounds their time.
-async function rows<T extends RowDataPacket>(connection: PoolConnection, sql: string, params: Params = []): Promise<T[]> {
-  const [result] = await connection.execute<T[]>(sql, params);
-  return result;
-}
-
-async function change(connection: PoolConnection, sql: string, params: Params): Promise<ResultSetHeader> {
-  const [result] = await connection.execute<ResultSetHeader>(sql, params);
-  return result;
-}
+// The text protocol with placeholders the driver escapes (query): nothing pins an RDS Proxy session.
+// DatabaseClient.run bounds their time.
+const rows = (connection: PoolConnection, sql: string, values?: Values) => query<RowDataPacket[]>(connection, sql, values);
+const change = (connection: PoolConnection, sql: string, values: Values) => query<ResultSetHeader>(connection, sql, values);
 
 // MySQL returns JSON columns parsed; MariaDB stores JSON as text.
 const toItem = (row: RowDataPacket): Item => ({ id: row.id, data: typeof row.data === "string" ? JSON.parse(row.data) : row.data });
@@ -42,12 +35,9 @@ export async function health(connection: PoolConnection): Promise<Health> {
 
 /** Inserts or replaces an item; true when it was new. */
 export async function putItem(connection: PoolConnection, item: Item): Promise<boolean> {
-  const json = JSON.stringify(item.data);
-  const result = await change(connection, "INSERT INTO items (id, data) VALUES (?, ?) ON DUPLICATE KEY UPDATE data = ?", [
-    item.id,
-    json,
-    json,
-  ]);
+  // VALUES(data): the value is sent once, so a 16 KiB item makes one statement of about 16 KiB, not of 32.
+  const sql = "INSERT INTO items (id, data) VALUES (?, ?) ON DUPLICATE KEY UPDATE data = VALUES(data)";
+  const result = await change(connection, sql, [item.id, JSON.stringify(item.data)]);
   return result.affectedRows === 1;
 }
 
@@ -58,8 +48,8 @@ export async function getItem(connection: PoolConnection, id: string): Promise<I
 
 /** Keyset pagination in id order: stable under concurrent inserts and deletes, no OFFSET scans. */
 export async function listItems(connection: PoolConnection, after: string, limit: number): Promise<Page> {
-  // LIMIT as a string: MySQL 8.0.22+ rejects numeric LIMIT parameters of prepared statements.
-  const found = await rows(connection, "SELECT id, data FROM items WHERE id > ? ORDER BY id LIMIT ?", [after, String(limit + 1)]);
+  // A number: the driver writes it bare (LIMIT 26); a string would be quoted, which LIMIT rejects.
+  const found = await rows(connection, "SELECT id, data FROM items WHERE id > ? ORDER BY id LIMIT ?", [after, limit + 1]);
   const items = found.slice(0, limit).map(toItem);
   return found.length > limit ? { items, nextCursor: encodeCursor(items[items.length - 1].id) } : { items };
 }

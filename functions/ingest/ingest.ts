@@ -3,15 +3,13 @@ import { type Readable, pipeline } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { PoolConnection, RowDataPacket } from "mysql2/promise";
-import type { DatabaseClient } from "../shared/database-client";
+import { type DatabaseClient, query } from "../shared/database-client";
 import { ClientError, type ItemData, parseItem } from "../shared/request";
 import { log } from "../shared/log";
 import { INCOMING_PREFIX, RESULTS_PREFIX } from "./layout";
 import { splitLines } from "./lines";
+import { UpsertBatch } from "./upsert-batch";
 
-/** Rows per upsert statement and transaction; a batch also ends at BATCH_BYTES of item JSON. */
-export const BATCH_ROWS = 500;
-export const BATCH_BYTES = 1024 * 1024;
 /** Longest line read: an item's data is at most 16 KiB of JSON, so a longer line is never a good one. */
 export const MAX_LINE_BYTES = 64 * 1024;
 /** Bad lines listed in the result object, and logged one by one; past that they are only counted. */
@@ -47,11 +45,6 @@ export interface IngestResult {
   readonly durationMs: number;
 }
 
-interface Row {
-  readonly id: string;
-  readonly json: string;
-}
-
 /** Where a result object goes: results/ in place of incoming/, with .json added. */
 export const resultKeyOf = (key: string) => `${RESULTS_PREFIX}${key.slice(INCOMING_PREFIX.length)}.json`;
 
@@ -61,14 +54,8 @@ const objectHash = (object: ObjectVersion) =>
 /** Errors that say the object's bytes cannot be read as what they claim to be: retrying will not help. */
 const isMalformedStream = (error: unknown) => /^Z_/.test(String((error as { code?: string }).code ?? ""));
 
-async function upsert(connection: PoolConnection, rows: Row[]): Promise<void> {
-  if (rows.length === 0) return;
-  // VALUES(data): the line's own value, so writing a line twice gives the same row (updated_at moves only when data changes).
-  const sql = `INSERT INTO items (id, data) VALUES ${rows.map(() => "(?, ?)").join(", ")} ON DUPLICATE KEY UPDATE data = VALUES(data)`;
-  await connection.execute(
-    sql,
-    rows.flatMap((row) => [row.id, row.json]),
-  );
+async function upsert(connection: PoolConnection, batch: UpsertBatch): Promise<void> {
+  for (const statement of batch.finish()) await query(connection, statement);
 }
 
 /** Runs `work` in a transaction; rolled back on failure (DatabaseClient.run then retries the whole unit once on a fresh connection). */
@@ -93,7 +80,7 @@ function decoded(body: Readable, key: string, contentEncoding: string | undefine
 
 /**
  * Loads one JSON Lines object into the items table: streamed line by line, each line checked as the
- * API checks a put, upserted in transactions of BATCH_ROWS. The version is recorded in the transaction
+ * API checks a put, upserted in transactions of BATCH_ROWS (UpsertBatch: statements RDS Proxy does not pin on). The version is recorded in the transaction
  * of the last batch, after the result object is written; a version already recorded is skipped, and
  * every upsert writes the line's own values, so redelivered events change nothing.
  */
@@ -102,9 +89,7 @@ export async function ingestObject(s3: S3Client, db: DatabaseClient, object: Obj
   const hash = objectHash(object);
   const base = { bucket: object.bucket, key: object.key, version: object.version };
   const recorded = await db.run(requestId, async (connection) => {
-    const [rows] = await connection.execute<RowDataPacket[]>("SELECT lines_ok, lines_bad FROM ingested_objects WHERE object_hash = ?", [
-      hash,
-    ]);
+    const rows = await query<RowDataPacket[]>(connection, "SELECT lines_ok, lines_bad FROM ingested_objects WHERE object_hash = ?", [hash]);
     return rows[0];
   });
   if (recorded) {
@@ -131,8 +116,7 @@ export async function ingestObject(s3: S3Client, db: DatabaseClient, object: Obj
     if (linesBad <= MAX_LOGGED_BAD_LINES) log("warn", "bad line", { requestId, key: object.key, line, field });
   };
 
-  let batch: Row[] = [];
-  let batchBytes = 0;
+  let batch = new UpsertBatch();
   let error: string | undefined;
   try {
     for await (const line of lines) {
@@ -148,14 +132,11 @@ export async function ingestObject(s3: S3Client, db: DatabaseClient, object: Obj
         else bad(line.number, "is not valid JSON");
         continue;
       }
-      const row = { id: item.id, json: JSON.stringify(item.data) };
-      batch.push(row);
-      batchBytes += row.json.length;
+      batch.add(item.id, JSON.stringify(item.data));
       linesOk++;
-      if (batch.length >= BATCH_ROWS || batchBytes >= BATCH_BYTES) {
+      if (batch.full) {
         const full = batch;
-        batch = [];
-        batchBytes = 0;
+        batch = new UpsertBatch();
         await inTransaction(db, requestId, (connection) => upsert(connection, full));
       }
     }
@@ -181,7 +162,8 @@ export async function ingestObject(s3: S3Client, db: DatabaseClient, object: Obj
   await inTransaction(db, requestId, async (connection) => {
     await upsert(connection, batch);
     // IGNORE: a concurrent delivery of the same version that got here first recorded the same thing.
-    await connection.execute(
+    await query(
+      connection,
       "INSERT IGNORE INTO ingested_objects (object_hash, bucket, object_key, object_version, lines_ok, lines_bad) VALUES (?, ?, ?, ?, ?, ?)",
       [hash, object.bucket, object.key, object.version, linesOk, linesBad],
     );

@@ -1,6 +1,6 @@
 import { TLSSocket } from "node:tls";
 import { Signer } from "@aws-sdk/rds-signer";
-import mysql, { type Pool, type PoolConnection } from "mysql2/promise";
+import mysql, { type Pool, type PoolConnection, type ResultSetHeader, type RowDataPacket } from "mysql2/promise";
 import { type DatabaseSettings, verifiedTls } from "./database-settings";
 import { log } from "./log";
 import { TokenCache, type TokenSigner } from "./token";
@@ -14,6 +14,35 @@ export const QUERY_TIMEOUT_MS = 5_000;
  * (wait_timeout) after Lambda froze or dropped the environment: a second one would halve capacity.
  */
 export const POOL_SIZE = 1;
+
+/**
+ * RDS Proxy pins a client session to its database connection for the rest of the session at a
+ * statement longer than this ("Avoiding pinning an RDS Proxy"), as it does at a prepared statement.
+ */
+export const PROXY_PINNING_STATEMENT_BYTES = 16 * 1024;
+
+/** The values a statement's `?` placeholders take. */
+export type Values = (string | number)[];
+
+// Connections that sent a statement the proxy pins on: closed when their unit of work ends, so the pin ends with it.
+const pinning = new WeakSet<PoolConnection>();
+
+/**
+ * Sends `sql` over the text protocol with its `?` placeholders filled in by mysql2's escaping (values
+ * never concatenated by hand): a server-side prepared statement would pin the session on RDS Proxy.
+ * A statement longer than PROXY_PINNING_STATEMENT_BYTES marks its connection to be closed after the
+ * unit of work (DatabaseClient.run), so the pin ends with it.
+ */
+export async function query<T extends RowDataPacket[] | ResultSetHeader>(
+  connection: PoolConnection,
+  sql: string,
+  values: Values = [],
+): Promise<T> {
+  const statement = connection.format(sql, values);
+  if (Buffer.byteLength(statement, "utf8") > PROXY_PINNING_STATEMENT_BYTES) pinning.add(connection);
+  const [result] = await connection.query<T>(statement);
+  return result;
+}
 
 /** The database could not be reached or did not answer in time: a server-side failure the caller may retry. */
 export class DatabaseUnavailableError extends Error {
@@ -44,7 +73,10 @@ const NETWORK_ERRORS = new Set([
 ]);
 /** The server is full or going away: an immediate retry would be refused too, so these fail at once. */
 const SERVER_BUSY_ERRORS = new Set(["ER_SERVER_SHUTDOWN", "ER_CON_COUNT_ERROR", "ER_TOO_MANY_USER_CONNECTIONS"]);
-const isServerBusy = (error: MysqlError) => SERVER_BUSY_ERRORS.has(error.code ?? "");
+/** RDS Proxy's answer when no database connection of its pool came free within its borrow timeout. */
+export const PROXY_BORROW_TIMEOUT_ERRNO = 9501;
+const isBorrowTimeout = (error: MysqlError) => error.errno === PROXY_BORROW_TIMEOUT_ERRNO;
+const isServerBusy = (error: MysqlError) => SERVER_BUSY_ERRORS.has(error.code ?? "") || isBorrowTimeout(error);
 
 const isTokenRejected = (error: MysqlError) => error.code === "ER_ACCESS_DENIED_ERROR";
 const isWithoutTls = (error: MysqlError) => error.code === "HANDSHAKE_NO_SSL_SUPPORT";
@@ -96,12 +128,13 @@ export class DatabaseClient {
       try {
         connection = await this.connectionPool().getConnection();
         const result = await withinQueryTimeout(work(connection));
-        connection.release();
+        if (pinning.has(connection)) connection.destroy();
+        else connection.release();
         return result;
       } catch (caught) {
         const error = asMysqlError(caught);
         if (connection) {
-          if (error.fatal) connection.destroy();
+          if (error.fatal || pinning.has(connection)) connection.destroy();
           else connection.release();
         }
         const retryable = isTokenRejected(error) || isBrokenConnection(error);
@@ -134,6 +167,12 @@ export class DatabaseClient {
     }
     if (error.code === QUERY_TIMEOUT) {
       return new DatabaseUnavailableError(`${where} did not answer within ${QUERY_TIMEOUT_MS} ms`, { cause: error });
+    }
+    if (isBorrowTimeout(error)) {
+      return new DatabaseUnavailableError(
+        `${where} is busy (error ${error.errno}: ${error.message}): every database connection of the proxy's pool stayed in use; retry later, or give the pool more connections (a larger instance class)`,
+        { cause: error },
+      );
     }
     if (isServerBusy(error)) {
       return new DatabaseUnavailableError(
