@@ -4,7 +4,13 @@ import type { Harness } from "./mariadb";
 
 /** A plain mysql2 connection through the harness's front with a real token, as a client of RDS would open one. */
 export async function iamConnection(h: Harness, user = "app_user"): Promise<mysql.Connection> {
-  const token = await new Signer({ hostname: h.host, port: h.port, username: user, region: h.region, credentials: h.credentials }).getAuthToken();
+  const token = await new Signer({
+    hostname: h.host,
+    port: h.port,
+    username: user,
+    region: h.region,
+    credentials: h.credentials,
+  }).getAuthToken();
   return mysql.createConnection({
     host: h.host,
     port: h.port,

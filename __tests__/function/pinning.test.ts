@@ -57,7 +57,15 @@ describe("the front records what would pin a session on RDS Proxy", () => {
     ["a statement over 16 KB", (c) => c.query(`SELECT '${"x".repeat(PROXY_PINNING_STATEMENT_BYTES)}' AS big`), ["statement over 16 KB"]],
     ["a statement of 16 KB exactly", (c) => c.query(`SELECT '${"x".repeat(PROXY_PINNING_STATEMENT_BYTES - 9)}'`), []],
     ["the same words inside string literals", (c) => c.query("SELECT 'SET x; GET_LOCK(1) /*! 1 */' AS text, \"LOCK TABLES\" AS more"), []],
-    ["an UPDATE ... SET and plain transactions", (c) => c.query("START TRANSACTION").then(() => c.query("UPDATE items SET data = data WHERE id = 'none'")).then(() => c.query("COMMIT")), []],
+    [
+      "an UPDATE ... SET and plain transactions",
+      (c) =>
+        c
+          .query("START TRANSACTION")
+          .then(() => c.query("UPDATE items SET data = data WHERE id = 'none'"))
+          .then(() => c.query("COMMIT")),
+      [],
+    ],
   ])("%s", async (_, run, expected) => {
     expect(await triggersOf(run)).toEqual(expected);
   });
