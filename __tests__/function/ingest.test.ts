@@ -102,6 +102,33 @@ describe("ingest of JSON Lines objects from a local S3 into MariaDB with IAM-tok
     ]);
   });
 
+  it("pins nothing on the proxy path: transactions of several upserts of at most 16 KB each", async () => {
+    await closeDatabase();
+    const before = h.sessions().length;
+    const lines = Array.from({ length: 3000 }, (_, n) => line(`pin-${n}`, { n, text: 'quoted "text" '.repeat(20) }));
+    expect(await ingest(await upload("incoming/pins.jsonl", lines.join("\n")))).toMatchObject({ status: "ingested", linesOk: 3000 });
+    expect(await itemCount()).toBe(3000);
+    const sessions = h.sessions().slice(before);
+    expect(sessions).toEqual([expect.objectContaining({ user: "ingest", pins: [], closed: false })]);
+    // 3000 rows of about 460 bytes in statements under 16 KB: far more statements than the 6 transactions of 500 rows.
+    expect(sessions[0].commands).toBeGreaterThan(3000 / 40);
+  });
+
+  it("closes its connection after the transaction of an item whose upsert alone must exceed 16 KB", async () => {
+    await closeDatabase();
+    const before = h.sessions().length;
+    const quotes = { q: '"'.repeat(8000) };
+    const body = [line("small-1", {}), line("quotes", quotes), line("small-2", {})].join("\n");
+    expect(await ingest(await upload("incoming/quotes.jsonl", body))).toMatchObject({ status: "ingested", linesOk: 3 });
+    expect((await h.admin(`SELECT data FROM \`${h.database}\`.items WHERE id = 'quotes'`))[0].data).toEqual(quotes);
+    const [session] = h
+      .sessions()
+      .slice(before)
+      .filter((s) => s.pins.length > 0);
+    expect(session).toMatchObject({ user: "ingest", closed: true });
+    expect(session.pins.map((pin) => pin.trigger)).toEqual(["statement over 16 KB"]);
+  });
+
   it("changes nothing when the same object version is delivered again, even after the items changed", async () => {
     const event = await upload("incoming/again.jsonl", [line("a", { v: 1 }), line("b", { v: 1 })].join("\n"));
     expect(await ingest(event)).toMatchObject({ status: "ingested", linesOk: 2 });
