@@ -23,6 +23,7 @@ import {
   writePacket,
 } from "./mysql-protocol";
 import { type SessionRecord, recordCommand } from "./pin-triggers";
+import { PROXY_BORROW_TIMEOUT_SECONDS, PROXY_MAX_CONNECTIONS_PERCENT } from "../src/database/database-proxy";
 
 /** RDS Proxy's error when no connection came free within the borrow timeout. */
 export const BORROW_TIMEOUT_ERRNO = 9501;
@@ -34,6 +35,12 @@ export interface MultiplexOptions {
   /** How long a command waits for a connection (RDS Proxy: ConnectionBorrowTimeout). */
   borrowTimeoutMs: number;
 }
+
+/** The pool this project's RDS Proxy keeps in front of a server with `maxConnections` (src/database/database-proxy.ts). */
+export const projectProxyPool = (maxConnections: number): MultiplexOptions => ({
+  connections: Math.floor((maxConnections * PROXY_MAX_CONNECTIONS_PERCENT) / 100),
+  borrowTimeoutMs: PROXY_BORROW_TIMEOUT_SECONDS * 1000,
+});
 
 /** A logged-in server connection; `key` names the login (user, database, capabilities, charset) it can serve. */
 export interface ServerConnection {
