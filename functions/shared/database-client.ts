@@ -38,10 +38,22 @@ export async function query<T extends RowDataPacket[] | ResultSetHeader>(
   sql: string,
   values: Values = [],
 ): Promise<T> {
-  const statement = connection.format(sql, values);
-  if (Buffer.byteLength(statement, "utf8") > PROXY_PINNING_STATEMENT_BYTES) pinning.add(connection);
-  const [result] = await connection.query<T>(statement);
+  if (
+    longestStatement(sql, values) > PROXY_PINNING_STATEMENT_BYTES &&
+    Buffer.byteLength(connection.format(sql, values), "utf8") > PROXY_PINNING_STATEMENT_BYTES
+  ) {
+    pinning.add(connection);
+  }
+  // The driver formats the statement itself, as any mysql2 caller's: only a statement that may be long was formatted twice.
+  const [result] = await connection.query<T>(sql, values);
   return result;
+}
+
+/** An upper bound of the formatted statement's UTF-8 bytes: escaping at most doubles a string, UTF-8 at most triples a UTF-16 unit. */
+function longestStatement(sql: string, values: Values): number {
+  let bytes = sql.length * 3;
+  for (const value of values) bytes += typeof value === "string" ? (value.length * 2 + 2) * 3 : 24;
+  return bytes;
 }
 
 /** The database could not be reached or did not answer in time: a server-side failure the caller may retry. */
