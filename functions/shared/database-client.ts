@@ -38,11 +38,10 @@ export async function query<T extends RowDataPacket[] | ResultSetHeader>(
   sql: string,
   values: Values = [],
 ): Promise<T> {
-  if (
-    longestStatement(sql, values) > PROXY_PINNING_STATEMENT_BYTES &&
-    Buffer.byteLength(connection.format(sql, values), "utf8") > PROXY_PINNING_STATEMENT_BYTES
-  ) {
-    pinning.add(connection);
+  if (longestStatement(sql, values) > PROXY_PINNING_STATEMENT_BYTES) {
+    // Without values the statement goes as it is (the ingest formats its own upserts).
+    const statement = values.length > 0 ? connection.format(sql, values) : sql;
+    if (Buffer.byteLength(statement, "utf8") > PROXY_PINNING_STATEMENT_BYTES) pinning.add(connection);
   }
   // The driver formats the statement itself, as any mysql2 caller's: only a statement that may be long was formatted twice.
   const [result] = await connection.query<T>(sql, values);
