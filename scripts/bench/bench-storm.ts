@@ -3,9 +3,9 @@
  * side by side: for 10, 50 and 200 environments invoked at once against the MariaDB IAM harness with
  * max_connections 10 (a short wait_timeout), straight to the server, then through the front's
  * multiplexing mode sized as this project's proxy (80% of max_connections, 3 s borrow timeout). For
- * each: how many succeed, how many are refused with the clear, retryable error, the latency, the
- * server's peak connections, and how many of the refused succeed when retried (on the direct path
- * once the server reaped idle connections, through the proxy at once). Figures only; nothing is enforced.
+ * each, a cold storm (no environment connected yet) and a warm one (every environment brought up first,
+ * in waves, as Lambda scales over seconds): how many succeed, how many are refused with the clear,
+ * retryable error, the latency and the server's peak connections. Figures only; nothing is enforced.
  */
 import { ExecutionEnvironments, type Invocation } from "../../harness/execution-environments";
 import { type Harness, startHarness } from "../../harness/mariadb";
@@ -17,6 +17,7 @@ const STORMS = [10, 50, 200];
 const MAX_CONNECTIONS = 10;
 const WAIT_TIMEOUT_SECONDS = 5;
 const GET = { op: "get", id: "storm" };
+const WAVE = 10;
 const PATHS = [
   { name: "direct", proxy: undefined },
   { name: "proxy", proxy: projectProxyPool(MAX_CONNECTIONS) },
@@ -35,37 +36,47 @@ async function untilReaped(h: Harness): Promise<void> {
   }
 }
 
-async function storm(h: Harness, path: string, size: number): Promise<string[]> {
+/** One storm: every environment invoked at once; the server's peak connections counted from FLUSH STATUS. */
+async function stormOf(h: Harness, environments: ExecutionEnvironments, path: string, kind: string): Promise<string[]> {
+  await h.admin("FLUSH STATUS");
+  progress(`${path}: ${kind} storm, all ${environments.size} at once...`);
+  const results = await environments.invoke(GET);
+  const peak = await status(h, "Max_used_connections");
+  const busy = results.filter((result) => result.error?.message.includes("is busy")).length;
+  const clear = results.filter((result) => result.error?.name === "DatabaseUnavailableError" && result.error.retryable).length;
+  const ms = results.map((result) => result.ms);
+  return [
+    path,
+    String(environments.size),
+    kind,
+    String(results.filter(succeeded).length),
+    `${clear} (${busy} busy)`,
+    String(environments.size - results.filter(succeeded).length - clear),
+    `${percentile(ms, 50).toFixed(0)} / ${percentile(ms, 99).toFixed(0)} ms`,
+    String(peak),
+  ];
+}
+
+/**
+ * A cold storm (no environment connected yet), then a warm one: first every environment not yet served
+ * is invoked in waves of WAVE, as Lambda brings environments up over seconds, so each that can hold a
+ * connection (to the server, or to the proxy) has one; then all at once again.
+ */
+async function storms(h: Harness, path: string, size: number): Promise<string[][]> {
   progress(`${path}: starting ${size} execution environments...`);
   const environments = await ExecutionEnvironments.start(size, h.env);
   try {
-    // Every storm starts cold: no server connection left from the one before, the proxy's pool empty too.
+    // Every run starts cold: no server connection left from the one before, the proxy's pool empty too.
     await untilReaped(h);
-    await h.admin("FLUSH STATUS");
-    progress(`${path}: invoking all ${size} at once...`);
-    const results = await environments.invoke(GET);
-    const peak = await status(h, "Max_used_connections");
-    const refused = results.map((result, i) => (succeeded(result) ? -1 : i)).filter((i) => i >= 0);
-    const busy = results.filter((result) => result.error?.message.includes("is busy")).length;
-    const clear = results.filter((result) => result.error?.name === "DatabaseUnavailableError" && result.error.retryable).length;
-    if (path === "direct" && refused.length > 0) {
-      progress(
-        `${path}: waiting for the server to reap idle connections (wait_timeout ${WAIT_TIMEOUT_SECONDS} s), then retrying the ${refused.length} refused...`,
+    const cold = await stormOf(h, environments, path, "cold");
+    progress(`${path}: bringing the environments up in waves of ${WAVE}...`);
+    for (let first = 0; first < size; first += WAVE) {
+      await environments.invoke(
+        GET,
+        Array.from({ length: Math.min(WAVE, size - first) }, (_, k) => first + k),
       );
-      await untilReaped(h);
     }
-    const retried = refused.length > 0 ? await environments.invoke(GET, refused) : [];
-    const ms = results.map((result) => result.ms);
-    return [
-      path,
-      String(size),
-      String(results.filter(succeeded).length),
-      `${clear} (${busy} busy)`,
-      String(size - results.filter(succeeded).length - clear),
-      `${percentile(ms, 50).toFixed(0)} / ${percentile(ms, 99).toFixed(0)} ms`,
-      String(peak),
-      refused.length > 0 ? `${retried.filter(succeeded).length} of ${refused.length}` : "-",
-    ];
+    return [cold, await stormOf(h, environments, path, "warm")];
   } finally {
     environments.stop();
   }
@@ -73,16 +84,7 @@ async function storm(h: Harness, path: string, size: number): Promise<string[]> 
 
 async function main(): Promise<void> {
   const rows = [
-    [
-      "path",
-      "environments",
-      "succeeded",
-      "refused, retryable",
-      "other failures",
-      "latency p50 / p99",
-      "peak server connections",
-      "refused, then retried",
-    ],
+    ["path", "environments", "storm", "succeeded", "refused, retryable", "other failures", "latency p50 / p99", "peak server connections"],
   ];
   for (const { name, proxy } of PATHS) {
     const via = proxy
@@ -95,14 +97,14 @@ async function main(): Promise<void> {
     try {
       await bootstrapHarness(h);
       await h.admin(`INSERT INTO \`${h.database}\`.items (id, data) VALUES ('storm', '{}')`);
-      for (const size of STORMS) rows.push(await storm(h, name, size));
+      for (const size of STORMS) rows.push(...(await storms(h, name, size)));
     } finally {
       await h.destroy();
     }
   }
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
   console.log(
-    `\nStorms of cold api environments (one node process each, the shipped bundle), one get each, against MariaDB with max_connections ${MAX_CONNECTIONS}` +
+    `\nStorms of api environments (one node process each, the shipped bundle), one get each, cold and then warm, against MariaDB with max_connections ${MAX_CONNECTIONS}` +
       ` (peak server connections include the bench's own admin connection):\n`,
   );
   for (const row of rows) console.log(`  ${row.map((cell, column) => cell.padEnd(widths[column])).join("   ")}`.trimEnd());
