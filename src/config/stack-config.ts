@@ -97,6 +97,10 @@ const databaseSchema = z
   })
   .strict();
 
+/** What a function's HTTPS egress may reach (`function.httpsEgress`). */
+export const HTTPS_DESTINATIONS = ["s3", "dynamodb", "internet"] as const;
+export type HttpsDestination = (typeof HTTPS_DESTINATIONS)[number];
+
 const functionSchema = z
   .object({
     /** Directory under functions/ that holds the handler (index.ts). */
@@ -115,6 +119,15 @@ const functionSchema = z
       .string()
       .regex(DB_USER_PATTERN, { error: "must start with a letter and hold at most 32 letters, digits or _" })
       .default("app_user"),
+    /**
+     * Where the function may open HTTPS connections besides the database: "s3" and "dynamodb" through
+     * their gateway endpoints, "internet" (AWS's other APIs too) through the NAT gateway. The items API
+     * signs its tokens locally and calls nothing, so none by default; its role's permissions still bound what a call may do.
+     */
+    httpsEgress: z
+      .array(z.enum(HTTPS_DESTINATIONS, { error: `must be ${HTTPS_DESTINATIONS.map((d) => `"${d}"`).join(", ")}` }))
+      .refine((destinations) => new Set(destinations).size === destinations.length, { error: "names a destination twice" })
+      .default([]),
   })
   .strict();
 

@@ -9,11 +9,10 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
-import type { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { AwsContext } from "../core/aws-context";
 import { accountPrincipal, customerManagedKey, viaService } from "../storage/kms-key";
 import type { LogEncryption } from "../storage/log-encryption";
-import { tcpIngress } from "../network/security-group-rules";
+import { Connections } from "../network/connections";
 import { DB_USER_PATTERN, type DatabaseConfig } from "../config/stack-config";
 import type { Network } from "../network/network";
 import { TerraformData } from "../core/terraform-data";
@@ -35,8 +34,8 @@ export interface DatabaseEndpoint {
   readonly address: string;
   readonly port: number;
   readonly databaseName: string;
-  readonly securityGroup: SecurityGroup;
-  allowConnectionsFrom(source: SecurityGroup, description: string): VpcSecurityGroupIngressRule;
+  /** Its security group's end of network paths: clients open theirs with `client.connections.allowTo(endpoint.connections, ...)`. */
+  readonly connections: Connections;
   /** Lets `role` sign IAM auth tokens for exactly the MySQL account `dbUser`, through this endpoint. */
   grantConnect(role: IamRole, dbUser: string): IamRolePolicy;
 }
@@ -79,6 +78,7 @@ export interface DatabaseProps {
 export class DatabaseInstance extends Construct implements DatabaseEndpoint {
   readonly instance: DbInstance;
   readonly securityGroup: SecurityGroup;
+  readonly connections: Connections;
   readonly key: KmsKey;
   readonly databaseName: string;
   readonly port: number;
@@ -99,6 +99,7 @@ export class DatabaseInstance extends Construct implements DatabaseEndpoint {
       vpcId: network.vpc.id,
       tags: { Name: `${namePrefix}-database` },
     });
+    this.connections = new Connections(this, this.securityGroup, "the database");
 
     const subnetGroup = new DbSubnetGroup(this, "subnet-group", {
       name: `${namePrefix}-isolated`,
@@ -247,10 +248,6 @@ export class DatabaseInstance extends Construct implements DatabaseEndpoint {
   /** ARN of the Secrets Manager secret holding the master password. */
   get masterUserSecretArn(): string {
     return this.instance.masterUserSecret.get(0).secretArn;
-  }
-
-  allowConnectionsFrom(source: SecurityGroup, description: string): VpcSecurityGroupIngressRule {
-    return tcpIngress(this, { group: this.securityGroup, peer: source, port: this.port, description });
   }
 
   /**

@@ -1,12 +1,12 @@
 import type { Construct } from "constructs";
 import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
-import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import type { FunctionConfig } from "../config/stack-config";
 import { type DatabaseEndpoint, connectionEnvironment } from "../database/database-instance";
 import { FailureQueue } from "./failure-queue";
 import type { LogEncryption } from "../storage/log-encryption";
 import type { Network } from "../network/network";
+import { Peer } from "../network/connections";
 import { VpcFunction } from "./vpc-function";
 
 export interface ApiFunctionProps {
@@ -23,7 +23,7 @@ export interface ApiFunctionProps {
 
 /**
  * The API function: talks to the database as `config.dbUser` with IAM auth tokens. Its security
- * group reaches only the database port and HTTPS; its environment names the database and holds no secret.
+ * group reaches only the database port (and HTTPS where `httpsEgress` says); its environment names the database and holds no secret.
  */
 export class ApiFunction extends VpcFunction {
   /** Allows invoking this function and nothing else; the platform team attaches it to the callers' groups or roles. */
@@ -48,19 +48,18 @@ export class ApiFunction extends VpcFunction {
       network: props.network,
       environment: connectionEnvironment(database, config.dbUser),
       access: (fn) => {
-        fn.allowTcpTo(database.securityGroup, database.port, "MySQL to the database");
-        new VpcSecurityGroupEgressRule(fn, "egress-https", {
-          securityGroupId: fn.securityGroup.id,
-          cidrIpv4: "0.0.0.0/0",
-          ipProtocol: "tcp",
-          fromPort: 443,
-          toPort: 443,
-          description: "HTTPS to AWS APIs through the NAT gateway and gateway endpoints",
-        });
+        // Nothing but the database unless configured: the handler signs its token locally and calls no AWS API.
+        for (const destination of config.httpsEgress) {
+          const peer =
+            destination === "internet"
+              ? Peer.anyIpv4("AWS APIs and the internet through the NAT gateway")
+              : props.network.gatewayEndpointPeer(destination);
+          fn.connections.allowTo(peer, 443, "HTTPS");
+        }
         // The first invocation needs both the grant and the way in.
         return [
           database.grantConnect(fn.role.role, config.dbUser),
-          database.allowConnectionsFrom(fn.securityGroup, `MySQL from Lambda ${functionName}`),
+          ...fn.connections.allowTo(database.connections, database.port, "MySQL").rules,
         ];
       },
     });

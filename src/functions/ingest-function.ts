@@ -1,7 +1,6 @@
 import type { Construct } from "constructs";
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import { S3BucketNotification } from "@cdktf/provider-aws/lib/s3-bucket-notification";
-import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { AwsContext } from "../core/aws-context";
 import type { IngestConfig } from "../config/stack-config";
 import { INCOMING_PREFIX, RESULTS_PREFIX } from "../../functions/ingest/layout";
@@ -56,15 +55,8 @@ export class IngestFunction extends VpcFunction {
         DATA_BUCKET: dataBucket.bucket.bucket,
       },
       access: (fn) => {
-        fn.allowTcpTo(database.securityGroup, database.port, "MySQL to the database");
-        new VpcSecurityGroupEgressRule(fn, "egress-s3", {
-          securityGroupId: fn.securityGroup.id,
-          prefixListId: network.gatewayEndpoints.s3.prefixListId,
-          ipProtocol: "tcp",
-          fromPort: 443,
-          toPort: 443,
-          description: "HTTPS to S3 through the gateway endpoint only",
-        });
+        const toDatabase = fn.connections.allowTo(database.connections, database.port, "MySQL");
+        const toS3 = fn.connections.allowTo(network.gatewayEndpointPeer("s3"), 443, "HTTPS");
         // Credentials taken out of the function (a dependency's code, a leaked environment) cannot use these.
         const fromThisFunction = { test: "ArnEquals", variable: "lambda:SourceFunctionArn", values: [functionArn] };
         const objects = fn.role.allow("data-bucket-objects", [
@@ -87,11 +79,7 @@ export class IngestFunction extends VpcFunction {
             condition: [viaService(context, "s3")],
           },
         ]);
-        return [
-          objects,
-          database.grantConnect(fn.role.role, config.dbUser),
-          database.allowConnectionsFrom(fn.securityGroup, `MySQL from Lambda ${functionName}`),
-        ];
+        return [objects, database.grantConnect(fn.role.role, config.dbUser), ...toDatabase.rules, ...toS3.rules];
       },
     });
 

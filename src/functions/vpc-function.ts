@@ -3,12 +3,11 @@ import { AssetType, type ITerraformDependable, TerraformAsset } from "cdktf";
 import type { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
-import type { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { ExecutionRole } from "./execution-role";
 import { type FunctionBundle, type NodeRuntime, bundleFunction } from "./function-bundle";
 import type { LogEncryption } from "../storage/log-encryption";
 import type { Network } from "../network/network";
-import { tcpEgress } from "../network/security-group-rules";
+import { Connections } from "../network/connections";
 
 export interface VpcFunctionProps {
   readonly functionName: string;
@@ -43,6 +42,8 @@ export class VpcFunction extends Construct {
   readonly function: LambdaFunction;
   readonly role: ExecutionRole;
   readonly securityGroup: SecurityGroup;
+  /** Opens the function's network paths (`connections.allowTo(...)`); none exist until opened. */
+  readonly connections: Connections;
   readonly logGroup: CloudwatchLogGroup;
   readonly bundle: FunctionBundle;
 
@@ -68,6 +69,8 @@ export class VpcFunction extends Construct {
       vpcId: network.vpc.id,
       tags: { Name: functionName },
     });
+
+    this.connections = new Connections(this, this.securityGroup, `Lambda ${functionName}`);
 
     const access = props.access?.(this) ?? [];
 
@@ -101,10 +104,5 @@ export class VpcFunction extends Construct {
 
   get arn(): string {
     return this.function.arn;
-  }
-
-  /** Lets the function open TCP connections to members of `target` on `port`. */
-  allowTcpTo(target: SecurityGroup, port: number, description: string): VpcSecurityGroupEgressRule {
-    return tcpEgress(this, { group: this.securityGroup, peer: target, port, description });
   }
 }
