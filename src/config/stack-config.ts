@@ -363,6 +363,10 @@ export type IngestConfig = StackConfig["ingest"];
 /** Prefix of the names of what an environment's service stack makes, e.g. "lambda-rds-iam-dev". */
 export const serviceNamePrefix = (config: Pick<StackConfig, "project" | "environment">) => `${config.project}-${config.environment}`;
 
+/** The API function's name, `<prefix>-<function.source>`: the state stack's invoke policy names it too. */
+export const apiFunctionName = (config: Pick<StackConfig, "project" | "environment" | "function">) =>
+  `${serviceNamePrefix(config)}-${config.function.source}`;
+
 /** The bucket of the state bucket's server access logs. */
 export const accessLogBucketName = (config: Pick<StackConfig, "project" | "environment" | "accountId">) =>
   `${config.project}-${config.environment}-tfstate-logs-${config.accountId}`;

@@ -29,6 +29,11 @@ export const IDLE_CONNECTION_TIMEOUT_SECONDS = 300;
  */
 export const DB_LOG_EXPORTS = ["error", "slowquery", "iam-db-auth-error"] as const;
 
+/** The AWS managed policy of the enhanced monitoring role (under arn:<partition>:iam::aws:policy/). */
+export const ENHANCED_MONITORING_POLICY = "service-role/AmazonRDSEnhancedMonitoringRole";
+/** The log group enhanced monitoring writes to with that role. */
+export const ENHANCED_MONITORING_LOG_GROUP = "RDSOSMetrics";
+
 /** Where a function connects, and signs its IAM tokens for: the instance itself, or RDS Proxy in front of it. */
 export interface DatabaseEndpoint {
   readonly address: string;
@@ -231,7 +236,7 @@ export class DatabaseInstance extends Construct implements DatabaseEndpoint {
     const role = new IamRole(this, "monitoring-role", { name: `${namePrefix}-rds-monitoring`, assumeRolePolicy: trust.json });
     new IamRolePolicyAttachment(this, "monitoring-policy", {
       role: role.name,
-      policyArn: `arn:${AwsContext.of(this).partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole`,
+      policyArn: `arn:${AwsContext.of(this).partition}:iam::aws:policy/${ENHANCED_MONITORING_POLICY}`,
     });
     return role;
   }

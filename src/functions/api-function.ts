@@ -1,6 +1,4 @@
 import type { Construct } from "constructs";
-import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
-import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
 import type { FunctionConfig } from "../config/stack-config";
 import { type DatabaseEndpoint, connectionEnvironment } from "../database/database-instance";
 import { FailureQueue } from "./failure-queue";
@@ -10,8 +8,8 @@ import { Peer } from "../network/connections";
 import { VpcFunction } from "./vpc-function";
 
 export interface ApiFunctionProps {
-  /** Prefix of the function name, e.g. "lambda-rds-iam-dev"; the name is `<prefix>-<source>`. */
-  readonly namePrefix: string;
+  /** e.g. "lambda-rds-iam-dev-api"; its failure queue is `<functionName>-failures`. */
+  readonly functionName: string;
   /** Directory that holds functions/ and node_modules/. */
   readonly projectRoot: string;
   readonly config: FunctionConfig;
@@ -26,14 +24,12 @@ export interface ApiFunctionProps {
  * group reaches only the database port (and HTTPS where `httpsEgress` says); its environment names the database and holds no secret.
  */
 export class ApiFunction extends VpcFunction {
-  /** Allows invoking this function and nothing else; the platform team attaches it to the callers' groups or roles. */
-  readonly invokePolicy: IamPolicy;
   /** Where failed asynchronous invocations go, after Lambda's retries. */
   readonly failures: FailureQueue;
 
   constructor(scope: Construct, id: string, props: ApiFunctionProps) {
     const { config, database } = props;
-    const functionName = `${props.namePrefix}-${config.source}`;
+    const { functionName } = props;
     super(scope, id, {
       functionName,
       description: `${functionName}: items API on RDS MySQL with IAM database authentication`,
@@ -64,22 +60,6 @@ export class ApiFunction extends VpcFunction {
       },
     });
 
-    // Callers reach the database only through the function: user -> Lambda by this policy, Lambda -> RDS by the role.
-    const invoke = new DataAwsIamPolicyDocument(this, "invoke-document", {
-      statement: [
-        {
-          sid: "InvokeThisFunction",
-          actions: ["lambda:InvokeFunction"],
-          resources: [this.function.arn, `${this.function.arn}:*`],
-        },
-      ],
-    });
     this.failures = new FailureQueue(this, "failures", { name: `${functionName}-failures`, function: this });
-
-    this.invokePolicy = new IamPolicy(this, "invoke-policy", {
-      name: `${functionName}-invoke`,
-      description: `Invoke the ${functionName} function (its versions and aliases included) and nothing else`,
-      policy: invoke.json,
-    });
   }
 }

@@ -22,6 +22,9 @@ import type { LogEncryption } from "../storage/log-encryption";
 import { type AddressPeer, Connections, Peer } from "./connections";
 import { type NetworkConfig, type SubnetTier, subnetLayout } from "../config/stack-config";
 
+/** The VPC's flow log group; the service role boundary names it too. */
+export const flowLogGroupName = (namePrefix: string) => `/vpc/${namePrefix}/flow-logs`;
+
 /** The services a VPC reaches through free gateway endpoints on the private and isolated route tables. */
 export type GatewayService = "s3" | "dynamodb";
 const GATEWAY_SERVICE_TITLES: Record<GatewayService, string> = { s3: "S3", dynamodb: "DynamoDB" };
@@ -180,7 +183,7 @@ export class Network extends Construct {
 
   private flowLogs(namePrefix: string, retentionDays: number): CloudwatchLogGroup {
     const context = AwsContext.of(this);
-    const logGroup = this.props.logs.logGroup(this, "flow-log-group", { name: `/vpc/${namePrefix}/flow-logs`, retentionDays });
+    const logGroup = this.props.logs.logGroup(this, "flow-log-group", { name: flowLogGroupName(namePrefix), retentionDays });
     const flowLogArn = context.arn("ec2", `vpc-flow-log/*`);
     const trust = new DataAwsIamPolicyDocument(this, "flow-log-trust", {
       statement: [

@@ -135,15 +135,8 @@ describe("ApiFunction", () => {
     expect(internet.rulesOf("egress", internetGroup)).toHaveLength(2);
   });
 
-  it("offers callers a managed policy that allows invoking this function, its versions and aliases, and nothing else", () => {
-    const functionArn = s.ref("aws_lambda_function", "api/function", "arn");
-    expect(s.resource("aws_iam_policy", "api/invoke-policy")).toMatchObject({
-      name: "lambda-rds-iam-dev-api-invoke",
-      policy: s.dataRef("aws_iam_policy_document", "api/invoke-document", "json"),
-    });
-    expect(s.data("aws_iam_policy_document", "api/invoke-document").statement).toEqual([
-      { sid: "InvokeThisFunction", actions: ["lambda:InvokeFunction"], resources: [functionArn, `${functionArn}:*`] },
-    ]);
+  it("makes no managed policy: the callers' invoke policy is the state stack's (invoke-policy.test.ts)", () => {
+    expect(s.json.resource.aws_iam_policy).toBeUndefined();
   });
 
   it("deploys the bundle zip with its SHA-256 as source_code_hash, under a content-addressed asset path", () => {
