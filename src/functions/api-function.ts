@@ -1,26 +1,37 @@
 import type { Construct } from "constructs";
-import type { FunctionConfig } from "../config/stack-config";
-import { type DatabaseEndpoint, connectionEnvironment } from "../database/database-instance";
+import type { DatabaseEndpoint } from "../database/database-instance";
+import { withDefaults } from "../core/with-defaults";
 import { FailureQueue } from "./failure-queue";
-import type { LogEncryption } from "../storage/log-encryption";
-import type { Network } from "../network/network";
 import { Peer } from "../network/connections";
+import { API_FUNCTION_DEFAULTS, type FunctionOptions, type HttpsDestination } from "./function-props";
 import { VpcFunction } from "./vpc-function";
 
-export interface ApiFunctionProps {
-  /** e.g. "lambda-rds-iam-dev-api"; its failure queue is `<functionName>-failures`. */
-  readonly functionName: string;
-  /** Directory that holds functions/ and node_modules/. */
-  readonly projectRoot: string;
-  readonly config: FunctionConfig;
-  readonly logs: LogEncryption;
-  readonly network: Network;
+export interface ApiFunctionProps extends FunctionOptions {
+  /** Prefix of the function name, e.g. "lambda-rds-iam-dev"; the name is `<prefix>-<source>`. */
+  readonly namePrefix: string;
   /** The instance, or RDS Proxy in front of it. */
   readonly database: DatabaseEndpoint;
+  /**
+   * Directory under functions/ that holds the handler (index.ts).
+   * @default "api"
+   */
+  readonly source?: string;
+  /**
+   * The MySQL account the function signs IAM tokens for.
+   * @default "app_user"
+   */
+  readonly dbUser?: string;
+  /**
+   * Where the function may open HTTPS connections besides the database: "s3" and "dynamodb" through
+   * their gateway endpoints, "internet" (AWS's other APIs too) through the NAT gateway, for a team
+   * whose code calls them. Its role's permissions and boundary still limit what a call may do.
+   * @default [] (the items API signs its tokens locally and calls nothing)
+   */
+  readonly httpsEgress?: readonly HttpsDestination[];
 }
 
 /**
- * The API function: talks to the database as `config.dbUser` with IAM auth tokens. Its security
+ * The API function: talks to the database as `dbUser` with IAM auth tokens. Its security
  * group reaches only the database port (and HTTPS where `httpsEgress` says); its environment names the database and holds no secret.
  */
 export class ApiFunction extends VpcFunction {
@@ -28,35 +39,22 @@ export class ApiFunction extends VpcFunction {
   readonly failures: FailureQueue;
 
   constructor(scope: Construct, id: string, props: ApiFunctionProps) {
-    const { config, database } = props;
-    const { functionName } = props;
+    const { namePrefix, database, dbUser, httpsEgress, ...options } = withDefaults(API_FUNCTION_DEFAULTS, props);
+    const functionName = `${namePrefix}-${options.source}`;
     super(scope, id, {
+      ...options,
       functionName,
       description: `${functionName}: items API on RDS MySQL with IAM database authentication`,
-      projectRoot: props.projectRoot,
-      source: config.source,
-      runtime: config.runtime,
-      memoryMb: config.memoryMb,
-      timeoutSeconds: config.timeoutSeconds,
-      reservedConcurrency: config.reservedConcurrency,
-      logRetentionDays: config.logRetentionDays,
-      logs: props.logs,
-      network: props.network,
-      environment: connectionEnvironment(database, config.dbUser),
+      database: { endpoint: database, user: dbUser },
       access: (fn) => {
-        // Nothing but the database unless configured: the handler signs its token locally and calls no AWS API.
-        for (const destination of config.httpsEgress) {
+        for (const destination of httpsEgress) {
           const peer =
             destination === "internet"
               ? Peer.anyIpv4("AWS APIs and the internet through the NAT gateway")
-              : props.network.gatewayEndpointPeer(destination);
+              : options.network.gatewayEndpointPeer(destination);
           fn.connections.allowTo(peer, 443, "HTTPS");
         }
-        // The first invocation needs both the grant and the way in.
-        return [
-          database.grantConnect(fn.role.role, config.dbUser),
-          ...fn.connections.allowTo(database.connections, database.port, "MySQL").rules,
-        ];
+        return [];
       },
     });
 
