@@ -31,6 +31,8 @@ export interface CiRolesProps {
   readonly protectedPolicies: readonly string[];
   /** The AWS managed policies (under arn:<partition>:iam::aws:policy/) the service attaches to its roles, and the only ones the deploy role may. */
   readonly awsManagedPolicies: readonly string[];
+  /** The principals the service lets invoke its functions (aws_lambda_permission), and the only ones the deploy role may. */
+  readonly invokePrincipals: readonly string[];
   /** Terraform types the service stack synthesizes (see terraformTypesOf). */
   readonly serviceTypes: readonly string[];
   /** Buckets the service stack makes, by name: the only ones whose configuration the roles read or write. */
@@ -129,7 +131,14 @@ export class CiRoles extends Construct {
     const serviceRoles = iamArn(`role/${props.serviceNamePrefix}-*`);
     const withBoundary = { test: "StringEquals", variable: "iam:PermissionsBoundary", values: [props.serviceRoleBoundary] };
     this.attach(this.deploy, "deploy", `${props.deployRoleName}-apply`, [
-      { sid: "Apply", actions: needed.write.filter(anywhere), resources: ["*"] },
+      { sid: "Apply", actions: needed.write.filter((action) => anywhere(action) && action !== "lambda:AddPermission"), resources: ["*"] },
+      // A function's resource policy decides who may invoke it: only the service's own invokers, on its own functions.
+      {
+        sid: "AddOnlyServiceInvokers",
+        actions: needed.write.filter((action) => action === "lambda:AddPermission"),
+        resources: [`arn:${context.partition}:lambda:${props.serviceRegion}:${context.accountId}:function:${props.serviceNamePrefix}-*`],
+        condition: [{ test: "StringEquals", variable: "lambda:Principal", values: [...props.invokePrincipals] }],
+      },
       { sid: "ApplyServiceBuckets", actions: needed.write.filter(isS3), resources: serviceBuckets },
       {
         sid: "KeysThroughServices",

@@ -1,5 +1,6 @@
 import type { Construct } from "constructs";
-import { LocalBackend, TerraformOutput, TerraformStack } from "cdktf";
+import { LocalBackend, TerraformOutput, TerraformStack, Token } from "cdktf";
+import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import type { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { AccessLogBucket } from "../storage/access-log-bucket";
@@ -21,6 +22,21 @@ import { customerManagedKey, usableThroughS3ForBucket } from "../storage/kms-key
 import { privateBucket } from "../storage/private-bucket";
 import { guardedAwsProvider, stateBucketName, stateKeyAlias, stateObjectKey, stateRegion } from "./remote-state";
 import { REQUIRED_TERRAFORM_VERSION } from "./required-terraform";
+
+/** The principals the service stack lets invoke its functions (its aws_lambda_permission resources). */
+function invokePrincipalsOf(service: TerraformStack): string[] {
+  const principals = service.node
+    .findAll()
+    .filter((construct): construct is LambdaPermission => construct instanceof LambdaPermission)
+    .map((permission) => {
+      const principal = permission.principalInput;
+      if (!principal || Token.isUnresolved(principal)) {
+        throw new Error(`${permission.node.path}: the principal must be a literal, so the deploy role may add exactly it`);
+      }
+      return principal;
+    });
+  return [...new Set(principals)].sort();
+}
 
 export interface StateStackProps {
   readonly config: StackConfig;
@@ -120,6 +136,7 @@ export class StateStack extends TerraformStack {
         // Callers hold it: the deploy role may never rewrite it, nor the boundary.
         protectedPolicies: [this.serviceRoleBoundary.arn, this.invokePolicy.arn],
         awsManagedPolicies: [ENHANCED_MONITORING_POLICY],
+        invokePrincipals: invokePrincipalsOf(service),
         serviceTypes: terraformTypesOf(service),
         serviceBuckets: [dataBucketName(config)],
         serviceRegion: config.region,

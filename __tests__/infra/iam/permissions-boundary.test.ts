@@ -21,6 +21,7 @@ import { projectRoot, synthesize, testApp } from "../synth";
 
 const CI = { repository: "acme/lambda-rds-iam" };
 const iam = (resource: string) => `arn:${AWS.partition}:iam::${AWS.accountId}:${resource}`;
+const lambdaFunction = (name: string) => `arn:${AWS.partition}:lambda:${AWS.region}:${AWS.accountId}:function:${name}`;
 const awsManaged = (name: string) => `arn:${AWS.partition}:iam::aws:policy/${name}`;
 /** What AWS grants with the one AWS managed policy the service attaches (fixtures/aws-managed-policies/). */
 const AWS_MANAGED: Record<string, IamPolicy> = {
@@ -203,6 +204,13 @@ describe.each(ENVIRONMENTS.map(([name]) => [name]))("the %s deploy role", (name)
       }
     });
 
+    it("let S3 invoke the ingest function, the one invoker the service grants", async () => {
+      const context = { "lambda:Principal": "s3.amazonaws.com" };
+      expect(await env.asDeployRole({ action: "lambda:AddPermission", resource: lambdaFunction(`${prefix}-ingest`), context })).toBe(
+        "Allowed",
+      );
+    });
+
     it.each(paths)("%s: pass it to the service its trust policy names", async (path) => {
       const { arn, services } = roles[path];
       expect(services).toHaveLength(1);
@@ -245,6 +253,18 @@ describe.each(ENVIRONMENTS.map(([name]) => [name]))("the %s deploy role", (name)
       ["create a managed policy (the service has none)", { action: "iam:CreatePolicy", resource: iam(`policy/${prefix}-escalate`) }],
     ])("it cannot %s", async (_, request) => {
       expect(await env.asDeployRole(request)).toBe("ImplicitlyDenied");
+    });
+
+    it.each([
+      ["another account", "999999999999", `${prefix}-api`],
+      ["anyone", "*", `${prefix}-api`],
+      ["a service the stack does not grant", "events.amazonaws.com", `${prefix}-api`],
+      ["S3, on a function outside the service", "s3.amazonaws.com", "other-function"],
+    ])("it cannot let %s invoke a function through its resource policy", async (_, principal, functionName) => {
+      const context = { "lambda:Principal": principal };
+      expect(await env.asDeployRole({ action: "lambda:AddPermission", resource: lambdaFunction(functionName), context })).toBe(
+        "ImplicitlyDenied",
+      );
     });
 
     it.each(["AdministratorAccess", "PowerUserAccess", "IAMFullAccess", "job-function/SystemAdministrator"])(
