@@ -5,7 +5,7 @@
  * policies let functions and the proxy do to resources of the stack.
  */
 import { cidrContains, cidrProblem } from "../../src/config/cidr";
-import type { Json } from "../review/plan-render";
+import type { Json } from "../stacks/terraform-plan";
 import { type Block, type Element, type SecurityGroupRule, type Statement, type SynthesizedStack, list } from "../stacks/synthesized-stack";
 
 export type NodeKind =
