@@ -17,7 +17,7 @@ const KIND_ORDER: ElementChange["kind"][] = ["added", "removed", "moved", "chang
 const SYMBOL: Record<ElementChange["kind"], string> = { added: "+", removed: "-", moved: ">", changed: "~" };
 
 /** Exit 4 names what widens (or puts data at risk); 3 says whether security-relevant changes only narrow. */
-function verdict(review: Review): string {
+export function reviewVerdict(review: Review): string {
   const status = reviewExitStatus(review);
   if (status === 0) return "no change";
   if (status === 4) return `widens: ${review.widens.join(", ")}`;
@@ -48,7 +48,7 @@ export function renderReviewText(review: Review, labels: ReviewLabels, options: 
   const kindColor: Record<ElementChange["kind"], keyof typeof ANSI> = { added: "green", removed: "red", moved: "cyan", changed: "yellow" };
   const lines = [
     `Infrastructure review: ${labels.base} -> ${labels.head}`,
-    `Verdict: ${verdict(review)} (exit status ${reviewExitStatus(review)})`,
+    `Verdict: ${reviewVerdict(review)} (exit status ${reviewExitStatus(review)})`,
   ];
 
   if (review.dataRisks.length > 0) {
@@ -100,7 +100,7 @@ function changeSection(change: ElementChange): string {
 }
 
 export function renderReviewMarkdown(review: Review, labels: ReviewLabels): string {
-  const parts = [`## Infrastructure review\n\n${code(labels.base)} → ${code(labels.head)}: **${verdict(review)}**.\n\n`];
+  const parts = [`## Infrastructure review\n\n${code(labels.base)} → ${code(labels.head)}: **${reviewVerdict(review)}**.\n\n`];
   if (review.dataRisks.length > 0) {
     const risks = review.dataRisks.map(
       (risk) => `- ⚠️ \`${risk.stack}\` ${code(risk.path)} (\`${risk.type}\`, ${risk.holds}): ${risk.what}`,
