@@ -49,7 +49,10 @@ function rowLine(row: IamRow | RuleRow): string {
   if ("statement" in row) {
     const { statement } = row;
     const principals = statement.principals.length > 0 ? ` to ${statement.principals.map((value) => code(value)).join(", ")}` : "";
-    return `- \`${row.stack}\` ${row.change} in ${code(row.source)}: ${code(statement.effect)} ${statement.actions.map((value) => code(value)).join(", ")} on ${statement.resources.map((value) => code(value)).join(", ")}${principals}${statement.conditions.length > 0 ? " (conditional)" : ""}`;
+    const resources = statement.resources.length > 0 ? ` on ${statement.resources.map((value) => code(value)).join(", ")}` : "";
+    const actions = statement.actions.map((value) => code(value)).join(", ");
+    const conditional = statement.conditions.length > 0 ? " (conditional)" : "";
+    return `- \`${row.stack}\` ${row.change} in ${code(row.source)}: ${code(statement.effect)} ${actions}${resources}${principals}${conditional}`;
   }
   return `- \`${row.stack}\` ${row.change} on ${code(row.group)}: ${row.direction} ${row.protocol} ${row.ports} ${row.direction === "ingress" ? "from" : "to"} ${code(row.peer)}`;
 }
@@ -64,7 +67,7 @@ function verdictSection(verdict: PlanVerdict, reviews: StackReview[]): string {
   const anyRow = reviews.some((review) => review.iam.length + review.rules.length > 0);
   const lines = ["### Verdict", ""];
   if (verdict.broadens) {
-    lines.push(`**⚠️ Broadens permissions or network reach** (label \`${BROADENS_LABEL}\`: a second approval): ${parts.join(", ")} widen access.`);
+    lines.push(`**⚠️ Broadens permissions or network reach** (label \`${BROADENS_LABEL}\`: a second approval). Widening: ${parts.join(", ")}.`);
     if (rows.length > 0 && rows.length <= VERDICT_ROWS) lines.push("", ...rows.map(rowLine));
     else if (rows.length > 0) lines.push("", `They are listed first in each stack's tables below, marked ⚠️ **widens**.`);
     const settingFlags = reviews.flatMap((review) => review.flags).filter((flag) => flag.flag === "widens by a setting");
