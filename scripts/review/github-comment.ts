@@ -50,7 +50,8 @@ async function call<T>(github: GitHub, method: string, path: string, body?: unkn
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
-  if (!response.ok && !allowed.includes(response.status)) throw new Error(`GitHub ${method} ${path}: ${response.status} ${text.slice(0, 300)}`);
+  if (!response.ok && !allowed.includes(response.status))
+    throw new Error(`GitHub ${method} ${path}: ${response.status} ${text.slice(0, 300)}`);
   return (text ? JSON.parse(text) : undefined) as T;
 }
 
@@ -122,7 +123,9 @@ async function main(args: string[]): Promise<void> {
   const resultFile = takeOption(args, "--result");
   const body = takeFlag(args, "--fork-notice") ? FORK_NOTICE : args[0] ? readFileSync(args[0], "utf8") : undefined;
   if (!body || (!pr && !(head && headSha))) {
-    throw new Error("usage: npm run plan:upsert -- (--pr N | --head OWNER:BRANCH --head-sha SHA) (BODY.md | --fork-notice) [--result RESULT.json]");
+    throw new Error(
+      "usage: npm run plan:upsert -- (--pr N | --head OWNER:BRANCH --head-sha SHA) (BODY.md | --fork-notice) [--result RESULT.json]",
+    );
   }
   const number = pr ? Number(pr) : await findPullRequest(github, head!, headSha!);
   const { action, id } = await upsertComment(github, number, body);

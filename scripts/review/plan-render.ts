@@ -6,10 +6,27 @@
  * it cut; the verdict, data at risk and the tables are kept whole.
  */
 import { type AttributeRow, attributeRows } from "../stacks/attribute-diff";
-import { DATA_AT_RISK, FLAG_KINDS, type Flag, type PlanVerdict, type StackReview, classifyPlan, verdictOf } from "../stacks/plan-classification";
+import {
+  DATA_AT_RISK,
+  FLAG_KINDS,
+  type Flag,
+  type PlanVerdict,
+  type StackReview,
+  classifyPlan,
+  verdictOf,
+} from "../stacks/plan-classification";
 import type { IamRow, RuleRow } from "../stacks/security-rows";
 import { POLICY_ATTRIBUTE } from "../stacks/security-rules";
-import { KINDS, type Kind, type ResourceChange, type SkippedStack, type StackPlan, changesOf, checkPlanFormat, countsOf } from "../stacks/terraform-plan";
+import {
+  KINDS,
+  type Kind,
+  type ResourceChange,
+  type SkippedStack,
+  type StackPlan,
+  changesOf,
+  checkPlanFormat,
+  countsOf,
+} from "../stacks/terraform-plan";
 import { code, iamTable, markdownTable, ruleTable } from "./security-tables";
 
 /** Hidden in the comment; how the upsert finds its own comment again. */
@@ -28,7 +45,8 @@ const REASONS: Record<string, string> = {
   delete_because_no_resource_config: "no longer in the configuration",
 };
 const plural = (count: number, word: string) => `${count.toLocaleString("en-US")} ${word}${count === 1 ? "" : "s"}`;
-const where = (flag: { stack: string; address: string; path?: string }) => `\`${flag.stack}\` ${code(flag.address)}${flag.path ? ` · ${code(flag.path)}` : ""}`;
+const where = (flag: { stack: string; address: string; path?: string }) =>
+  `\`${flag.stack}\` ${code(flag.address)}${flag.path ? ` · ${code(flag.path)}` : ""}`;
 
 /** How much of the routine detail is printed; each step down the budget turns one more part off. */
 interface Detail {
@@ -62,23 +80,36 @@ const VERDICT_ROWS = 10;
 
 function verdictSection(verdict: PlanVerdict, reviews: StackReview[]): string {
   const { iam, rules, settings } = verdict.widening;
-  const parts = [plural(iam, "IAM statement"), plural(rules, "security-group rule"), plural(settings, "setting")].filter((part) => !part.startsWith("0 "));
+  const parts = [plural(iam, "IAM statement"), plural(rules, "security-group rule"), plural(settings, "setting")].filter(
+    (part) => !part.startsWith("0 "),
+  );
   const rows = reviews.flatMap((review) => [...review.iam, ...review.rules]).filter((row) => row.widens);
   const anyRow = reviews.some((review) => review.iam.length + review.rules.length > 0);
   const lines = ["### Verdict", ""];
   if (verdict.broadens) {
-    lines.push(`**⚠️ Broadens permissions or network reach** (label \`${BROADENS_LABEL}\`: a second approval). Widening: ${parts.join(", ")}.`);
+    lines.push(
+      `**⚠️ Broadens permissions or network reach** (label \`${BROADENS_LABEL}\`: a second approval). Widening: ${parts.join(", ")}.`,
+    );
     if (rows.length > 0 && rows.length <= VERDICT_ROWS) lines.push("", ...rows.map(rowLine));
     else if (rows.length > 0) lines.push("", `They are listed first in each stack's tables below, marked ⚠️ **widens**.`);
     const settingFlags = reviews.flatMap((review) => review.flags).filter((flag) => flag.flag === "widens by a setting");
     lines.push(...settingFlags.map((flag) => `- ${where(flag)}: ${flag.why}`));
   } else {
-    lines.push(anyRow ? "**Narrows only**: IAM and security-group changes remove or narrow access; nothing widens." : "**No IAM or security-group change.**");
+    lines.push(
+      anyRow
+        ? "**Narrows only**: IAM and security-group changes remove or narrow access; nothing widens."
+        : "**No IAM or security-group change.**",
+    );
   }
   const risks = reviews.flatMap((review) => review.flags).filter((flag) => DATA_AT_RISK.includes(flag.flag));
   lines.push("");
   if (risks.length === 0) lines.push("No resource holding data or identity is replaced or destroyed; no protection is weakened.");
-  else lines.push(`**⚠️ Data at risk**: ${plural(risks.length, "change")}:`, "", ...risks.map((flag) => `- ⚠️ **${flag.why}**: ${where(flag)} (${flag.kind})`));
+  else
+    lines.push(
+      `**⚠️ Data at risk**: ${plural(risks.length, "change")}:`,
+      "",
+      ...risks.map((flag) => `- ⚠️ **${flag.why}**: ${where(flag)} (${flag.kind})`),
+    );
   return `${lines.join("\n")}\n\n`;
 }
 
@@ -93,7 +124,9 @@ function flagSection(flags: Flag[], detail: Detail): string {
   const lists = FLAG_KINDS.filter((kind) => !DATA_AT_RISK.includes(kind)).flatMap((kind) => {
     const of = flags.filter((flag) => flag.flag === kind);
     if (of.length === 0 || !detail.flagLists) return [];
-    return [`<details><summary>${kind}: ${of.length}</summary>\n\n${of.map((flag) => `- ${where(flag)} (${flag.kind})`).join("\n")}\n\n</details>\n`];
+    return [
+      `<details><summary>${kind}: ${of.length}</summary>\n\n${of.map((flag) => `- ${where(flag)} (${flag.kind})`).join("\n")}\n\n</details>\n`,
+    ];
   });
   return `### Flags by kind\n\n| kind | changes | stacks |\n|---|---|---|\n${rows.join("\n")}\n\n${lists.join("\n")}${lists.length > 0 ? "\n" : ""}`;
 }
@@ -102,7 +135,11 @@ function flagSection(flags: Flag[], detail: Detail): string {
 
 /** A policy's value as the number of its statements: the IAM table shows them one by one. */
 function shownValue(row: AttributeRow, value: string | undefined, valueLength?: number): string {
-  const last = row.attribute.split(/[.[\]]/).filter(Boolean).at(-1) ?? "";
+  const last =
+    row.attribute
+      .split(/[.[\]]/)
+      .filter(Boolean)
+      .at(-1) ?? "";
   if (value && POLICY_ATTRIBUTE.test(last)) {
     try {
       const { Statement: statements } = JSON.parse(JSON.parse(value) as string) as { Statement?: unknown };
@@ -114,7 +151,13 @@ function shownValue(row: AttributeRow, value: string | undefined, valueLength?: 
   return code(value ?? "", valueLength);
 }
 
-function resourceSection(stack: StackPlan, resource: ResourceChange, kind: Kind, rows: "all" | "forcing" | "none", valueLength?: number): string {
+function resourceSection(
+  stack: StackPlan,
+  resource: ResourceChange,
+  kind: Kind,
+  rows: "all" | "forcing" | "none",
+  valueLength?: number,
+): string {
   const path = stack.constructPaths[resource.address];
   const reason = resource.action_reason ? ` (${REASONS[resource.action_reason] ?? resource.action_reason})` : "";
   const title = `<code>${SYMBOL[kind]}</code> **${kind}** ${code(resource.address)}${path ? ` · ${code(path)}` : ""}${reason}`;
@@ -140,10 +183,15 @@ function stackSection(review: StackReview, detail: Detail): string {
   const flagged = new Set(review.flags.map((flag) => flag.address));
   const loud = changes.filter(({ resource }) => flagged.has(resource.address));
   const quiet = changes.filter(({ resource }) => !flagged.has(resource.address));
-  const tables = markdownTable("IAM statement changes", iamTable(review.iam, { stackColumn: false })) + markdownTable("Security-group rule changes", ruleTable(review.rules, { stackColumn: false }));
-  const render = (list: typeof changes, rows: "all" | "forcing" | "none") => list.map(({ resource, kind }) => resourceSection(stack, resource, kind, rows, detail.valueLength)).join("");
+  const tables =
+    markdownTable("IAM statement changes", iamTable(review.iam, { stackColumn: false })) +
+    markdownTable("Security-group rule changes", ruleTable(review.rules, { stackColumn: false }));
+  const render = (list: typeof changes, rows: "all" | "forcing" | "none") =>
+    list.map(({ resource, kind }) => resourceSection(stack, resource, kind, rows, detail.valueLength)).join("");
   const loudPart = !detail.flaggedChanges
-    ? loud.length > 0 ? `${plural(loud.length, "flagged change")}: list cut (see the flags above).\n` : ""
+    ? loud.length > 0
+      ? `${plural(loud.length, "flagged change")}: list cut (see the flags above).\n`
+      : ""
     : render(loud, detail.flaggedRows ? "all" : "forcing");
   const quietPart =
     quiet.length === 0
@@ -176,7 +224,10 @@ function budget(reviews: StackReview[]): { detail: Detail; cut: string }[] {
   const steps: [Partial<Detail>, string][] = [
     [{ valueLength: 200 }, "attribute values over 200 characters shortened"],
     [{ unflaggedRows: false }, `the attribute rows of ${plural(quiet, "routine change")}`],
-    [{ flaggedRows: false }, `the attribute rows of ${plural(flagged, "flagged change")} other than those forcing replacement (their statements and rules are in the tables)`],
+    [
+      { flaggedRows: false },
+      `the attribute rows of ${plural(flagged, "flagged change")} other than those forcing replacement (their statements and rules are in the tables)`,
+    ],
     [{ otherChanges: false }, `the list of ${plural(quiet, "other change")}`],
     [{ flagLists: false, flaggedChanges: false }, "the lists of flagged changes by kind (their counts stay)"],
     [{ review: false }, "the infrastructure review (in the review artifact of this run)"],
@@ -199,7 +250,10 @@ export function renderPlans(plans: StackPlan[], skipped: SkippedStack[], options
   const artifacts = options.artifactUrl ? `the plan artifacts of [this run](${options.artifactUrl})` : "the plan artifacts of this run";
   const body = (detail: Detail, cut: string[]) => {
     const review = options.review && detail.review ? `${options.review.trim()}\n\n` : "";
-    const note = cut.length > 0 ? `**Cut to fit GitHub's ${limit.toLocaleString("en-US")} characters**: ${cut.join("; ")}. The full plans are in ${artifacts}.\n\n` : "";
+    const note =
+      cut.length > 0
+        ? `**Cut to fit GitHub's ${limit.toLocaleString("en-US")} characters**: ${cut.join("; ")}. The full plans are in ${artifacts}.\n\n`
+        : "";
     const head = `${options.marker === false ? "" : `${COMMENT_MARKER}\n`}${review}## Terraform plan\n\n${note}${verdictSection(verdict, reviews)}${flagSection(flags, detail)}`;
     return `${head}${reviews.map((review) => stackSection(review, detail)).join("")}${skippedPart}`;
   };
@@ -219,4 +273,5 @@ export function renderPlans(plans: StackPlan[], skipped: SkippedStack[], options
 }
 
 /** The comment's Markdown alone. */
-export const renderComment = (plans: StackPlan[], skipped: SkippedStack[], options: RenderOptions = {}) => renderPlans(plans, skipped, options).markdown;
+export const renderComment = (plans: StackPlan[], skipped: SkippedStack[], options: RenderOptions = {}) =>
+  renderPlans(plans, skipped, options).markdown;

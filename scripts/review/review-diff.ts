@@ -5,7 +5,16 @@
  * security-group rules compared as rows, by the security rules the plan comment uses too.
  */
 import { attributeRows } from "../stacks/attribute-diff";
-import { type IamRow, type Rename, type RuleRow, canonical, iamChanges, readableStatement, ruleChanges, samePath } from "../stacks/security-rows";
+import {
+  type IamRow,
+  type Rename,
+  type RuleRow,
+  canonical,
+  iamChanges,
+  readableStatement,
+  ruleChanges,
+  samePath,
+} from "../stacks/security-rows";
 import {
   CONCERNS,
   type Concern,
@@ -244,7 +253,8 @@ const elementChange = (
 
 /** Why Terraform destroys and recreates an element that stayed (or moved): a lost address or an attribute that cannot change in place. */
 function replacementReason(element: Element, now: Element, attributes: AttributeChange[], movedBlocks: Set<string>): string | undefined {
-  const addressLost = element.mode === "managed" && element.address !== now.address && !movedBlocks.has(`${element.address} ${now.address}`);
+  const addressLost =
+    element.mode === "managed" && element.address !== now.address && !movedBlocks.has(`${element.address} ${now.address}`);
   if (addressLost) return `its Terraform address changes (${element.address} -> ${now.address}) and no moved block carries its state over`;
   const forcing = attributes.filter((row) => row.replaces).map((row) => row.attribute);
   return forcing.length > 0 ? `${forcing.join(", ")} cannot change in place` : undefined;
@@ -290,7 +300,13 @@ function dataRisksOf(changes: ElementChange[]): DataRisk[] {
         : holds && change.replacedBecause
           ? [`replaced: ${change.replacedBecause}`]
           : [];
-    return [...lost, ...weaker].map((what) => ({ stack: change.stack, path: change.path, type: change.type, holds: holds ?? change.type, what }));
+    return [...lost, ...weaker].map((what) => ({
+      stack: change.stack,
+      path: change.path,
+      type: change.type,
+      holds: holds ?? change.type,
+      what,
+    }));
   });
 }
 

@@ -15,12 +15,24 @@ const SYNTHESIZED_MARK = "†";
 const not = (label: string, values: string[]) => values.map((value) => `${label} ${value}`);
 
 /** Widening rows first, then the rest in their order (per owner, removed before added). */
-const wideningFirst = <T extends { widens: boolean }>(rows: T[]) => [...rows.filter((row) => row.widens), ...rows.filter((row) => !row.widens)];
+const wideningFirst = <T extends { widens: boolean }>(rows: T[]) => [
+  ...rows.filter((row) => row.widens),
+  ...rows.filter((row) => !row.widens),
+];
 
 export function iamTable(rows: IamRow[], options: { stackColumn: boolean }): Table {
   const synthesized = rows.some((row) => row.synthesized);
   return {
-    header: [...(options.stackColumn ? ["stack"] : []), "role or policy", "written in", "effect", "principals", "actions", "resources", "conditions"],
+    header: [
+      ...(options.stackColumn ? ["stack"] : []),
+      "role or policy",
+      "written in",
+      "effect",
+      "principals",
+      "actions",
+      "resources",
+      "conditions",
+    ],
     rows: wideningFirst(rows).map((row) => {
       const { statement } = row;
       return {
@@ -38,7 +50,11 @@ export function iamTable(rows: IamRow[], options: { stackColumn: boolean }): Tab
         ],
       };
     }),
-    ...(synthesized ? { note: `${SYNTHESIZED_MARK} The plan knows this policy only after apply: its statements are read from the synthesized JSON (cdk.tf.json).` } : {}),
+    ...(synthesized
+      ? {
+          note: `${SYNTHESIZED_MARK} The plan knows this policy only after apply: its statements are read from the synthesized JSON (cdk.tf.json).`,
+        }
+      : {}),
   };
 }
 
@@ -59,7 +75,12 @@ export const changeText = (row: Table["rows"][number]) => `${row.change}${row.wi
 /** Markdown-safe inline code that survives table cells: no pipes, no HTML, no line breaks. */
 export function code(text: string, max?: number): string {
   const shortened = max !== undefined && text.length > max ? `${text.slice(0, max)}…` : text;
-  const escaped = shortened.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\|/g, "&#124;").replace(/\r?\n/g, "⏎");
+  const escaped = shortened
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/\|/g, "&#124;")
+    .replace(/\r?\n/g, "⏎");
   return `<code>${escaped}</code>`;
 }
 
@@ -69,7 +90,8 @@ export function markdownTable(title: string, table: Table): string {
   if (table.rows.length === 0) return "";
   const header = `| | ${table.header.join(" | ")} |\n|${"---|".repeat(table.header.length + 1)}\n`;
   const rows = table.rows.map(
-    (row) => `| ${MARK[row.change]}${row.widens ? " ⚠️ **widens**" : ""} | ${row.cells.map((values) => values.map((value) => code(value)).join("<br>")).join(" | ")} |`,
+    (row) =>
+      `| ${MARK[row.change]}${row.widens ? " ⚠️ **widens**" : ""} | ${row.cells.map((values) => values.map((value) => code(value)).join("<br>")).join(" | ")} |`,
   );
   return `#### ${title}\n\n${header}${rows.join("\n")}\n${table.note ? `\n${table.note}\n` : ""}\n`;
 }

@@ -66,7 +66,11 @@ export function plan(stacksDir: string, stack: string, out: string, env: Record<
   const stackDir = join(stacksDir, stack);
   const saved = join(out, "stacks", stack);
   mkdirSync(saved, { recursive: true });
-  const copyStack = () => cpSync(stackDir, saved, { recursive: true, filter: (source) => !source.startsWith(join(stackDir, ".terraform/")) && source !== join(stackDir, ".terraform") });
+  const copyStack = () =>
+    cpSync(stackDir, saved, {
+      recursive: true,
+      filter: (source) => !source.startsWith(join(stackDir, ".terraform/")) && source !== join(stackDir, ".terraform"),
+    });
   copyStack();
   const reason = skipReason(stack, env);
   if (reason) {
@@ -96,7 +100,9 @@ export function apply(plans: string, stack: string): void {
   const stackDir = join(plans, "stacks", stack);
   const planFile = resolve(plans, `${stack}.tfplan`);
   if (!existsSync(planFile) || !existsSync(join(stackDir, "cdk.tf.json"))) {
-    throw new Error(`${stack}: no saved plan at ${planFile} with its stack in ${stackDir}; the plan job writes both (npm run ci:terraform -- plan ${stack} --out ${plans})`);
+    throw new Error(
+      `${stack}: no saved plan at ${planFile} with its stack in ${stackDir}; the plan job writes both (npm run ci:terraform -- plan ${stack} --out ${plans})`,
+    );
   }
   terraform(stackDir, ["init", "-no-color"]);
   terraform(stackDir, ["apply", "-no-color", "-lock-timeout=10m", planFile], {

@@ -8,7 +8,8 @@ import type { Json, Kind, Marks, ResourceChange } from "./terraform-plan";
 type Step = string | number;
 export const SENSITIVE = "(sensitive)";
 export const UNKNOWN = "(known after apply)";
-const pathText = (path: Step[]) => path.map((step, index) => (typeof step === "number" ? `[${step}]` : index === 0 ? step : `.${step}`)).join("");
+const pathText = (path: Step[]) =>
+  path.map((step, index) => (typeof step === "number" ? `[${step}]` : index === 0 ? step : `.${step}`)).join("");
 
 /** Leaf paths of a value; an empty object or list is a leaf of its own. */
 function leaves(value: Marks, path: Step[] = []): Step[][] {
@@ -41,7 +42,9 @@ export function redacted(value: Marks, marks: Marks): Marks {
   if (marks === true) return SENSITIVE;
   if (value === null || typeof value !== "object" || marks === null || typeof marks !== "object") return value;
   if (Array.isArray(value)) return value.map((item, index) => redacted(item, (marks as Json[])[index]) as Json);
-  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redacted(item, (marks as Record<string, Json>)[key]) as Json]));
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [key, redacted(item, (marks as Record<string, Json>)[key]) as Json]),
+  );
 }
 
 /** True when the marks (after_unknown, *_sensitive) are true at the path or any of its ancestors. */
@@ -89,13 +92,21 @@ export function attributeRows(resource: ResourceChange, kind: Kind): AttributeRo
     const b = at(before, path);
     const a = at(after, path);
     if (!isUnknown && kind === "create" && (a === null || a === undefined)) continue;
-    if (!isUnknown && kind !== "create" && JSON.stringify(b ?? null) === JSON.stringify(a ?? null) && marked(beforeSensitive, path) === marked(afterSensitive, path)) continue;
+    if (
+      !isUnknown &&
+      kind !== "create" &&
+      JSON.stringify(b ?? null) === JSON.stringify(a ?? null) &&
+      marked(beforeSensitive, path) === marked(afterSensitive, path)
+    )
+      continue;
     const attribute = pathText(path);
     rows.push({
       attribute,
       before: kind === "create" ? undefined : marked(beforeSensitive, path) ? SENSITIVE : display(redacted(b, at(beforeSensitive, path))),
       after: isUnknown ? UNKNOWN : marked(afterSensitive, path) ? SENSITIVE : display(redacted(a, at(afterSensitive, path))),
-      forcesReplacement: replacePaths.some((replacePath) => attribute === replacePath || attribute.startsWith(`${replacePath}.`) || attribute.startsWith(`${replacePath}[`)),
+      forcesReplacement: replacePaths.some(
+        (replacePath) => attribute === replacePath || attribute.startsWith(`${replacePath}.`) || attribute.startsWith(`${replacePath}[`),
+      ),
     });
   }
   return rows;

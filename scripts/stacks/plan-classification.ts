@@ -7,7 +7,14 @@
 import { type AttributeRow, attributeRows } from "./attribute-diff";
 import { planSides } from "./plan-sides";
 import { type IamRow, type RuleRow, iamChanges, ruleChanges, samePath } from "./security-rows";
-import { type ChangedAttribute, HOLDS_DATA_OR_IDENTITY, POLICY_ATTRIBUTE, concernsOf, weakensProtection, widenings } from "./security-rules";
+import {
+  type ChangedAttribute,
+  HOLDS_DATA_OR_IDENTITY,
+  POLICY_ATTRIBUTE,
+  concernsOf,
+  weakensProtection,
+  widenings,
+} from "./security-rules";
 import { type Kind, type StackPlan, changesOf } from "./terraform-plan";
 
 /** Kinds of flag, in the order the comment lists them: data at risk first. */
@@ -59,8 +66,10 @@ export function flagsOf(stack: StackPlan): Flag[] {
     const destroyed = kind === "replace" || kind === "delete";
     const holds = HOLDS_DATA_OR_IDENTITY[resource.type];
     const flags: Omit<Flag, keyof typeof base>[] = [];
-    if (holds && destroyed) flags.push({ flag: "destroys or replaces data or identity", why: `${kind === "replace" ? "replaces" : "destroys"} a ${holds}` });
-    for (const row of attributes.filter(weakensProtection)) flags.push({ flag: "weakens a protection", why: `${row.attribute} ${row.before} -> ${row.after}` });
+    if (holds && destroyed)
+      flags.push({ flag: "destroys or replaces data or identity", why: `${kind === "replace" ? "replaces" : "destroys"} a ${holds}` });
+    for (const row of attributes.filter(weakensProtection))
+      flags.push({ flag: "weakens a protection", why: `${row.attribute} ${row.before} -> ${row.after}` });
     for (const { why } of widenings(attributes)) flags.push({ flag: "widens by a setting", why });
     // A create is flagged by its type and policies: its other settings are not changes of anything.
     const policies = attributes.filter((row) => POLICY_ATTRIBUTE.test(row.attribute));

@@ -33,7 +33,8 @@ function aliasesOf(resources: ResourceChange[]): Map<string, string> {
         const value = side[attribute];
         if (typeof value !== "string" || value.length < 3) continue;
         const list = owners.get(value) ?? [];
-        if (!list.some((owner) => owner.reference.startsWith(`\${${resource.address}.`))) list.push({ reference: `\${${resource.address}.${attribute}}`, hasArn: typeof side.arn === "string" });
+        if (!list.some((owner) => owner.reference.startsWith(`\${${resource.address}.`)))
+          list.push({ reference: `\${${resource.address}.${attribute}}`, hasArn: typeof side.arn === "string" });
         owners.set(value, list);
       }
     }
@@ -88,7 +89,9 @@ function filled(known: Json | undefined, unknown: Marks, synthesized: Json | und
 function policyFromSynthesized(resource: ResourceChange, synthesized: Block | undefined): boolean {
   const unknown = resource.change.after_unknown;
   if (!isObject(unknown) || !synthesized) return false;
-  return Object.entries(unknown).some(([key, mark]) => (POLICY_ATTRIBUTE.test(key) || key === "inline_policy") && mark !== false && synthesized[key] !== undefined);
+  return Object.entries(unknown).some(
+    ([key, mark]) => (POLICY_ATTRIBUTE.test(key) || key === "inline_policy") && mark !== false && synthesized[key] !== undefined,
+  );
 }
 
 export function planSides(stack: StackPlan, synthesized: TerraformJson = {}): PlanSides {
@@ -108,8 +111,16 @@ export function planSides(stack: StackPlan, synthesized: TerraformJson = {}): Pl
   };
   const fromSynthesized = new Set<string>();
   for (const resource of resources) {
-    const { actions, before: was, after: now, before_sensitive: wasSensitive, after_sensitive: nowSensitive, after_unknown: unknown } = resource.change;
-    if (!actions.includes("create") || actions.includes("delete")) put(before, resource, aliased(redacted(was, wasSensitive) as Json, aliases));
+    const {
+      actions,
+      before: was,
+      after: now,
+      before_sensitive: wasSensitive,
+      after_sensitive: nowSensitive,
+      after_unknown: unknown,
+    } = resource.change;
+    if (!actions.includes("create") || actions.includes("delete"))
+      put(before, resource, aliased(redacted(was, wasSensitive) as Json, aliases));
     if (!actions.includes("delete") || actions.includes("create")) {
       const synth = synthesizedBlock(resource);
       if (policyFromSynthesized(resource, synth)) fromSynthesized.add(resource.address);

@@ -106,16 +106,42 @@ const by =
 const wasThenIs = (row: { change: "added" | "removed" }) => (row.change === "removed" ? "0" : "1");
 
 /** Statements added and removed, per owner and source, each marked whether it widens. */
-export function iamChanges(stack: string, before: SynthesizedStack, after: SynthesizedStack, rename: Rename, synthesized: ReadonlySet<string> = new Set()): IamRow[] {
+export function iamChanges(
+  stack: string,
+  before: SynthesizedStack,
+  after: SynthesizedStack,
+  rename: Rename,
+  synthesized: ReadonlySet<string> = new Set(),
+): IamRow[] {
   const statementKey = (row: IamSide) => canonical([row.owner, row.source, { ...row.statement, sid: undefined }]);
-  const { removed, added } = rowDifference(iamStatements(before, rename, new Set()), iamStatements(after, samePath, synthesized), statementKey);
+  const { removed, added } = rowDifference(
+    iamStatements(before, rename, new Set()),
+    iamStatements(after, samePath, synthesized),
+    statementKey,
+  );
   // A statement is weighed against the other side's statements of the same policy.
   const place = (row: IamSide) => `${row.owner} ${row.source}`;
   const others = (rows: IamSide[], row: IamSide) => rows.filter((other) => place(other) === place(row)).map((other) => other.statement);
   return [
-    ...removed.map((row) => ({ ...row, stack, change: "removed" as const, widens: statementWidens("removed", row.statement, others(added, row)) })),
-    ...added.map((row) => ({ ...row, stack, change: "added" as const, widens: statementWidens("added", row.statement, others(removed, row)) })),
-  ].sort(by<IamRow>((row) => row.owner, (row) => row.source, wasThenIs));
+    ...removed.map((row) => ({
+      ...row,
+      stack,
+      change: "removed" as const,
+      widens: statementWidens("removed", row.statement, others(added, row)),
+    })),
+    ...added.map((row) => ({
+      ...row,
+      stack,
+      change: "added" as const,
+      widens: statementWidens("added", row.statement, others(removed, row)),
+    })),
+  ].sort(
+    by<IamRow>(
+      (row) => row.owner,
+      (row) => row.source,
+      wasThenIs,
+    ),
+  );
 }
 
 /** Rules added and removed, per group and direction, each marked whether it widens. */
@@ -125,5 +151,11 @@ export function ruleChanges(stack: string, before: SynthesizedStack, after: Synt
   return [
     ...removed.map((row) => ({ ...row, stack, change: "removed" as const, widens: false })),
     ...added.map((row) => ({ ...row, stack, change: "added" as const, widens: ruleWidens("added", row, sameSide(row)) })),
-  ].sort(by<RuleRow>((row) => row.group, (row) => row.direction, wasThenIs));
+  ].sort(
+    by<RuleRow>(
+      (row) => row.group,
+      (row) => row.direction,
+      wasThenIs,
+    ),
+  );
 }

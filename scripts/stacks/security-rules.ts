@@ -23,7 +23,13 @@ export const HOLDS_DATA_OR_IDENTITY: Record<string, string> = {
 export const POLICY_ATTRIBUTE = /^(policy|assume_role_policy)$/;
 
 /** Resource types that grant access without being aws_iam_*: resource policies, permissions and grants. */
-const GRANTING_TYPES = new Set(["aws_s3_bucket_policy", "aws_sqs_queue_policy", "aws_vpc_endpoint_policy", "aws_lambda_permission", "aws_kms_grant"]);
+const GRANTING_TYPES = new Set([
+  "aws_s3_bucket_policy",
+  "aws_sqs_queue_policy",
+  "aws_vpc_endpoint_policy",
+  "aws_lambda_permission",
+  "aws_kms_grant",
+]);
 export const isIamType = (type: string) => type.startsWith("aws_iam_") || GRANTING_TYPES.has(type);
 
 export const SECURITY_GROUP_TYPES = new Set([
@@ -35,7 +41,12 @@ export const SECURITY_GROUP_TYPES = new Set([
 ]);
 
 /** Settings that keep data from being destroyed, with the value that protects. */
-const PROTECTIONS: Record<string, string> = { deletion_protection: "true", "lifecycle.prevent_destroy": "true", skip_final_snapshot: "false", force_destroy: "false" };
+const PROTECTIONS: Record<string, string> = {
+  deletion_protection: "true",
+  "lifecycle.prevent_destroy": "true",
+  skip_final_snapshot: "false",
+  force_destroy: "false",
+};
 const ENCRYPTION_TYPES = new Set(["aws_kms_key", "aws_kms_alias", "aws_kms_grant", "aws_s3_bucket_server_side_encryption_configuration"]);
 const ENCRYPTION_ATTRIBUTE = /kms|encrypt|(^|_)(sse|tls|ssl|ca_cert)(_|$)/;
 const EXPOSURE_ATTRIBUTE = /^(publicly_accessible|map_public_ip_on_launch|associate_public_ip_address)$/;
@@ -53,7 +64,8 @@ export interface ChangedAttribute {
 }
 
 const steps = (attribute: string) => attribute.split(/[.[\]]/).filter(Boolean);
-const touches = (attributes: ChangedAttribute[], pattern: RegExp) => attributes.filter((row) => steps(row.attribute).some((step) => pattern.test(step)));
+const touches = (attributes: ChangedAttribute[], pattern: RegExp) =>
+  attributes.filter((row) => steps(row.attribute).some((step) => pattern.test(step)));
 
 /** A protection (deletion protection, prevent_destroy, final snapshot, force_destroy) switched off. */
 export const weakensProtection = (row: ChangedAttribute) =>
@@ -102,15 +114,20 @@ export function widenings(attributes: ChangedAttribute[]): Widening[] {
 function globMatches(pattern: string, value: string): boolean {
   if (pattern === value) return true;
   if (!/[*?]/.test(pattern)) return false;
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
   return new RegExp(`^${source}$`, "i").test(value);
 }
 
 /** Every value of `narrow` is matched by a value of `wide`; an empty list covers only an empty list. */
-const valuesCovered = (wide: string[], narrow: string[]) => narrow.every((value) => wide.some((pattern) => globMatches(pattern, value))) && (wide.length > 0 || narrow.length === 0);
+const valuesCovered = (wide: string[], narrow: string[]) =>
+  narrow.every((value) => wide.some((pattern) => globMatches(pattern, value))) && (wide.length > 0 || narrow.length === 0);
 const sameList = (a: string[], b: string[]) => a.length === b.length && a.every((value, index) => value === b[index]);
 /** "*" and "AWS:*" are every principal. */
-const principalsCovered = (wide: string[], narrow: string[]) => wide.some((value) => value === "*" || value === "AWS:*") || valuesCovered(wide, narrow);
+const principalsCovered = (wide: string[], narrow: string[]) =>
+  wide.some((value) => value === "*" || value === "AWS:*") || valuesCovered(wide, narrow);
 
 /** True when `wide` allows (or denies) everything `narrow` does: same effect, no fewer actions, resources and principals, no more conditions. */
 export function statementCovers(wide: Statement, narrow: Statement): boolean {
@@ -167,8 +184,14 @@ function peerCovers(wide: string, narrow: string): boolean {
 /** True when `wide` lets through everything `narrow` does: its protocol (or all), no fewer ports, a peer that holds the other's. */
 export function ruleCovers(wide: RuleShape, narrow: RuleShape): boolean {
   const [[wideFrom, wideTo], [narrowFrom, narrowTo]] = [portRange(wide.ports), portRange(narrow.ports)];
-  return (wide.protocol === "all" || wide.protocol === narrow.protocol) && wideFrom <= narrowFrom && narrowTo <= wideTo && peerCovers(wide.peer, narrow.peer);
+  return (
+    (wide.protocol === "all" || wide.protocol === narrow.protocol) &&
+    wideFrom <= narrowFrom &&
+    narrowTo <= wideTo &&
+    peerCovers(wide.peer, narrow.peer)
+  );
 }
 
 /** An added rule widens reach unless a removed rule of the same group and direction let the same through; a removed rule narrows. */
-export const ruleWidens = (change: "added" | "removed", rule: RuleShape, removed: RuleShape[]) => change === "added" && !removed.some((other) => ruleCovers(other, rule));
+export const ruleWidens = (change: "added" | "removed", rule: RuleShape, removed: RuleShape[]) =>
+  change === "added" && !removed.some((other) => ruleCovers(other, rule));

@@ -212,8 +212,10 @@ export class SynthesizedStack {
             source: element,
             statement: { ...EMPTY_STATEMENT, effect: "Attach", resources: [String(element.block.policy_arn)] },
           });
-        if (element.type === "aws_lambda_permission") placed.push({ owner, source: element, part: "permission", statement: permissionStatement(element.block) });
-        if (element.type === "aws_kms_grant") placed.push({ owner, source: element, part: "grant", statement: grantStatement(element.block) });
+        if (element.type === "aws_lambda_permission")
+          placed.push({ owner, source: element, part: "permission", statement: permissionStatement(element.block) });
+        if (element.type === "aws_kms_grant")
+          placed.push({ owner, source: element, part: "grant", statement: grantStatement(element.block) });
         return placed;
       });
   }
@@ -321,7 +323,9 @@ function permissionStatement(block: Block): Statement {
 /** A KMS grant as the statement it amounts to: the grantee may call the operations on the key. */
 function grantStatement(block: Block): Statement {
   const constraints = ((block.constraints ?? []) as Block[]).flatMap((constraint) =>
-    Object.entries(constraint).flatMap(([test, context]) => Object.entries((context ?? {}) as Block).map(([key, value]) => `${test} kms:EncryptionContext:${key} ${value}`)),
+    Object.entries(constraint).flatMap(([test, context]) =>
+      Object.entries((context ?? {}) as Block).map(([key, value]) => `${test} kms:EncryptionContext:${key} ${value}`),
+    ),
   );
   return {
     ...EMPTY_STATEMENT,

@@ -77,5 +77,6 @@ export function countsOf(plan: TerraformPlan): Record<Kind, number> {
 
 /** Refuses a plan of a format this model does not read. */
 export function checkPlanFormat({ stack, plan }: StackPlan): void {
-  if (!/^1\./.test(plan.format_version ?? "")) throw new Error(`${stack}: plan format_version ${plan.format_version} is not 1.x; this renderer reads format 1 only`);
+  if (!/^1\./.test(plan.format_version ?? ""))
+    throw new Error(`${stack}: plan format_version ${plan.format_version} is not 1.x; this renderer reads format 1 only`);
 }

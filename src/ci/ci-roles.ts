@@ -55,7 +55,10 @@ export class CiRoles extends Construct {
       new IamOpenidConnectProvider(this, "github-oidc", { url: `https://${GITHUB_OIDC_HOST}`, clientIdList: [GITHUB_OIDC_AUDIENCE] }).arn;
 
     // Pull requests plan, and so does main before its deploy (the plan the environment's reviewers approve).
-    this.plan = this.role("plan", props.planRoleName, [`repo:${props.repository}:pull_request`, `repo:${props.repository}:ref:refs/heads/main`]);
+    this.plan = this.role("plan", props.planRoleName, [
+      `repo:${props.repository}:pull_request`,
+      `repo:${props.repository}:ref:refs/heads/main`,
+    ]);
     this.deploy = this.role("deploy", props.deployRoleName, [`repo:${props.repository}:environment:${props.environment}`]);
 
     const { bucket, key, region, objectKey } = props.state;

@@ -41,12 +41,16 @@ describe("plan comment", () => {
       [DB, "encryption setting", "encryption change"],
       ["aws_vpc_security_group_ingress_rule.database_ingress-from-api_1234ABCD", "security group or rule", "security-group change"],
     ]);
-    const order = ["### Verdict", "**⚠️ Data at risk**: 1 change:", "### Flags by kind", "### `dev`"].map((heading) => comment.indexOf(heading));
+    const order = ["### Verdict", "**⚠️ Data at risk**: 1 change:", "### Flags by kind", "### `dev`"].map((heading) =>
+      comment.indexOf(heading),
+    );
     expect(order.every((at, index) => at > 0 && (index === 0 || at > order[index - 1]))).toBe(true);
     expect(comment).toContain(
       "- ⚠️ **replaces a database instance**: `dev` <code>aws_db_instance.database_instance_D7FC2283</code> · <code>dev/database/instance</code> (replace)",
     );
-    expect(comment).toContain("| ⚠️ destroys or replaces data or identity | 1 | `dev` |\n| security group or rule | 1 | `dev` |\n| encryption setting | 1 | `dev` |");
+    expect(comment).toContain(
+      "| ⚠️ destroys or replaces data or identity | 1 | `dev` |\n| security group or rule | 1 | `dev` |\n| encryption setting | 1 | `dev` |",
+    );
   });
 
   it("flags IAM (resource policies and permissions too) and a destroyed log group or KMS key, by the rules the review uses", () => {
@@ -58,10 +62,22 @@ describe("plan comment", () => {
         resource_changes: [
           update("aws_iam_role", "r", { assume_role_policy: "a" }, { assume_role_policy: "b" }),
           { address: "aws_kms_key.k", type: "aws_kms_key", change: { actions: ["delete"], before: {}, after: null } },
-          { address: "aws_cloudwatch_log_group.g", type: "aws_cloudwatch_log_group", change: { actions: ["create", "delete"], before: {}, after: {} } },
+          {
+            address: "aws_cloudwatch_log_group.g",
+            type: "aws_cloudwatch_log_group",
+            change: { actions: ["create", "delete"], before: {}, after: {} },
+          },
           update("aws_kms_key", "p", { policy: "{}" }, { policy: '{"Statement":[]}' }),
-          { address: "aws_s3_bucket_policy.b", type: "aws_s3_bucket_policy", change: { actions: ["create"], before: null, after: { policy: "{}" } } },
-          { address: "aws_lambda_permission.l", type: "aws_lambda_permission", change: { actions: ["create"], before: null, after: { action: "lambda:InvokeFunction" } } },
+          {
+            address: "aws_s3_bucket_policy.b",
+            type: "aws_s3_bucket_policy",
+            change: { actions: ["create"], before: null, after: { policy: "{}" } },
+          },
+          {
+            address: "aws_lambda_permission.l",
+            type: "aws_lambda_permission",
+            change: { actions: ["create"], before: null, after: { action: "lambda:InvokeFunction" } },
+          },
           update("aws_db_instance", "d", { publicly_accessible: false }, { publicly_accessible: true }),
         ],
       },
@@ -78,7 +94,9 @@ describe("plan comment", () => {
       ["aws_db_instance.d", "widens by a setting"],
       ["aws_db_instance.d", "public exposure setting"],
     ]);
-    expect(renderComment([plan], [])).toContain("- `prod` <code>aws_db_instance.d</code>: publicly_accessible false -> true (public exposure)");
+    expect(renderComment([plan], [])).toContain(
+      "- `prod` <code>aws_db_instance.d</code>: publicly_accessible false -> true (public exposure)",
+    );
   });
 
   it("groups changes by resource with the construct path from cdk.tf.json and why Terraform replaces or deletes", () => {
@@ -200,7 +218,9 @@ describe("plan comment", () => {
       const medium: StackPlan = { ...big, plan: { ...big.plan, resource_changes: [...many.slice(0, 80), replaced] } };
       const shorter = renderComment([medium], []);
       expect(shorter.length).toBeLessThanOrEqual(GITHUB_COMMENT_LIMIT);
-      expect(shorter).toContain("**Cut to fit GitHub's 65,536 characters**: attribute values over 200 characters shortened. The full plans");
+      expect(shorter).toContain(
+        "**Cut to fit GitHub's 65,536 characters**: attribute values over 200 characters shortened. The full plans",
+      );
       expect(shorter).toContain("<details><summary>80 other changes</summary>");
       expect(shorter).toContain("aws_cloudwatch_log_group.g79");
     });
@@ -213,7 +233,10 @@ const fixture = (name: string, constructPaths: Record<string, string> = {}): Sta
   plan: JSON.parse(readFileSync(join(__dirname, "..", "..", "fixtures", "security-plans", `${name}.json`), "utf8")) as TerraformPlan,
   constructPaths,
 });
-const API_ROLE = { "aws_iam_role.api_role_E8D414AF": "prod/api/role/role", "aws_iam_role_policy.api_role_write-logs_6E88B437": "prod/api/role/write-logs" };
+const API_ROLE = {
+  "aws_iam_role.api_role_E8D414AF": "prod/api/role/role",
+  "aws_iam_role_policy.api_role_write-logs_6E88B437": "prod/api/role/write-logs",
+};
 
 describe("plan comment: who gains what", () => {
   it("shows a statement a role policy gains as an added row that widens, and says so first", () => {
@@ -232,7 +255,10 @@ describe("plan comment: who gains what", () => {
   });
 
   it("shows a trust policy widened to another account as the old statement removed and the wider one added", () => {
-    const { markdown, verdict } = renderPlans([fixture("trust-widened", { "aws_iam_role.ci_deploy-role_1A2B3C4D": "prod-state/ci/deploy-role" })], []);
+    const { markdown, verdict } = renderPlans(
+      [fixture("trust-widened", { "aws_iam_role.ci_deploy-role_1A2B3C4D": "prod-state/ci/deploy-role" })],
+      [],
+    );
     expect(verdict.widening.iam).toBe(1);
     const rows = markdown.split("\n").filter((line) => line.startsWith("| ➕") || line.startsWith("| ➖"));
     expect(rows).toEqual([
@@ -243,7 +269,10 @@ describe("plan comment: who gains what", () => {
   });
 
   it("shows an ingress rule from 0.0.0.0/0 in the rule table, its group by construct path, as widening reach", () => {
-    const { markdown, verdict } = renderPlans([fixture("ingress-from-anywhere", { "aws_security_group.database_security-group_BF0DE645": "prod/database/security-group" })], []);
+    const { markdown, verdict } = renderPlans(
+      [fixture("ingress-from-anywhere", { "aws_security_group.database_security-group_BF0DE645": "prod/database/security-group" })],
+      [],
+    );
     expect(verdict).toMatchObject({ broadens: true, widening: { iam: 0, rules: 1, settings: 0 } });
     expect(markdown).toContain("- `prod` added on <code>database/security-group</code>: ingress tcp 3306 from <code>0.0.0.0/0</code>");
     expect(markdown).toContain(
@@ -252,10 +281,16 @@ describe("plan comment: who gains what", () => {
   });
 
   it("shows a loosened bucket policy with its principals: a Deny removed and an Allow to anyone widen, the narrower Allow is removed", () => {
-    const paths = { "aws_s3_bucket.data-bucket_bucket_0A1B2C3D": "prod/data-bucket/bucket", "aws_s3_bucket_policy.data-bucket_policy_17D97B1C": "prod/data-bucket/policy" };
+    const paths = {
+      "aws_s3_bucket.data-bucket_bucket_0A1B2C3D": "prod/data-bucket/bucket",
+      "aws_s3_bucket_policy.data-bucket_policy_17D97B1C": "prod/data-bucket/policy",
+    };
     const { markdown, verdict } = renderPlans([fixture("bucket-policy-loosened", paths)], []);
     expect(verdict.widening.iam).toBe(2);
-    const rows = markdown.split("\n").filter((line) => /^\| (➕|➖)/.test(line)).map((line) => line.split(" | ").slice(0, 6).join(" | "));
+    const rows = markdown
+      .split("\n")
+      .filter((line) => /^\| (➕|➖)/.test(line))
+      .map((line) => line.split(" | ").slice(0, 6).join(" | "));
     expect(rows).toEqual([
       "| ➖ removed ⚠️ **widens** | <code>data-bucket/bucket</code> | <code>data-bucket/policy</code> | <code>Deny</code> | <code>*</code> | <code>s3:*</code>",
       "| ➕ added ⚠️ **widens** | <code>data-bucket/bucket</code> | <code>data-bucket/policy</code> | <code>Allow</code> | <code>*</code> | <code>s3:GetObject</code>",
@@ -267,7 +302,13 @@ describe("plan comment: who gains what", () => {
   it("calls the same bucket policy tightened again a narrowing only", () => {
     const loosened = fixture("bucket-policy-loosened");
     const [bucket, policy] = loosened.plan.resource_changes!;
-    const tightened: StackPlan = { ...loosened, plan: { ...loosened.plan, resource_changes: [bucket, { ...policy, change: { ...policy.change, before: policy.change.after, after: policy.change.before } }] } };
+    const tightened: StackPlan = {
+      ...loosened,
+      plan: {
+        ...loosened.plan,
+        resource_changes: [bucket, { ...policy, change: { ...policy.change, before: policy.change.after, after: policy.change.before } }],
+      },
+    };
     const { markdown, verdict } = renderPlans([tightened], []);
     expect(verdict.broadens).toBe(false);
     expect(markdown).toContain("**Narrows only**: IAM and security-group changes remove or narrow access; nothing widens.");
@@ -282,15 +323,25 @@ describe("plan comment: who gains what", () => {
 
     it("fits GitHub's limit with every statement of the synthesized policies as a row, read from the synthesized JSON and said so", () => {
       expect(markdown.length).toBeLessThanOrEqual(GITHUB_COMMENT_LIMIT);
-      for (const action of ["rds-db:connect", "secretsmanager:GetSecretValue", "s3:GetObject", "sqs:SendMessage", "lambda:InvokeFunction"]) {
+      for (const action of [
+        "rds-db:connect",
+        "secretsmanager:GetSecretValue",
+        "s3:GetObject",
+        "sqs:SendMessage",
+        "lambda:InvokeFunction",
+      ]) {
         expect({ action, rows: iamRows.some((row) => row.includes(`<code>${action}</code>`)) }).toEqual({ action, rows: true });
       }
       expect(markdown).toContain(
         "| ➕ added ⚠️ **widens** | <code>bootstrap/migrate/role/role</code> | <code>bootstrap/migrate/role/role/read-master-secret †</code> | <code>Allow</code> |  | " +
           "<code>secretsmanager:GetSecretValue</code> | <code>${database/instance.master_user_secret[0].secret_arn}</code> |  |",
       );
-      expect(markdown).toContain("† The plan knows this policy only after apply: its statements are read from the synthesized JSON (cdk.tf.json).");
-      expect(markdown).toContain("| ➕ added ⚠️ **widens** | <code>ingest/function</code> | <code>ingest/invoke-from-s3 (permission)</code> | <code>Allow</code> | <code>Service:s3.amazonaws.com</code> |");
+      expect(markdown).toContain(
+        "† The plan knows this policy only after apply: its statements are read from the synthesized JSON (cdk.tf.json).",
+      );
+      expect(markdown).toContain(
+        "| ➕ added ⚠️ **widens** | <code>ingest/function</code> | <code>ingest/invoke-from-s3 (permission)</code> | <code>Allow</code> | <code>Service:s3.amazonaws.com</code> |",
+      );
     });
 
     it("puts the verdict and the flags by kind with their counts on one screen before the details", () => {
@@ -305,15 +356,24 @@ describe("plan comment: who gains what", () => {
   describe("of a plan of 4,000 changes with one policy gaining a statement", () => {
     const gains = fixture("policy-gains-statement", API_ROLE);
     const routine = Array.from({ length: 3998 }, (_, index) =>
-      update("aws_cloudwatch_log_group", `g${index}`, { name: `/aws/lambda/f${index}`, retention_in_days: 14 }, { name: `/aws/lambda/f${index}`, retention_in_days: 30 }),
+      update(
+        "aws_cloudwatch_log_group",
+        `g${index}`,
+        { name: `/aws/lambda/f${index}`, retention_in_days: 14 },
+        { name: `/aws/lambda/f${index}`, retention_in_days: 30 },
+      ),
     );
     const big: StackPlan = { ...gains, plan: { ...gains.plan, resource_changes: [...routine, ...gains.plan.resource_changes!] } };
     const { markdown } = renderPlans([big], []);
 
     it("keeps the verdict and the added statement's row, cuts the routine changes first and names the cut", () => {
       expect(markdown.length).toBeLessThanOrEqual(GITHUB_COMMENT_LIMIT);
-      expect(markdown).toContain("- `prod` added in <code>api/role/write-logs</code>: <code>Allow</code> <code>s3:*</code> on <code>*</code>");
-      expect(markdown).toContain("| ➕ added ⚠️ **widens** | <code>api/role/role</code> | <code>api/role/write-logs</code> | <code>Allow</code> |  | <code>s3:*</code> | <code>*</code> |  |");
+      expect(markdown).toContain(
+        "- `prod` added in <code>api/role/write-logs</code>: <code>Allow</code> <code>s3:*</code> on <code>*</code>",
+      );
+      expect(markdown).toContain(
+        "| ➕ added ⚠️ **widens** | <code>api/role/role</code> | <code>api/role/write-logs</code> | <code>Allow</code> |  | <code>s3:*</code> | <code>*</code> |  |",
+      );
       expect(markdown).toContain("the attribute rows of 3,998 routine changes");
       expect(markdown).toContain("3,998 other changes: list cut.");
       expect(markdown).not.toContain("aws_cloudwatch_log_group.g3997");
@@ -344,6 +404,33 @@ describe("npm run plan:comment", () => {
     expect(markdown.startsWith(`${COMMENT_MARKER}\n## Infrastructure review\n\nno change\n\n## Terraform plan\n`)).toBe(true);
     expect(markdown).toContain("· <code>dev/database/instance</code>");
     expect(markdown).toContain("### `prod-state`\n\nNo plan: deployed by hand");
+  });
+
+  it("writes the verdict as JSON for the workflow, and says so when the review is missing rather than failing", () => {
+    const dir = tempDir("plan-comment-");
+    const [out, result] = [join(dir, "comment.md"), join(dir, "verdict.json")];
+    const plan = join(__dirname, "..", "..", "fixtures", "security-plans", "ingress-from-anywhere.json");
+    const prod = join(dir, "prod.json");
+    writeFileSync(prod, readFileSync(plan));
+    const run = spawnSync(
+      "npm",
+      ["run", "-s", "plan:comment", "--", "--review", join(dir, "none.md"), "--result", result, "--out", out, prod],
+      {
+        cwd: projectRoot,
+        encoding: "utf8",
+      },
+    );
+    expect(run.stderr).toBe("");
+    expect(run.status).toBe(0);
+    expect(JSON.parse(readFileSync(result, "utf8"))).toEqual({
+      broadens: true,
+      dataAtRisk: false,
+      widening: { iam: 0, rules: 1, settings: 0 },
+      dataRisks: 0,
+    });
+    expect(readFileSync(out, "utf8")).toContain(
+      `## Infrastructure review\n\n**No review**: ${join(dir, "none.md")} was not produced (the review job failed or was cancelled; see its log).`,
+    );
   });
 
   it("names the artifact page of the run from GitHub's variables", () => {
