@@ -78,7 +78,8 @@ function rowLine(row: IamRow | RuleRow): string {
 /** How many widening rows the verdict repeats; more are only counted (the tables list them first). */
 const VERDICT_ROWS = 10;
 
-function verdictSection(verdict: PlanVerdict, reviews: StackReview[]): string {
+/** `labelled`: in a pull request, where the workflow sets the label; not in the deploy summary. */
+function verdictSection(verdict: PlanVerdict, reviews: StackReview[], labelled: boolean): string {
   const { iam, rules, settings } = verdict.widening;
   const parts = [plural(iam, "IAM statement"), plural(rules, "security-group rule"), plural(settings, "setting")].filter(
     (part) => !part.startsWith("0 "),
@@ -88,7 +89,7 @@ function verdictSection(verdict: PlanVerdict, reviews: StackReview[]): string {
   const lines = ["### Verdict", ""];
   if (verdict.broadens) {
     lines.push(
-      `**⚠️ Broadens permissions or network reach** (label \`${BROADENS_LABEL}\`: a second approval). Widening: ${parts.join(", ")}.`,
+      `**⚠️ Broadens permissions or network reach**${labelled ? ` (label \`${BROADENS_LABEL}\`: a second approval)` : ""}. Widening: ${parts.join(", ")}.`,
     );
     if (rows.length > 0 && rows.length <= VERDICT_ROWS) lines.push("", ...rows.map(rowLine));
     else if (rows.length > 0) lines.push("", `They are listed first in each stack's tables below, marked ⚠️ **widens**.`);
@@ -254,7 +255,7 @@ export function renderPlans(plans: StackPlan[], skipped: SkippedStack[], options
       cut.length > 0
         ? `**Cut to fit GitHub's ${limit.toLocaleString("en-US")} characters**: ${cut.join("; ")}. The full plans are in ${artifacts}.\n\n`
         : "";
-    const head = `${options.marker === false ? "" : `${COMMENT_MARKER}\n`}${review}## Terraform plan\n\n${note}${verdictSection(verdict, reviews)}${flagSection(flags, detail)}`;
+    const head = `${options.marker === false ? "" : `${COMMENT_MARKER}\n`}${review}## Terraform plan\n\n${note}${verdictSection(verdict, reviews, options.marker !== false)}${flagSection(flags, detail)}`;
     return `${head}${reviews.map((review) => stackSection(review, detail)).join("")}${skippedPart}`;
   };
   const cuts: string[] = [];
