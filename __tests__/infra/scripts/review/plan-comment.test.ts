@@ -299,6 +299,14 @@ describe("plan comment: who gains what", () => {
     expect(markdown).toContain("<code>${data-bucket/bucket.arn}/incoming/*</code>");
   });
 
+  it("renders the deploy job's summary without the marker or the label, which only a pull request has", () => {
+    const { markdown } = renderPlans([fixture("policy-gains-statement", API_ROLE)], [], { marker: false });
+    expect(
+      markdown.startsWith("## Terraform plan\n\n### Verdict\n\n**⚠️ Broadens permissions or network reach**. Widening: 1 IAM statement.\n"),
+    ).toBe(true);
+    expect(markdown).not.toContain(COMMENT_MARKER);
+  });
+
   it("calls the same bucket policy tightened again a narrowing only", () => {
     const loosened = fixture("bucket-policy-loosened");
     const [bucket, policy] = loosened.plan.resource_changes!;
