@@ -89,7 +89,7 @@ function verdictSection(verdict: PlanVerdict, reviews: StackReview[], labelled: 
   const lines = ["### Verdict", ""];
   if (verdict.broadens) {
     lines.push(
-      `**⚠️ Broadens permissions or network reach**${labelled ? ` (label \`${BROADENS_LABEL}\`: a second approval)` : ""}. Widening: ${parts.join(", ")}.`,
+      `**⚠️ Broadens permissions or network reach**${labelled ? ` (label \`${BROADENS_LABEL}\`, for a second approval)` : ""}. Widening: ${parts.join(", ")}.`,
     );
     if (rows.length > 0 && rows.length <= VERDICT_ROWS) lines.push("", ...rows.map(rowLine));
     else if (rows.length > 0) lines.push("", `They are listed first in each stack's tables below, marked ⚠️ **widens**.`);

@@ -243,7 +243,7 @@ describe("plan comment: who gains what", () => {
     const { markdown, verdict } = renderPlans([fixture("policy-gains-statement", API_ROLE)], []);
     expect(verdict).toEqual({ broadens: true, dataAtRisk: false, widening: { iam: 1, rules: 0, settings: 0 }, dataRisks: 0 });
     expect(markdown).toContain(
-      "### Verdict\n\n**⚠️ Broadens permissions or network reach** (label `broadens-access`: a second approval). Widening: 1 IAM statement.\n\n" +
+      "### Verdict\n\n**⚠️ Broadens permissions or network reach** (label `broadens-access`, for a second approval). Widening: 1 IAM statement.\n\n" +
         "- `prod` added in <code>api/role/write-logs</code>: <code>Allow</code> <code>s3:*</code> on <code>*</code>\n",
     );
     expect(markdown).toContain(
