@@ -93,6 +93,8 @@ export interface Harness {
   sessions(): SessionRecord[];
   /** With `proxy`: the most server connections its pool had open at once, since the last start. */
   peakServerConnections(): number | undefined;
+  /** The session with this id once the front saw it end (a client's close reaches it within moments); throws after 5 s. */
+  closedSession(id: number): Promise<SessionRecord>;
 }
 
 const HOST = "127.0.0.1";
@@ -411,6 +413,13 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       authAttempts: async () => [...attempts],
       sessions: () => [...earlierSessions, ...(front?.sessions() ?? [])],
       peakServerConnections: () => front?.peakServerConnections,
+      closedSession: async (id) => {
+        for (const deadline = Date.now() + 5_000; ; await new Promise((r) => setTimeout(r, 20))) {
+          const session = [...earlierSessions, ...(front?.sessions() ?? [])].find((candidate) => candidate.id === id);
+          if (session?.closed) return session;
+          if (Date.now() > deadline) throw new Error(`session ${id} is still open`);
+        }
+      },
     };
   } catch (err) {
     // startup failed: leave nothing behind

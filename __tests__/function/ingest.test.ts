@@ -125,8 +125,9 @@ describe("ingest of JSON Lines objects from a local S3 into MariaDB with IAM-tok
       .sessions()
       .slice(before)
       .filter((s) => s.pins.length > 0);
-    expect(session).toMatchObject({ user: "ingest", closed: true });
+    expect(session.user).toBe("ingest");
     expect(session.pins.map((pin) => pin.trigger)).toEqual(["statement over 16 KB"]);
+    await h.closedSession(session.id);
   });
 
   it("changes nothing when the same object version is delivered again, even after the items changed", async () => {
