@@ -1,4 +1,5 @@
-import { TerraformDataSource, TerraformResource, type TerraformStack } from "cdktf";
+import { TerraformDataSource, TerraformResource } from "cdktf";
+import type { IConstruct } from "constructs";
 
 /** What Terraform calls for one resource or data source type of the AWS provider. */
 export interface TypePermissions {
@@ -288,11 +289,20 @@ export const TYPE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
   "data.aws_region": { read: [] },
 };
 
-/** Every Terraform type `stack` synthesizes: resource types as they are, data source types as `data.<type>`. */
-export function terraformTypesOf(stack: TerraformStack): string[] {
+/**
+ * Every Terraform type `stack` synthesizes: resource types as they are, data source types as `data.<type>`.
+ * Read from what each construct declares (its `terraformResourceType`, and cdktf's marks of a resource
+ * and a data source: registered symbols, the same in every copy of cdktf and in CDK Terrain), never by
+ * `instanceof`: with two copies of the library installed (an npm alias, a provider package with its own)
+ * the constructs of one are no instances of the other's classes, and the CI roles would lose their
+ * statements without an error.
+ */
+export function terraformTypesOf(stack: IConstruct): string[] {
   const types = stack.node.findAll().flatMap((construct) => {
-    if (construct instanceof TerraformResource) return [construct.terraformResourceType];
-    if (construct instanceof TerraformDataSource) return [`data.${construct.terraformResourceType}`];
+    const { terraformResourceType: type } = construct as { terraformResourceType?: unknown };
+    if (typeof type !== "string") return [];
+    if (TerraformDataSource.isTerraformDataSource(construct)) return [`data.${type}`];
+    if (TerraformResource.isTerraformResource(construct)) return [type];
     return [];
   });
   return [...new Set(types)].sort();

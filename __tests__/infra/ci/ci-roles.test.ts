@@ -1,11 +1,13 @@
-import { TerraformStack } from "cdktf";
+import { TerraformResource, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { TYPE_PERMISSIONS, permissionsFor, terraformTypesOf } from "../../../src/ci/ci-permissions";
 import { loadStackConfigs } from "../../../src/config/environments";
+import { parseStackConfig } from "../../../src/config/stack-config";
 import { ServiceStack } from "../../../src/service-stack";
-import { projectRoot, synthStateStack, type Synthesized, testApp } from "../synth";
+import { StateStack } from "../../../src/state/state-stack";
+import { MINIMAL, projectRoot, synthStateStack, synthesize, type Synthesized, testApp } from "../synth";
 
 interface Statement {
   sid?: string;
@@ -258,6 +260,25 @@ describe("deploy permissions derived from the service stack", () => {
     );
     expect(prod.write).toContain("iam:AttachRolePolicy");
     expect(dev.write).not.toContain("iam:AttachRolePolicy");
+  });
+
+  it("do not depend on which copy of cdktf made the service stack: a second copy (an npm alias, a provider with its own) gives the same roles", () => {
+    const config = parseStackConfig({ ...MINIMAL, ci: CI }, "test");
+    const app = testApp();
+    let service: TerraformStack | undefined;
+    jest.isolateModules(() => {
+      // A fresh module registry: this ServiceStack, cdktf, constructs and the provider classes are loaded a second time.
+      const second = require("../../../src/service-stack") as typeof import("../../../src/service-stack");
+      expect(second.ServiceStack).not.toBe(ServiceStack);
+      expect((require("cdktf") as typeof import("cdktf")).TerraformResource).not.toBe(TerraformResource);
+      service = new second.ServiceStack(app, config.environment, { config, projectRoot });
+    });
+    const twoCopies = synthesize(new StateStack(app, `${config.environment}-state`, { config, service: service! }));
+    const oneCopy = synthStateStack({ ci: CI });
+    for (const role of ["ci/plan-role", "ci/deploy-role"]) {
+      expect({ role, statements: statementsOf(twoCopies, role) }).toEqual({ role, statements: statementsOf(oneCopy, role) });
+    }
+    expect(statementsOf(twoCopies, "ci/deploy-role").length).toBeGreaterThan(5);
   });
 
   it("refuse a stack with a type nobody gave permissions for, naming it", () => {
