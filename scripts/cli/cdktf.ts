@@ -6,6 +6,7 @@
  * require. Synth needs no Terraform.
  */
 import { stackConfigsOrExit } from "../../src/config/environments";
+import { cliEntry } from "./cli-entry";
 import { terraformProblem } from "./terraform-version";
 
 const TERRAFORM_COMMANDS = ["diff", "deploy", "destroy"];
@@ -23,6 +24,6 @@ if (TERRAFORM_COMMANDS.includes(command)) {
 }
 
 // The CLI runs in this process: a second Node would add its start-up time to every synth.
-const cli = require.resolve("cdktf-cli/bundle/bin/cdktf");
+const cli = cliEntry().path;
 process.argv = [process.argv[0], cli, command, ...args];
 require(cli);

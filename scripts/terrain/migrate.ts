@@ -3,7 +3,8 @@
  * since 2025-12-10, its last release 0.21.0) to its community fork CDK Terrain in one step. It rewrites
  * the working tree, or a copy of it in DIR (the files git tracks or would track, uncommitted changes
  * included): the imports of every code file (`cdktf` -> `cdktn`, `@cdktf/provider-aws` ->
- * `@cdktn/provider-aws`, the CLI's entry module), package.json (the pinned releases below, the Node.js
+ * `@cdktn/provider-aws`, `cdktf-cli` -> `cdktn-cli`, which
+ * scripts/cli/cli-entry.ts finds the CLI's command by), package.json (the pinned releases below, the Node.js
  * the CLI needs) and cdktf.json's app command; then `npm install` brings the lock file along. The
  * synthesized stacks stay the same but for the AWS provider's pin and version metadata:
  * `npm run terrain:compare` proves it (README: "Moving to CDK Terrain").
@@ -47,7 +48,6 @@ const OWN_FILES = ["scripts/terrain/", "__tests__/infra/scripts/terrain/"];
 export function rewriteSource(text: string): string {
   return text
     .replace(/@cdktf(\\?\/)provider-aws/g, "@cdktn$1provider-aws")
-    .replace(/\bcdktf-cli(\\?\/)bundle\1bin\1cdktf\b/g, "cdktn-cli$1bundle$1bin$1cdktn")
     .replace(/\bcdktf-cli\b/g, "cdktn-cli")
     .replace(
       /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire(?:\.resolve)?\s*\(\s*|\bjest\.(?:mock|requireActual)\s*\(\s*)(["'`])cdktf(?=["'`/])/g,
@@ -80,6 +80,9 @@ export function rewritePackageJson(text: string): string {
     pkg[section] = Object.fromEntries(moved.sort(([a], [b]) => a.localeCompare(b, "en")));
   }
   pkg.engines = { ...pkg.engines, node: CDK_TERRAIN_NODE };
+  // cdktf-cli's own dependencies (its terminal package) leave with it; cdktn-cli's have no install scripts.
+  if (pkg.allowScripts)
+    pkg.allowScripts = Object.fromEntries(Object.entries(pkg.allowScripts).filter(([name]) => !name.startsWith("@cdktf/")));
   return `${JSON.stringify(pkg, null, 2)}\n`;
 }
 
@@ -126,13 +129,29 @@ export function migrateTree(root: string, files: readonly string[]): string[] {
   return changed.map(({ path }) => path);
 }
 
-/** Copies `files` of the tree at `from` into the new or empty directory `into`. */
+/**
+ * Copies `files` of the tree at `from` into the new or empty directory `into`, as one commit of a
+ * repository of its own: there `git diff` shows what the migration changed, and it can run again.
+ */
 export function copyFiles(from: string, into: string, files: readonly string[]): void {
   if (existsSync(into) && readdirSync(into).length > 0) throw new Error(`${into} is not empty: name a new directory for the copy`);
   for (const path of files) {
     mkdirSync(dirname(join(into, path)), { recursive: true });
     cpSync(join(from, path), join(into, path));
   }
+  // Its own identity: a CI runner's git has none.
+  const git = (...args: string[]) =>
+    execFileSync(
+      "git",
+      ["-c", "user.name=terrain:migrate", "-c", "user.email=terrain-migrate@localhost", "-c", "commit.gpgsign=false", ...args],
+      {
+        cwd: into,
+        stdio: "ignore",
+      },
+    );
+  git("init", "-q");
+  git("add", "-A");
+  git("commit", "-qm", `Copy of ${from} before the move to CDK Terrain`);
 }
 
 runCli(module, (args) => {

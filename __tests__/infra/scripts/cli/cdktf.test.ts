@@ -2,6 +2,7 @@ import { type SpawnSyncReturns, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { CONFIG_OVERRIDE_VARIABLE } from "../../../../src/config/environments";
+import { cliEntry } from "../../../../scripts/cli/cli-entry";
 import { meetsConstraint, terraformProblem } from "../../../../scripts/cli/terraform-version";
 import { projectRoot } from "../../synth";
 import { tempDir } from "../../temp";
@@ -12,7 +13,7 @@ const TERRAFORM_INSTALL = "https://developer.hashicorp.com/terraform/install";
 const TOFU_INSTALL = "https://opentofu.org/docs/intro/install/";
 const INSTALL = `install it from ${TERRAFORM_INSTALL}`;
 /** The CLI's command name as its help prints it: cdktf, or cdktn after the move to CDK Terrain. */
-const CLI_BIN = Object.keys(JSON.parse(readFileSync(require.resolve("cdktf-cli/package.json"), "utf8")).bin)[0];
+const CLI = cliEntry();
 
 /** This machine's PATH less every directory that holds a terraform or an OpenTofu, with `first` and this Node in front. */
 function pathWithoutTerraform(...first: string[]): string {
@@ -54,7 +55,7 @@ describe("npm run synth", () => {
   it("writes what `cdktf synth` writes, byte for byte: every stack and manifest.json", () => {
     const [cli, app] = [tempDir("cli-"), tempDir("app-")];
     const env = { ...process.env, CHECKPOINT_DISABLE: "1", DISABLE_VERSION_CHECK: "true" };
-    const cliRun = spawnSync(process.execPath, [require.resolve("cdktf-cli/bundle/bin/cdktf"), "synth", "--output", cli], {
+    const cliRun = spawnSync(process.execPath, [CLI.path, "synth", "--output", cli], {
       cwd: projectRoot,
       env,
       encoding: "utf8",
@@ -174,7 +175,7 @@ describe("npm run diff, deploy and destroy", () => {
       PATH: pathWithoutTerraform(fakeTerraform(versionJson("1.10.0"), 0, name)),
     });
     expect(run.status).toBe(0);
-    expect(run.stdout).toContain(`${CLI_BIN} deploy [stacks...]`);
+    expect(run.stdout).toContain(`${CLI.name} deploy [stacks...]`);
   });
 });
 

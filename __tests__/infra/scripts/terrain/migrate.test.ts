@@ -24,7 +24,6 @@ describe("rewriteSource", () => {
     ['import type { IConstruct } from "cdktf/lib/x";', 'import type { IConstruct } from "cdktn/lib/x";'],
     ['import { Vpc } from "@cdktf/provider-aws/lib/vpc";', 'import { Vpc } from "@cdktn/provider-aws/lib/vpc";'],
     ["import 'cdktf/lib/testing/adapters/jest';", "import 'cdktn/lib/testing/adapters/jest';"],
-    ['const cli = require.resolve("cdktf-cli/bundle/bin/cdktf");', 'const cli = require.resolve("cdktn-cli/bundle/bin/cdktn");'],
     ['require.resolve("cdktf-cli/package.json")', 'require.resolve("cdktn-cli/package.json")'],
     ['const { App } = require("cdktf");', 'const { App } = require("cdktn");'],
     ["require(`@cdktf/provider-aws/lib/${name}`)", "require(`@cdktn/provider-aws/lib/${name}`)"],
@@ -59,6 +58,7 @@ describe("rewritePackageJson", () => {
     expect(pinned(migrated.dependencies)).toEqual({ "@cdktn/provider-aws": "25.7.0", cdktn: "0.24.0", constructs: "10.7.2" });
     expect(pinned(migrated.devDependencies)).toEqual({ "cdktn-cli": "0.24.0" });
     expect(migrated.engines.node).toBe(">=22.19");
+    expect(Object.keys(migrated.allowScripts).filter((name) => name.includes("cdkt"))).toEqual([]);
     expect(Object.keys(migrated.dependencies)).toEqual(Object.keys(migrated.dependencies).sort((a, b) => a.localeCompare(b, "en")));
   });
 
@@ -89,20 +89,34 @@ describe("rewriteCdktfJson", () => {
 });
 
 describe("npm run terrain:migrate", () => {
+  it("rewrites the code files, package.json and cdktf.json it is given, and says which changed", () => {
+    const tree = tempDir("tree-");
+    writeFileSync(join(tree, "main.ts"), 'import { App } from "cdktf";\nimport { Vpc } from "@cdktf/provider-aws/lib/vpc";\n');
+    writeFileSync(join(tree, "util.ts"), 'export const outdir = "cdktf.out";\n');
+    writeFileSync(join(tree, "README.md"), 'import { App } from "cdktf";\n');
+    writeFileSync(join(tree, "package.json"), '{"dependencies":{"cdktf":"0.21.0","@cdktf/provider-aws":"21.22.1"}}\n');
+    writeFileSync(join(tree, "cdktf.json"), text(projectRoot, "cdktf.json"));
+    expect(migrateTree(tree, ["main.ts", "util.ts", "README.md", "package.json", "cdktf.json"])).toEqual(["main.ts", "package.json"]);
+    expect(text(tree, "main.ts")).toBe('import { App } from "cdktn";\nimport { Vpc } from "@cdktn/provider-aws/lib/vpc";\n');
+    expect(text(tree, "README.md")).toBe('import { App } from "cdktf";\n');
+  });
+
   it("leaves no CDKTF module in any code file of a copy of this project, and pins CDK Terrain", () => {
+    const before = ["package.json", "main.ts"].map((path) => text(projectRoot, path));
     const copy = tempDir("migrated-");
     const files = workingTreeFiles(projectRoot);
     copyFiles(projectRoot, copy, files);
-    const changed = migrateTree(copy, files);
-    expect(changed).toEqual(expect.arrayContaining(["main.ts", "package.json", "scripts/cli/cdktf.ts", "src/service-stack.ts"]));
+    migrateTree(copy, files);
     const code = files.filter((path) => /\.[cm]?[jt]s$/.test(extname(path)) && !path.includes("/terrain/"));
+    expect(code.length).toBeGreaterThan(50);
     expect(code.filter((path) => CDKTF_MODULE.test(text(copy, path)))).toEqual([]);
-    expect(text(copy, "scripts/cli/cdktf.ts")).toContain('require.resolve("cdktn-cli/bundle/bin/cdktn")');
+    expect(text(copy, "main.ts")).toContain('import { App } from "cdktn";');
+    expect(text(copy, "scripts/cli/cli-entry.ts")).toContain('require.resolve("cdktn-cli/package.json")');
     expect(JSON.parse(text(copy, "package.json")).dependencies.cdktn).toBe(CDK_TERRAIN_VERSIONS.cdktn);
     // The migration and its tests keep naming both libraries.
     expect(text(copy, "scripts/terrain/migrate.ts")).toBe(text(projectRoot, "scripts/terrain/migrate.ts"));
     // The checkout it was copied from is untouched.
-    expect(JSON.parse(text(projectRoot, "package.json")).dependencies.cdktf).toBe("0.21.0");
+    expect(["package.json", "main.ts"].map((path) => text(projectRoot, path))).toEqual(before);
   });
 
   it("rewrites nothing when package.json is not the project it knows", () => {
@@ -113,7 +127,7 @@ describe("npm run terrain:migrate", () => {
     expect(text(tree, "main.ts")).toBe('import { App } from "cdktf";\n');
   });
 
-  it("copies the working tree into --into and migrates it there, and refuses a directory that is not empty", () => {
+  it("copies the working tree into --into as a repository of its own and migrates it there; refuses a directory that is not empty", () => {
     const into = join(tempDir("terrain-"), "copy");
     const script = JSON.parse(text(projectRoot, "package.json")).scripts["terrain:migrate"];
     const run = spawnSync(`${script} --into ${into} --no-install`, { cwd: projectRoot, shell: true, encoding: "utf8" });
@@ -121,6 +135,8 @@ describe("npm run terrain:migrate", () => {
     expect(run.stdout).toContain(`CDK Terrain: rewrote `);
     expect(text(into, "main.ts")).toContain('from "cdktn"');
     expect(readdirSync(into)).not.toContain("node_modules");
+    const log = spawnSync("git", ["log", "--format=%s"], { cwd: into, encoding: "utf8" }).stdout;
+    expect(log).toBe(`Copy of ${projectRoot} before the move to CDK Terrain\n`);
     mkdirSync(join(into, "more"), { recursive: true });
     const again = spawnSync(`${script} --into ${into} --no-install`, { cwd: projectRoot, shell: true, encoding: "utf8" });
     expect({ status: again.status, stderr: again.stderr }).toEqual({
