@@ -49,7 +49,12 @@ function stockProject(): string {
   const dir = mkdtempSync(join(tmpdir(), "stock-cdktf-"));
   for (const path of ["functions", "migrations", "src"]) cpSync(join(projectRoot, path), join(dir, path), { recursive: true });
   symlinkSync(join(projectRoot, "node_modules"), join(dir, "node_modules"));
-  for (const file of ["main.ts", ...readdirSync(join(dir, "src")).map((name) => join("src", name))]) {
+  for (const file of [
+    "main.ts",
+    ...readdirSync(join(dir, "src"), { recursive: true, encoding: "utf8" })
+      .filter((path) => path.endsWith(".ts"))
+      .map((path) => join("src", path)),
+  ]) {
     writeFileSync(join(dir, file), toBarrelImports(readFileSync(join(projectRoot, file), "utf8")));
   }
   writeFileSync(

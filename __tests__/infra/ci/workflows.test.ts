@@ -99,6 +99,21 @@ describe("GitHub workflows", () => {
     expect(workflow("plan.yml").jobs.checkov.steps.map((step: { run?: string }) => step.run)).toContain("pip install checkov==3.3.13");
   });
 
+  it("prove the move to CDK Terrain on a copy on Node 22: synthesize both, compare, run the copy's infra tests", () => {
+    const { jobs } = workflow("terrain.yml");
+    expect(Object.keys(jobs)).toEqual(["migrate"]);
+    const steps = jobs.migrate.steps as { uses?: string; run?: string; "working-directory"?: string }[];
+    expect(steps[1].uses).toBe("./.github/actions/npm-setup");
+    expect(parse(text(".github/actions/npm-setup/action.yml")).runs.steps[0].with["node-version"]).toBe(22);
+    expect(steps.filter((step) => step.run).map((step) => [step.run, step["working-directory"] ?? "."])).toEqual([
+      ["npm run synth", "."],
+      ['npm run terrain:migrate -- --into "$RUNNER_TEMP/terrain"', "."],
+      ["npm run synth", "${{ runner.temp }}/terrain"],
+      ['npm run terrain:compare -- cdktf.out/stacks "$RUNNER_TEMP/terrain/cdktf.out/stacks"', "."],
+      ["npm run test:infra", "${{ runner.temp }}/terrain"],
+    ]);
+  });
+
   it("run only npm scripts that exist", () => {
     const used = files.flatMap((name) =>
       [...text(`.github/workflows/${name}`).matchAll(/npm run (?:-s )?([\w:-]+)/g)].map(([, script]) => script),
