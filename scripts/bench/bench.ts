@@ -22,26 +22,27 @@ const [appCommand, ...appArgs] = (readCdktfJson(projectRoot).app ?? "").split(" 
 
 const camelCase = (moduleName: string) => moduleName.replace(/-([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
 
-/** Rewrites `import { A } from "@cdktf/provider-aws/lib/x-y"` into the barrel form stock projects use. */
+/** Rewrites `import { A, type B } from "@cdktf/provider-aws/lib/x-y"` (or `import type`) into the barrel form stock projects use. */
 function toBarrelImports(source: string): string {
-  const deepImport = /import \{([^}]+)\} from "@cdktf\/provider-aws\/lib\/([a-z0-9-]+)";\n/g;
+  const deepImport = /import (type )?\{([^}]+)\} from "@cdktf\/provider-aws\/lib\/([a-z0-9-]+)";\n/g;
   if (!deepImport.test(source)) return source;
   const aliases: string[] = [];
-  const rewritten = source.replace(deepImport, (_, names: string, moduleName: string) => {
+  const rewritten = source.replace(deepImport, (_, allTypes: string | undefined, names: string, moduleName: string) => {
     const namespace = camelCase(moduleName);
     const exported = require(`@cdktf/provider-aws/lib/${moduleName}`) as Record<string, unknown>;
-    for (const name of names
+    for (const entry of names
       .split(",")
       .map((n) => n.trim())
       .filter(Boolean)) {
-      if (exported[name] !== undefined) aliases.push(`const ${name} = aws.${namespace}.${name};`);
+      const name = entry.replace(/^type\s+/, "");
+      const typeOnly = allTypes !== undefined || name !== entry;
+      if (!typeOnly && exported[name] !== undefined) aliases.push(`const ${name} = aws.${namespace}.${name};`);
       aliases.push(`type ${name} = aws.${namespace}.${name};`);
     }
     return "";
   });
-  const lastImport = rewritten.lastIndexOf("\nimport ");
-  const insertAt = rewritten.indexOf("\n", rewritten.indexOf(";", lastImport)) + 1;
-  return `import * as aws from "@cdktf/provider-aws";\n${rewritten.slice(0, insertAt)}${aliases.join("\n")}\n${rewritten.slice(insertAt)}`;
+  // Imports are hoisted: the aliases may stand before the file's other imports.
+  return `import * as aws from "@cdktf/provider-aws";\n${aliases.join("\n")}\n${rewritten}`;
 }
 
 /** A copy of this app set up the way `cdktf init --template=typescript` does. */
