@@ -41,9 +41,10 @@ export class ServiceStack extends TerraformStack {
 
     this.logs = new LogEncryption(this, "logs", { namePrefix });
     const { logs } = this;
-    this.network = new Network(this, "network", { namePrefix, region: config.region, config: config.network, logs });
-    this.database = new DatabaseInstance(this, "database", { namePrefix, network: this.network, config: config.database, logs });
-    if (config.database.proxy) {
+    this.network = new Network(this, "network", { namePrefix, region: config.region, logs, ...config.network });
+    const { proxy, ...instance } = config.database;
+    this.database = new DatabaseInstance(this, "database", { namePrefix, network: this.network, logs, ...instance });
+    if (proxy) {
       this.proxy = new DatabaseProxy(this, "database-proxy", {
         namePrefix,
         network: this.network,
@@ -53,14 +54,10 @@ export class ServiceStack extends TerraformStack {
         logs,
       });
     }
-    this.api = new ApiFunction(this, "api", {
-      namePrefix,
-      projectRoot: props.projectRoot,
-      config: config.function,
-      logs,
-      network: this.network,
-      database: this.proxy ?? this.database,
-    });
+    // What every function shares; the functions connect through the proxy when there is one.
+    const functions = { namePrefix, projectRoot: props.projectRoot, logs, network: this.network };
+    const endpoint = this.proxy ?? this.database;
+    this.api = new ApiFunction(this, "api", { ...functions, ...config.function, database: endpoint });
     this.bootstrap = new DatabaseBootstrap(this, "bootstrap", {
       namePrefix,
       projectRoot: props.projectRoot,
@@ -72,20 +69,14 @@ export class ServiceStack extends TerraformStack {
       appUser: config.function.dbUser,
       ingestUser: config.ingest.dbUser,
     });
-    this.dataBucket = new DataBucket(this, "data-bucket", {
-      name: dataBucketName(config),
-      objectRetentionDays: config.ingest.objectRetentionDays,
-      preventDestroy: config.ingest.preventDestroy,
-    });
+    const { objectRetentionDays, preventDestroy, ...ingest } = config.ingest;
+    this.dataBucket = new DataBucket(this, "data-bucket", { name: dataBucketName(config), objectRetentionDays, preventDestroy });
     new GatewayEndpointPolicies(this, "endpoint-policies", { network: this.network, buckets: [this.dataBucket.bucket] });
     this.ingest = new IngestFunction(this, "ingest", {
-      namePrefix,
-      projectRoot: props.projectRoot,
+      ...functions,
+      ...ingest,
       runtime: config.function.runtime,
-      config: config.ingest,
-      logs,
-      network: this.network,
-      database: this.proxy ?? this.database,
+      database: endpoint,
       dataBucket: this.dataBucket,
     });
 

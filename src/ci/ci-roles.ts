@@ -54,8 +54,12 @@ export class CiRoles extends Construct {
       props.oidcProviderArn ??
       new IamOpenidConnectProvider(this, "github-oidc", { url: `https://${GITHUB_OIDC_HOST}`, clientIdList: [GITHUB_OIDC_AUDIENCE] }).arn;
 
-    this.plan = this.role("plan", props.planRoleName, `repo:${props.repository}:pull_request`);
-    this.deploy = this.role("deploy", props.deployRoleName, `repo:${props.repository}:environment:${props.environment}`);
+    // Pull requests plan, and so does main before its deploy (the plan the environment's reviewers approve).
+    this.plan = this.role("plan", props.planRoleName, [
+      `repo:${props.repository}:pull_request`,
+      `repo:${props.repository}:ref:refs/heads/main`,
+    ]);
+    this.deploy = this.role("deploy", props.deployRoleName, [`repo:${props.repository}:environment:${props.environment}`]);
 
     const { bucket, key, region, objectKey } = props.state;
     const stateObject = `${bucket.arn}/${objectKey}`;
@@ -149,8 +153,8 @@ export class CiRoles extends Construct {
     ]);
   }
 
-  /** A role that only GitHub's OIDC tokens for `subject` (and this account's audience) can assume. */
-  private role(id: string, name: string, subject: string): IamRole {
+  /** A role that only GitHub's OIDC tokens for these subjects (and this account's audience) can assume. */
+  private role(id: string, name: string, subjects: string[]): IamRole {
     const trust = new DataAwsIamPolicyDocument(this, `${id}-trust`, {
       statement: [
         {
@@ -158,7 +162,7 @@ export class CiRoles extends Construct {
           principals: [{ type: "Federated", identifiers: [this.oidcProviderArn] }],
           condition: [
             { test: "StringEquals", variable: `${GITHUB_OIDC_HOST}:aud`, values: [GITHUB_OIDC_AUDIENCE] },
-            { test: "StringEquals", variable: `${GITHUB_OIDC_HOST}:sub`, values: [subject] },
+            { test: "StringEquals", variable: `${GITHUB_OIDC_HOST}:sub`, values: subjects },
           ],
         },
       ],
@@ -166,7 +170,7 @@ export class CiRoles extends Construct {
     return new IamRole(this, `${id}-role`, {
       name,
       path: CI_IAM_PATH,
-      description: `GitHub Actions: ${subject}`,
+      description: `GitHub Actions: ${subjects.join(", ")}`,
       assumeRolePolicy: trust.json,
       maxSessionDuration: 3600,
     });

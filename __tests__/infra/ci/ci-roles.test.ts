@@ -68,9 +68,9 @@ describe("CI roles", () => {
     });
 
     it.each([
-      ["plan", "repo:acme/lambda-rds-iam:pull_request", "lambda-rds-iam-dev-ci-plan"],
-      ["deploy", "repo:acme/lambda-rds-iam:environment:dev", "lambda-rds-iam-dev-ci-deploy"],
-    ])("trust the %s role to exactly %s, through GitHub's provider", (id, subject, name) => {
+      ["plan", ["repo:acme/lambda-rds-iam:pull_request", "repo:acme/lambda-rds-iam:ref:refs/heads/main"], "lambda-rds-iam-dev-ci-plan"],
+      ["deploy", ["repo:acme/lambda-rds-iam:environment:dev"], "lambda-rds-iam-dev-ci-deploy"],
+    ])("trust the %s role to exactly %j, through GitHub's provider", (id, subjects, name) => {
       expect(s.resource("aws_iam_role", `ci/${id}-role`)).toMatchObject({
         name,
         path: "/github-actions/",
@@ -82,7 +82,7 @@ describe("CI roles", () => {
           principals: [{ type: "Federated", identifiers: [provider] }],
           condition: [
             { test: "StringEquals", variable: "token.actions.githubusercontent.com:aud", values: ["sts.amazonaws.com"] },
-            { test: "StringEquals", variable: "token.actions.githubusercontent.com:sub", values: [subject] },
+            { test: "StringEquals", variable: "token.actions.githubusercontent.com:sub", values: subjects },
           ],
         },
       ]);
