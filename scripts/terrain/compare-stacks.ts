@@ -9,7 +9,7 @@
  * it belongs to and both values, and the exit status is 1. Formatting is not compared: cdktn writes an
  * empty list as `[]`, cdktf over two lines.
  */
-import type { Json } from "../review/plan-render";
+import type { Json } from "../stacks/terraform-plan";
 import { runCli } from "../cli/cli-args";
 import { readSynthesizedStacks } from "../stacks/synth-app";
 import type { TerraformJson } from "../stacks/synthesized-stack";
