@@ -28,7 +28,7 @@ const stackDirs = (stacksDir: string): string[] =>
     : [];
 
 /** Synthesizes every stack into `--output` (default: cdktf.json's output, else cdktf.out); returns the exit status. */
-export async function synth(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+async function synth(args: string[]): Promise<number> {
   const output = takeOption(args, "--output") ?? takeOption(args, "-o") ?? readCdktfJson(projectRoot).output ?? "cdktf.out";
   if (args.length > 0) {
     throw new Error(
@@ -38,7 +38,7 @@ export async function synth(args: string[], env: NodeJS.ProcessEnv = process.env
   const outDir = resolve(output);
   const before = stackDirs(join(outDir, "stacks"));
   try {
-    await synthesizeApp(projectRoot, outDir, env, { passOutput: true });
+    await synthesizeApp(projectRoot, outDir, process.env, { passOutput: true });
   } catch (error) {
     // The app said why on stderr already.
     if (error instanceof AppFailed) return error.status ?? 1;
@@ -57,4 +57,4 @@ export async function synth(args: string[], env: NodeJS.ProcessEnv = process.env
   return 0;
 }
 
-runCli(module, (args) => synth(args));
+runCli(module, synth);
