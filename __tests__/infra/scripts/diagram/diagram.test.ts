@@ -2,6 +2,8 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
+import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { type Diagram, diagramOf } from "../../../../scripts/diagram/diagram-graph";
 import { toMermaid, toSvg } from "../../../../scripts/diagram/diagram-render";
 import { SynthesizedStack } from "../../../../scripts/stacks/synthesized-stack";
@@ -68,7 +70,6 @@ describe("diagram of a service stack", () => {
 
   it("draws who may reach whom from the security-group rules, labelled with protocol and port", () => {
     expect(edgesOf(dev, "network")).toEqual([
-      "λ lambda-rds-iam-dev-api -> Internet: tcp 443 to 0.0.0.0/0",
       "λ lambda-rds-iam-dev-api -> RDS mysql 8.4: tcp 3306",
       "λ lambda-rds-iam-dev-ingest -> RDS mysql 8.4: tcp 3306",
       "λ lambda-rds-iam-dev-ingest -> s3 gateway endpoint: tcp 443 (prefix list)",
@@ -128,14 +129,23 @@ describe("diagram of a service stack", () => {
 
   it("draws no edge the rules do not allow: egress without the target's ingress is no way through", () => {
     const egressOnly = serviceStack();
-    egressOnly.api.allowTcpTo(egressOnly.bootstrap.secretsEndpoint.securityGroup, 443, "HTTPS to the endpoint, never admitted");
+    const https = { ipProtocol: "tcp", fromPort: 443, toPort: 443 };
+    new VpcSecurityGroupEgressRule(egressOnly.api, "egress-only", {
+      securityGroupId: egressOnly.api.securityGroup.id,
+      referencedSecurityGroupId: egressOnly.bootstrap.secretsEndpoint.securityGroup.id,
+      ...https,
+    });
     expect(edgesOf(diagramOfStack(egressOnly), "network")).not.toContainEqual(
       expect.stringMatching(/^λ lambda-rds-iam-dev-api -> secretsmanager endpoint/),
     );
 
     // Admitted by the endpoint, the API function's HTTPS to 0.0.0.0/0 (which holds the endpoint's subnets) gets through.
-    const admitted = serviceStack();
-    admitted.bootstrap.secretsEndpoint.allowFrom(admitted.api.securityGroup, "HTTPS from the API function");
+    const admitted = serviceStack({ function: { httpsEgress: ["internet"] } });
+    new VpcSecurityGroupIngressRule(admitted.bootstrap.secretsEndpoint, "ingress-only", {
+      securityGroupId: admitted.bootstrap.secretsEndpoint.securityGroup.id,
+      referencedSecurityGroupId: admitted.api.securityGroup.id,
+      ...https,
+    });
     expect(edgesOf(diagramOfStack(admitted), "network")).toContain("λ lambda-rds-iam-dev-api -> secretsmanager endpoint: tcp 443");
   });
 
