@@ -291,6 +291,14 @@ export const TYPE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
   "data.aws_region": { read: [] },
 };
 
+/** The Terraform type a construct declares: its `terraformResourceType`, `data.<type>` for a data source; undefined for others. */
+function declaredType(construct: IConstruct): string | undefined {
+  const { terraformResourceType: type } = construct as { terraformResourceType?: unknown };
+  if (typeof type !== "string") return undefined;
+  if (TerraformDataSource.isTerraformDataSource(construct)) return `data.${type}`;
+  return TerraformResource.isTerraformResource(construct) ? type : undefined;
+}
+
 /**
  * Every Terraform type `stack` synthesizes: resource types as they are, data source types as `data.<type>`.
  * Read from what each construct declares (its `terraformResourceType`, and cdktf's marks of a resource
@@ -300,14 +308,13 @@ export const TYPE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
  * statements without an error.
  */
 export function terraformTypesOf(stack: IConstruct): string[] {
-  const types = stack.node.findAll().flatMap((construct) => {
-    const { terraformResourceType: type } = construct as { terraformResourceType?: unknown };
-    if (typeof type !== "string") return [];
-    if (TerraformDataSource.isTerraformDataSource(construct)) return [`data.${type}`];
-    if (TerraformResource.isTerraformResource(construct)) return [type];
-    return [];
-  });
+  const types = stack.node.findAll().flatMap((construct) => declaredType(construct) ?? []);
   return [...new Set(types)].sort();
+}
+
+/** The resources of one Terraform type in `stack`, found as terraformTypesOf finds types (not by instanceof), as `T`. */
+export function resourcesOfType<T extends IConstruct>(stack: IConstruct, type: string): T[] {
+  return stack.node.findAll().filter((construct) => declaredType(construct) === type) as T[];
 }
 
 export interface MergedPermissions {

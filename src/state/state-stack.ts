@@ -1,12 +1,12 @@
 import type { Construct } from "constructs";
 import { LocalBackend, TerraformOutput, TerraformStack, Token } from "cdktf";
-import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
+import type { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import type { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { AccessLogBucket } from "../storage/access-log-bucket";
 import { AwsContext } from "../core/aws-context";
 import { CiRoles } from "../ci/ci-roles";
-import { terraformTypesOf } from "../ci/ci-permissions";
+import { resourcesOfType, terraformTypesOf } from "../ci/ci-permissions";
 import {
   type StackConfig,
   accessLogBucketName,
@@ -25,16 +25,13 @@ import { REQUIRED_TERRAFORM_VERSION } from "./required-terraform";
 
 /** The principals the service stack lets invoke its functions (its aws_lambda_permission resources). */
 function invokePrincipalsOf(service: TerraformStack): string[] {
-  const principals = service.node
-    .findAll()
-    .filter((construct): construct is LambdaPermission => construct instanceof LambdaPermission)
-    .map((permission) => {
-      const principal = permission.principalInput;
-      if (!principal || Token.isUnresolved(principal)) {
-        throw new Error(`${permission.node.path}: the principal must be a literal, so the deploy role may add exactly it`);
-      }
-      return principal;
-    });
+  const principals = resourcesOfType<LambdaPermission>(service, "aws_lambda_permission").map((permission) => {
+    const principal = permission.principalInput;
+    if (!principal || Token.isUnresolved(principal)) {
+      throw new Error(`${permission.node.path}: the principal must be a literal, so the deploy role may add exactly it`);
+    }
+    return principal;
+  });
   return [...new Set(principals)].sort();
 }
 
