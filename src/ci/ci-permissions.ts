@@ -1,5 +1,5 @@
-import { TerraformDataSource, TerraformResource } from "cdktf";
 import type { IConstruct } from "constructs";
+import { terraformTypeOf } from "../core/terraform-type";
 
 /** What Terraform calls for one resource or data source type of the AWS provider. */
 export interface TypePermissions {
@@ -291,30 +291,10 @@ export const TYPE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
   "data.aws_region": { read: [] },
 };
 
-/** The Terraform type a construct declares: its `terraformResourceType`, `data.<type>` for a data source; undefined for others. */
-function declaredType(construct: IConstruct): string | undefined {
-  const { terraformResourceType: type } = construct as { terraformResourceType?: unknown };
-  if (typeof type !== "string") return undefined;
-  if (TerraformDataSource.isTerraformDataSource(construct)) return `data.${type}`;
-  return TerraformResource.isTerraformResource(construct) ? type : undefined;
-}
-
-/**
- * Every Terraform type `stack` synthesizes: resource types as they are, data source types as `data.<type>`.
- * Read from what each construct declares (its `terraformResourceType`, and cdktf's marks of a resource
- * and a data source: registered symbols, the same in every copy of cdktf and in CDK Terrain), never by
- * `instanceof`: with two copies of the library installed (an npm alias, a provider package with its own)
- * the constructs of one are no instances of the other's classes, and the CI roles would lose their
- * statements without an error.
- */
+/** Every Terraform type `stack` synthesizes: resource types as they are, data source types as `data.<type>` (see terraformTypeOf). */
 export function terraformTypesOf(stack: IConstruct): string[] {
-  const types = stack.node.findAll().flatMap((construct) => declaredType(construct) ?? []);
+  const types = stack.node.findAll().flatMap((construct) => terraformTypeOf(construct) ?? []);
   return [...new Set(types)].sort();
-}
-
-/** The resources of one Terraform type in `stack`, found as terraformTypesOf finds types (not by instanceof), as `T`. */
-export function resourcesOfType<T extends IConstruct>(stack: IConstruct, type: string): T[] {
-  return stack.node.findAll().filter((construct) => declaredType(construct) === type) as T[];
 }
 
 export interface MergedPermissions {

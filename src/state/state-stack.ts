@@ -5,8 +5,9 @@ import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import type { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { AccessLogBucket } from "../storage/access-log-bucket";
 import { AwsContext } from "../core/aws-context";
+import { resourcesOfType } from "../core/terraform-type";
 import { CiRoles } from "../ci/ci-roles";
-import { resourcesOfType, terraformTypesOf } from "../ci/ci-permissions";
+import { terraformTypesOf } from "../ci/ci-permissions";
 import {
   type StackConfig,
   accessLogBucketName,
