@@ -1,6 +1,6 @@
 import type { Construct } from "constructs";
 import { TerraformOutput, TerraformStack } from "cdktf";
-import { type StackConfig, dataBucketName, serviceNamePrefix } from "./config/stack-config";
+import { type StackConfig, dataAccessLogBucketName, dataBucketName, serviceNamePrefix } from "./config/stack-config";
 import { DataBucket } from "./storage/data-bucket";
 import { DatabaseInstance } from "./database/database-instance";
 import { DatabaseBootstrap } from "./database/database-bootstrap";
@@ -9,6 +9,7 @@ import { ApiFunction } from "./functions/api-function";
 import { GatewayEndpointPolicies } from "./network/gateway-endpoint-policies";
 import { IngestFunction } from "./functions/ingest-function";
 import { LogEncryption } from "./storage/log-encryption";
+import { ServiceAlarms } from "./monitoring/service-alarms";
 import { Network } from "./network/network";
 import { guardedAwsProvider, useRemoteState } from "./state/remote-state";
 
@@ -30,19 +31,27 @@ export class ServiceStack extends TerraformStack {
   readonly bootstrap: DatabaseBootstrap;
   readonly dataBucket: DataBucket;
   readonly ingest: IngestFunction;
+  readonly alarms: ServiceAlarms;
 
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id);
     const { config } = props;
     const namePrefix = serviceNamePrefix(config);
+    const keyPreventDestroy = config.kms.preventDestroy;
 
     useRemoteState(this, config, id);
     guardedAwsProvider(this, config);
 
-    this.logs = new LogEncryption(this, "logs", { namePrefix });
+    this.logs = new LogEncryption(this, "logs", { namePrefix, preventDestroy: keyPreventDestroy });
     const { logs } = this;
     this.network = new Network(this, "network", { namePrefix, region: config.region, config: config.network, logs });
-    this.database = new DatabaseInstance(this, "database", { namePrefix, network: this.network, config: config.database, logs });
+    this.database = new DatabaseInstance(this, "database", {
+      namePrefix,
+      network: this.network,
+      config: config.database,
+      logs,
+      keyPreventDestroy,
+    });
     if (config.database.proxy) {
       this.proxy = new DatabaseProxy(this, "database-proxy", {
         namePrefix,
@@ -60,6 +69,7 @@ export class ServiceStack extends TerraformStack {
       logs,
       network: this.network,
       database: this.proxy ?? this.database,
+      keyPreventDestroy,
     });
     this.bootstrap = new DatabaseBootstrap(this, "bootstrap", {
       namePrefix,
@@ -76,6 +86,9 @@ export class ServiceStack extends TerraformStack {
       name: dataBucketName(config),
       objectRetentionDays: config.ingest.objectRetentionDays,
       preventDestroy: config.ingest.preventDestroy,
+      keyPreventDestroy,
+      forceDestroy: config.ingest.forceDestroy,
+      accessLogBucketName: config.ingest.accessLogs ? dataAccessLogBucketName(config) : undefined,
     });
     new GatewayEndpointPolicies(this, "endpoint-policies", { network: this.network, buckets: [this.dataBucket.bucket] });
     this.ingest = new IngestFunction(this, "ingest", {
@@ -87,6 +100,16 @@ export class ServiceStack extends TerraformStack {
       network: this.network,
       database: this.proxy ?? this.database,
       dataBucket: this.dataBucket,
+      keyPreventDestroy,
+    });
+    this.alarms = new ServiceAlarms(this, "alarms", {
+      namePrefix,
+      config: config.alarms,
+      databaseConfig: config.database,
+      preventDestroy: keyPreventDestroy,
+      functions: { api: this.api, ingest: this.ingest },
+      database: this.database,
+      proxy: this.proxy,
     });
 
     const output = (name: string, value: string | string[], description: string) => new TerraformOutput(this, name, { value, description });
@@ -118,5 +141,15 @@ export class ServiceStack extends TerraformStack {
       "Data bucket: objects written under incoming/ are ingested, results land under results/",
     );
     output("ingest_function_name", this.ingest.functionName, "Name of the ingest function");
+    output(
+      "ingest_failure_queue_url",
+      this.ingest.failures.queue.url,
+      "Queue of the S3 events the ingest function failed on after its retries (event, error)",
+    );
+    output(
+      "alarm_topic_arn",
+      this.alarms.topic.topic.arn,
+      "SNS topic every alarm of the environment notifies (subscriptions: alarms.subscriptions)",
+    );
   }
 }

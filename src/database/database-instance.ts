@@ -1,5 +1,6 @@
 import { Construct } from "constructs";
 import { Fn } from "cdktf";
+import type { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { DbInstance } from "@cdktf/provider-aws/lib/db-instance";
 import { DbParameterGroup } from "@cdktf/provider-aws/lib/db-parameter-group";
@@ -29,6 +30,7 @@ export const IDLE_CONNECTION_TIMEOUT_SECONDS = 300;
  * exists. iam-db-auth-error shows why the server refused an IAM token (expired, wrong user, ...).
  */
 export const DB_LOG_EXPORTS = ["error", "slowquery", "iam-db-auth-error"] as const;
+export type DbLogType = (typeof DB_LOG_EXPORTS)[number];
 
 /** Where a function connects, and signs its IAM tokens for: the instance itself, or RDS Proxy in front of it. */
 export interface DatabaseEndpoint {
@@ -70,6 +72,8 @@ export interface DatabaseProps {
   readonly config: DatabaseConfig;
   /** Makes the exported logs' groups, encrypted with the environment's log key. */
   readonly logs: LogEncryption;
+  /** Terraform refuses any plan that destroys the key, even where the instance may go (kms.preventDestroy). @default config.preventDestroy */
+  readonly keyPreventDestroy?: boolean;
 }
 
 /**
@@ -82,6 +86,8 @@ export class DatabaseInstance extends Construct implements DatabaseEndpoint {
   readonly key: KmsKey;
   readonly databaseName: string;
   readonly port: number;
+  /** The exported logs' groups, by log type. */
+  readonly logGroups: Readonly<Record<DbLogType, CloudwatchLogGroup>>;
 
   constructor(scope: Construct, id: string, props: DatabaseProps) {
     super(scope, id);
@@ -91,7 +97,7 @@ export class DatabaseInstance extends Construct implements DatabaseEndpoint {
 
     const keep = config.preventDestroy ? { preventDestroy: true } : undefined;
     // Destroying the key destroys every snapshot and backup encrypted with it: kept like the instance.
-    this.key = this.databaseKey(namePrefix, config.preventDestroy);
+    this.key = this.databaseKey(namePrefix, config.preventDestroy || props.keyPreventDestroy === true);
 
     this.securityGroup = new SecurityGroup(this, "security-group", {
       name: `${namePrefix}-database`,
@@ -130,6 +136,10 @@ export class DatabaseInstance extends Construct implements DatabaseEndpoint {
         retentionDays: config.logRetentionDays,
       }),
     );
+    this.logGroups = Object.fromEntries(DB_LOG_EXPORTS.map((logType, index) => [logType, logGroups[index]])) as Record<
+      DbLogType,
+      CloudwatchLogGroup
+    >;
 
     this.instance = new DbInstance(this, "instance", {
       identifier: namePrefix,

@@ -19,6 +19,8 @@ export interface ApiFunctionProps {
   readonly network: Network;
   /** The instance, or RDS Proxy in front of it. */
   readonly database: DatabaseEndpoint;
+  /** Terraform refuses any plan that destroys the failure queue's key. @default false */
+  readonly keyPreventDestroy?: boolean;
 }
 
 /**
@@ -75,7 +77,11 @@ export class ApiFunction extends VpcFunction {
         },
       ],
     });
-    this.failures = new FailureQueue(this, "failures", { name: `${functionName}-failures`, function: this });
+    this.failures = new FailureQueue(this, "failures", {
+      name: `${functionName}-failures`,
+      function: this,
+      preventDestroy: props.keyPreventDestroy,
+    });
 
     this.invokePolicy = new IamPolicy(this, "invoke-policy", {
       name: `${functionName}-invoke`,

@@ -7,6 +7,7 @@ import type { IngestConfig } from "../config/stack-config";
 import { INCOMING_PREFIX, RESULTS_PREFIX } from "../../functions/ingest/layout";
 import type { DataBucket } from "../storage/data-bucket";
 import { type DatabaseEndpoint, connectionEnvironment } from "../database/database-instance";
+import { FailureQueue } from "./failure-queue";
 import type { NodeRuntime } from "./function-bundle";
 import { viaService } from "../storage/kms-key";
 import type { LogEncryption } from "../storage/log-encryption";
@@ -25,14 +26,20 @@ export interface IngestFunctionProps {
   /** The instance, or RDS Proxy in front of it. */
   readonly database: DatabaseEndpoint;
   readonly dataBucket: DataBucket;
+  /** Terraform refuses any plan that destroys the failure queue's key. @default false */
+  readonly keyPreventDestroy?: boolean;
 }
 
 /**
  * Loads JSON Lines objects written under incoming/ of the data bucket into the items table, as its own
  * database user. It reads the bucket through the S3 gateway endpoint (its only HTTPS egress is S3's
  * prefix list), may read only incoming/ and write only results/, and only from this function's code.
+ * An object that fails every retry lands, with its event and error, in the function's failure queue.
  */
 export class IngestFunction extends VpcFunction {
+  /** Where events go that failed Lambda's retries (S3 invokes the function asynchronously). */
+  readonly failures: FailureQueue;
+
   constructor(scope: Construct, id: string, props: IngestFunctionProps) {
     const { config, database, dataBucket, network } = props;
     const functionName = `${props.namePrefix}-ingest`;
@@ -93,6 +100,12 @@ export class IngestFunction extends VpcFunction {
           database.allowConnectionsFrom(fn.securityGroup, `MySQL from Lambda ${functionName}`),
         ];
       },
+    });
+
+    this.failures = new FailureQueue(this, "failures", {
+      name: `${functionName}-failures`,
+      function: this,
+      preventDestroy: props.keyPreventDestroy,
     });
 
     const permission = new LambdaPermission(this, "invoke-from-s3", {

@@ -6,7 +6,14 @@ import { AccessLogBucket } from "../storage/access-log-bucket";
 import { AwsContext } from "../core/aws-context";
 import { CiRoles } from "../ci/ci-roles";
 import { terraformTypesOf } from "../ci/ci-permissions";
-import { type StackConfig, accessLogBucketName, ciRoleNames, dataBucketName, serviceNamePrefix } from "../config/stack-config";
+import {
+  type StackConfig,
+  accessLogBucketName,
+  ciRoleNames,
+  dataAccessLogBucketName,
+  dataBucketName,
+  serviceNamePrefix,
+} from "../config/stack-config";
 import { customerManagedKey, usableThroughS3ForBucket } from "../storage/kms-key";
 import { privateBucket } from "../storage/private-bucket";
 import { guardedAwsProvider, stateBucketName, stateKeyAlias, stateObjectKey, stateRegion } from "./remote-state";
@@ -85,7 +92,7 @@ export class StateStack extends TerraformStack {
         oidcProviderArn: config.ci.oidcProviderArn,
         serviceNamePrefix: serviceNamePrefix(config),
         serviceTypes: terraformTypesOf(service),
-        serviceBuckets: [dataBucketName(config)],
+        serviceBuckets: [dataBucketName(config), ...(config.ingest.accessLogs ? [dataAccessLogBucketName(config)] : [])],
         serviceRegion: config.region,
         state: { bucket: this.bucket, key: this.key, region: stateRegion(config), objectKey: stateObjectKey(config, service.node.id) },
       });
