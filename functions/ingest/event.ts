@@ -48,7 +48,7 @@ export function describeEvent(event: unknown): string {
     const sources = [
       ...new Set(event.Records.map((record) => (isObject(record) ? (record.eventSource ?? record.EventSource) : undefined))),
     ];
-    return `${event.Records.length} records from ${sources.map((source) => (source === undefined ? "no eventSource" : quoted(source))).join(", ")}`;
+    return `${event.Records.length} ${event.Records.length === 1 ? "record" : "records"} from ${sources.map((source) => (source === undefined ? "no eventSource" : quoted(source))).join(", ")}`;
   }
   const fields = Object.keys(event);
   return fields.length === 0
@@ -68,8 +68,6 @@ const decodeKey = (key: string) => decodeURIComponent(key.replace(/\+/g, " "));
 
 function objectCreated(record: unknown, index: number): ObjectCreatedRecord {
   if (!isObject(record)) return refuse(`record ${index} that is ${describeEvent(record)}`);
-  if (record.eventSource !== "aws:s3")
-    return refuse(`record ${index} from ${record.eventSource === undefined ? "no eventSource" : quoted(record.eventSource)}`);
   if (typeof record.eventName !== "string" || !record.eventName.startsWith("ObjectCreated:")) {
     return refuse(`record ${index} of S3 event ${quoted(record.eventName)}`);
   }
@@ -99,6 +97,7 @@ export function parseEvent(event: unknown): IngestEvent {
   }
   if (!isObject(event) || !Array.isArray(event.Records)) return refuse(describeEvent(event));
   if (event.Records.length === 0) return refuse("an event with no records");
+  if (event.Records.some((record) => !isObject(record) || record.eventSource !== "aws:s3")) return refuse(describeEvent(event));
   return { kind: "objects", records: event.Records.map(objectCreated) };
 }
 
