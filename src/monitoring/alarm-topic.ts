@@ -111,6 +111,7 @@ export class AlarmTopic extends Construct {
       period: ALARM_PERIOD_SECONDS,
       evaluationPeriods: 1,
       datapointsToAlarm: 1,
+      actionsEnabled: true,
       alarmActions: [this.topic.arn],
       okActions: [this.topic.arn],
     });

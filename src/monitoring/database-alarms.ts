@@ -8,8 +8,8 @@ const GIB = 1024 ** 3;
 export interface DatabaseAlarmsProps {
   readonly database: DatabaseInstance;
   readonly topic: AlarmTopic;
-  /** Namespace of the metric counted from the IAM authentication error log, e.g. "lambda-rds-iam-dev". */
-  readonly metricNamespace: string;
+  /** Prefix of names, e.g. "lambda-rds-iam-dev"; also the namespace of the metric counted from the IAM authentication error log. */
+  readonly namePrefix: string;
   /** Refused IAM authentications, per 5 minutes, at which the alarm fires. */
   readonly iamAuthFailures: number;
   /** Connections at which the connections alarm fires: a share of the class's max_connections. */
@@ -33,15 +33,15 @@ export class DatabaseAlarms extends Construct {
     const metricName = "IamAuthenticationErrors";
     // An empty pattern matches every event: that log holds nothing but refusals.
     new CloudwatchLogMetricFilter(this, "iam-auth-errors-filter", {
-      name: `${identifier}-iam-auth-errors`,
+      name: `${props.namePrefix}-iam-auth-errors`,
       logGroupName: authErrors.name,
       pattern: "",
-      metricTransformation: { name: metricName, namespace: props.metricNamespace, value: "1", defaultValue: "0", unit: "Count" },
+      metricTransformation: { name: metricName, namespace: props.namePrefix, value: "1", defaultValue: "0", unit: "Count" },
     });
     topic.alarm(this, "iam-auth-errors", {
       name: "database-iam-auth-errors",
       description: `${identifier} refused ${props.iamAuthFailures} or more IAM authentications in 5 minutes: see ${authErrors.name} for why (expired token, no such user, not IDENTIFIED WITH AWSAuthenticationPlugin)`,
-      namespace: props.metricNamespace,
+      namespace: props.namePrefix,
       metricName,
       statistic: "Sum",
       comparisonOperator: "GreaterThanOrEqualToThreshold",

@@ -59,7 +59,7 @@ export class ServiceAlarms extends Construct {
     new DatabaseAlarms(this, "database", {
       database: props.database,
       topic,
-      metricNamespace: namePrefix,
+      namePrefix,
       iamAuthFailures: config.iamAuthFailures,
       connections: Math.floor((connections * config.connectionsPercent) / 100),
       freeStorageGb: (databaseConfig.allocatedStorageGb * config.freeStoragePercent) / 100,

@@ -1,7 +1,7 @@
 import { TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
-import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
+import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
 import { TYPE_PERMISSIONS, permissionsFor, terraformTypesOf } from "../../../src/ci/ci-permissions";
 import { loadStackConfigs } from "../../../src/config/environments";
 import { ServiceStack } from "../../../src/service-stack";
@@ -264,9 +264,9 @@ describe("deploy permissions derived from the service stack", () => {
     const stack = new TerraformStack(testApp(), "other");
     const scope = new Construct(stack, "scope");
     new IamRole(scope, "role", { assumeRolePolicy: "{}" });
-    new SnsTopic(scope, "topic");
+    new DynamodbTable(scope, "table", { name: "t", hashKey: "id", attribute: [{ name: "id", type: "S" }] });
     expect(() => permissionsFor(terraformTypesOf(stack))).toThrow(
-      "No CI permissions for aws_sns_topic: add what Terraform calls for them to TYPE_PERMISSIONS in src/ci/ci-permissions.ts",
+      "No CI permissions for aws_dynamodb_table: add what Terraform calls for them to TYPE_PERMISSIONS in src/ci/ci-permissions.ts",
     );
   });
 
