@@ -44,15 +44,10 @@ export class ServiceStack extends TerraformStack {
 
     this.logs = new LogEncryption(this, "logs", { namePrefix, preventDestroy: keyPreventDestroy });
     const { logs } = this;
-    this.network = new Network(this, "network", { namePrefix, region: config.region, config: config.network, logs });
-    this.database = new DatabaseInstance(this, "database", {
-      namePrefix,
-      network: this.network,
-      config: config.database,
-      logs,
-      keyPreventDestroy,
-    });
-    if (config.database.proxy) {
+    this.network = new Network(this, "network", { namePrefix, region: config.region, logs, ...config.network });
+    const { proxy, ...instance } = config.database;
+    this.database = new DatabaseInstance(this, "database", { namePrefix, network: this.network, logs, ...instance, keyPreventDestroy });
+    if (proxy) {
       this.proxy = new DatabaseProxy(this, "database-proxy", {
         namePrefix,
         network: this.network,
@@ -62,15 +57,10 @@ export class ServiceStack extends TerraformStack {
         logs,
       });
     }
-    this.api = new ApiFunction(this, "api", {
-      namePrefix,
-      projectRoot: props.projectRoot,
-      config: config.function,
-      logs,
-      network: this.network,
-      database: this.proxy ?? this.database,
-      keyPreventDestroy,
-    });
+    // What every function shares; the functions connect through the proxy when there is one.
+    const functions = { namePrefix, projectRoot: props.projectRoot, logs, network: this.network, keyPreventDestroy };
+    const endpoint = this.proxy ?? this.database;
+    this.api = new ApiFunction(this, "api", { ...functions, ...config.function, database: endpoint });
     this.bootstrap = new DatabaseBootstrap(this, "bootstrap", {
       namePrefix,
       projectRoot: props.projectRoot,
@@ -82,34 +72,32 @@ export class ServiceStack extends TerraformStack {
       appUser: config.function.dbUser,
       ingestUser: config.ingest.dbUser,
     });
+    const { objectRetentionDays, preventDestroy, forceDestroy, accessLogs, ...ingest } = config.ingest;
     this.dataBucket = new DataBucket(this, "data-bucket", {
       name: dataBucketName(config),
-      objectRetentionDays: config.ingest.objectRetentionDays,
-      preventDestroy: config.ingest.preventDestroy,
+      objectRetentionDays,
+      preventDestroy,
       keyPreventDestroy,
-      forceDestroy: config.ingest.forceDestroy,
-      accessLogBucketName: config.ingest.accessLogs ? dataAccessLogBucketName(config) : undefined,
+      forceDestroy,
+      accessLogBucketName: accessLogs ? dataAccessLogBucketName(config) : undefined,
     });
     new GatewayEndpointPolicies(this, "endpoint-policies", { network: this.network, buckets: [this.dataBucket.bucket] });
     this.ingest = new IngestFunction(this, "ingest", {
-      namePrefix,
-      projectRoot: props.projectRoot,
+      ...functions,
+      ...ingest,
       runtime: config.function.runtime,
-      config: config.ingest,
-      logs,
-      network: this.network,
-      database: this.proxy ?? this.database,
+      database: endpoint,
       dataBucket: this.dataBucket,
-      keyPreventDestroy,
     });
     this.alarms = new ServiceAlarms(this, "alarms", {
       namePrefix,
-      config: config.alarms,
-      databaseConfig: config.database,
-      preventDestroy: keyPreventDestroy,
       functions: { api: this.api, ingest: this.ingest },
       database: this.database,
+      instanceClass: config.database.instanceClass,
+      allocatedStorageGb: config.database.allocatedStorageGb,
       proxy: this.proxy,
+      keyPreventDestroy,
+      ...config.alarms,
     });
 
     const output = (name: string, value: string | string[], description: string) => new TerraformOutput(this, name, { value, description });

@@ -1,5 +1,10 @@
 import { z } from "zod";
-import { cidrContains, cidrPrefix, cidrProblem, cidrsOverlap, splitCidr } from "./cidr";
+import { cidrContains, cidrPrefix, cidrProblem, cidrsOverlap } from "./cidr";
+import { NETWORK_DEFAULTS } from "../network/network-props";
+import { DATABASE_INSTANCE_DEFAULTS } from "../database/database-instance-props";
+import { API_FUNCTION_DEFAULTS, INGEST_FUNCTION_DEFAULTS } from "../functions/function-props";
+import { ALARM_DEFAULTS, type SubscriptionProtocol } from "../monitoring/alarm-props";
+import { SUBNET_TIERS } from "../network/subnet-layout";
 import { directPathConcurrency, maxConnections } from "../database/instance-classes";
 
 /** Retention periods CloudWatch Logs accepts. */
@@ -29,60 +34,60 @@ const INSTANCE_CLASS = /^db\.[a-z0-9]+\.[a-z0-9]+$/;
 /** MySQL account names as RDS IAM authentication accepts them. */
 export const DB_USER_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,31}$/;
 
-const subnetTiers = ["public", "private", "isolated"] as const;
-export type SubnetTier = (typeof subnetTiers)[number];
-
 const networkSchema = z
   .object({
     /** The VPC's IPv4 block, /16 to /24. */
-    vpcCidr: cidr.default("10.0.0.0/16"),
+    vpcCidr: cidr.default(NETWORK_DEFAULTS.vpcCidr),
     /** How many availability zones the subnets span (each tier gets one subnet per zone). */
-    azCount: intInRange(2, 6, " (a VPC spans at least two availability zones)").default(2),
+    azCount: intInRange(2, 6, " (a VPC spans at least two availability zones)").default(NETWORK_DEFAULTS.azCount),
     /** Zone names to use; taken from the aws_availability_zones data source when absent. */
     availabilityZones: z
       .array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, { error: "must be a zone name like eu-west-1a" }))
       .optional(),
     /** "single" shares one NAT gateway (cheap); "per-az" gives each zone its own (no cross-zone dependency). */
-    natGateways: z.enum(["single", "per-az"], { error: 'must be "single" or "per-az"' }).default("single"),
+    natGateways: z.enum(["single", "per-az"], { error: 'must be "single" or "per-az"' }).default(NETWORK_DEFAULTS.natGateways),
     /** Explicit subnet blocks per tier, one per zone; split evenly from vpcCidr when absent. */
     subnetCidrs: z
       .object({ public: z.array(cidr), private: z.array(cidr), isolated: z.array(cidr) })
       .strict()
       .optional(),
     /** Retention of the VPC flow log group, in days. */
-    flowLogRetentionDays: logRetention.default(30),
+    flowLogRetentionDays: logRetention.default(NETWORK_DEFAULTS.flowLogRetentionDays),
   })
   .strict();
 
 const databaseSchema = z
   .object({
     /** MySQL major version; RDS picks the newest minor and upgrades it automatically. */
-    engineVersion: z.enum(["8.0", "8.4"], { error: 'must be "8.0" or "8.4"' }).default("8.4"),
-    instanceClass: z.string().regex(INSTANCE_CLASS, { error: "must be an RDS class like db.t4g.micro" }).default("db.t4g.micro"),
+    engineVersion: z.enum(["8.0", "8.4"], { error: 'must be "8.0" or "8.4"' }).default(DATABASE_INSTANCE_DEFAULTS.engineVersion),
+    instanceClass: z
+      .string()
+      .regex(INSTANCE_CLASS, { error: "must be an RDS class like db.t4g.micro" })
+      .default(DATABASE_INSTANCE_DEFAULTS.instanceClass),
     /** Initial storage in GiB (gp3, 20 GiB minimum). */
-    allocatedStorageGb: intInRange(20, 65536, " GiB").default(20),
+    allocatedStorageGb: intInRange(20, 65536, " GiB").default(DATABASE_INSTANCE_DEFAULTS.allocatedStorageGb),
     /** Storage autoscaling ceiling in GiB. */
-    maxAllocatedStorageGb: intInRange(20, 65536, " GiB").default(100),
+    maxAllocatedStorageGb: intInRange(20, 65536, " GiB").default(DATABASE_INSTANCE_DEFAULTS.maxAllocatedStorageGb),
     databaseName: z
       .string()
       .regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, { error: "must be a MySQL database name: a letter, then letters, digits or _" })
-      .default("app"),
+      .default(DATABASE_INSTANCE_DEFAULTS.databaseName),
     /** The RDS master user; its password is generated and kept in Secrets Manager by RDS. */
     masterUsername: z
       .string()
       .regex(DB_USER_PATTERN, { error: "must start with a letter and hold at most 32 letters, digits or _" })
-      .default("dbadmin"),
-    port: intInRange(1150, 65535).default(3306),
-    backupRetentionDays: intInRange(7, 35, " days (at least a week of backups)").default(7),
-    logRetentionDays: logRetention.default(30),
-    multiAz: z.boolean().default(false),
-    deletionProtection: z.boolean().default(false),
+      .default(DATABASE_INSTANCE_DEFAULTS.masterUsername),
+    port: intInRange(1150, 65535).default(DATABASE_INSTANCE_DEFAULTS.port),
+    backupRetentionDays: intInRange(7, 35, " days (at least a week of backups)").default(DATABASE_INSTANCE_DEFAULTS.backupRetentionDays),
+    logRetentionDays: logRetention.default(DATABASE_INSTANCE_DEFAULTS.logRetentionDays),
+    multiAz: z.boolean().default(DATABASE_INSTANCE_DEFAULTS.multiAz),
+    deletionProtection: z.boolean().default(DATABASE_INSTANCE_DEFAULTS.deletionProtection),
     /** Terraform refuses any plan that destroys the instance or its key (lifecycle prevent_destroy). */
-    preventDestroy: z.boolean().default(false),
+    preventDestroy: z.boolean().default(DATABASE_INSTANCE_DEFAULTS.preventDestroy),
     /** Destroying the stack without a final snapshot loses the data: acceptable for a throwaway dev database only. */
-    skipFinalSnapshot: z.boolean().default(true),
+    skipFinalSnapshot: z.boolean().default(DATABASE_INSTANCE_DEFAULTS.skipFinalSnapshot),
     /** Performance Insights (7 days, free tier); not offered on micro and small classes. */
-    performanceInsights: z.boolean().default(false),
+    performanceInsights: z.boolean().default(DATABASE_INSTANCE_DEFAULTS.performanceInsights),
     /**
      * RDS Proxy with end-to-end IAM authentication between the API function and the instance: the
      * function's environments share a bounded pool of connections (about $22 a month for a 2-vCPU class).
@@ -93,7 +98,7 @@ const databaseSchema = z
       .union([z.literal(0), z.literal(1), z.literal(5), z.literal(10), z.literal(15), z.literal(30), z.literal(60)], {
         error: "must be one of 0 (off), 1, 5, 10, 15, 30, 60",
       })
-      .default(0),
+      .default(DATABASE_INSTANCE_DEFAULTS.monitoringIntervalSeconds),
   })
   .strict();
 
@@ -103,35 +108,37 @@ const functionSchema = z
     source: z
       .string()
       .regex(/^[a-z][a-z0-9-]*$/, { error: "must name a directory under functions/" })
-      .default("api"),
-    runtime: z.enum(["nodejs20.x", "nodejs22.x"], { error: 'must be "nodejs20.x" or "nodejs22.x"' }).default("nodejs22.x"),
-    memoryMb: intInRange(128, 10240, " MB").default(256),
+      .default(API_FUNCTION_DEFAULTS.source),
+    runtime: z.enum(["nodejs20.x", "nodejs22.x"], { error: 'must be "nodejs20.x" or "nodejs22.x"' }).default(API_FUNCTION_DEFAULTS.runtime),
+    memoryMb: intInRange(128, 10240, " MB").default(API_FUNCTION_DEFAULTS.memoryMb),
     /** Must leave room for the handler's database timeouts (4 s to connect, 5 s per unit of work). */
-    timeoutSeconds: intInRange(10, 900, " seconds (the handler's database timeouts take up to 9 s)").default(15),
-    reservedConcurrency: intInRange(1, 1000).default(10),
-    logRetentionDays: logRetention.default(14),
+    timeoutSeconds: intInRange(10, 900, " seconds (the handler's database timeouts take up to 9 s)").default(
+      API_FUNCTION_DEFAULTS.timeoutSeconds,
+    ),
+    reservedConcurrency: intInRange(1, 1000).default(API_FUNCTION_DEFAULTS.reservedConcurrency),
+    logRetentionDays: logRetention.default(API_FUNCTION_DEFAULTS.logRetentionDays),
     /** The MySQL account the function signs IAM tokens for. */
     dbUser: z
       .string()
       .regex(DB_USER_PATTERN, { error: "must start with a letter and hold at most 32 letters, digits or _" })
-      .default("app_user"),
+      .default(API_FUNCTION_DEFAULTS.dbUser),
   })
   .strict();
 
 const ingestSchema = z
   .object({
     /** Memory of the ingest function; the object is streamed, so this bounds batches, not object size. */
-    memoryMb: intInRange(128, 10240, " MB").default(512),
+    memoryMb: intInRange(128, 10240, " MB").default(INGEST_FUNCTION_DEFAULTS.memoryMb),
     /** A 200 MB object takes minutes; Lambda's limit is 15. */
-    timeoutSeconds: intInRange(60, 900, " seconds").default(900),
+    timeoutSeconds: intInRange(60, 900, " seconds").default(INGEST_FUNCTION_DEFAULTS.timeoutSeconds),
     /** Objects ingested at once, each holding one database connection. */
-    reservedConcurrency: intInRange(1, 100).default(2),
-    logRetentionDays: logRetention.default(14),
+    reservedConcurrency: intInRange(1, 100).default(INGEST_FUNCTION_DEFAULTS.reservedConcurrency),
+    logRetentionDays: logRetention.default(INGEST_FUNCTION_DEFAULTS.logRetentionDays),
     /** The MySQL account the ingest function signs IAM tokens for: writes items, never deletes. */
     dbUser: z
       .string()
       .regex(DB_USER_PATTERN, { error: "must start with a letter and hold at most 32 letters, digits or _" })
-      .default("ingest"),
+      .default(INGEST_FUNCTION_DEFAULTS.dbUser),
     /** Days an object (incoming/ and results/) is kept after it was written; superseded versions are kept 7 days. */
     objectRetentionDays: intInRange(1, 3650, " days").default(30),
     /** Terraform refuses any plan that destroys the data bucket or its key. */
@@ -150,19 +157,18 @@ const ingestSchema = z
   .strict();
 
 /** What a subscription's endpoint must look like, per protocol. */
-const SUBSCRIPTION_ENDPOINTS = {
+const SUBSCRIPTION_ENDPOINTS: Record<SubscriptionProtocol, { pattern: RegExp; what: string }> = {
   email: { pattern: /^[^@\s]+@[^@\s]+\.[^@\s]+$/, what: "an email address like team@example.com" },
   https: { pattern: /^https:\/\/[^\s/]+\S*$/, what: "an https:// URL" },
   sqs: { pattern: /^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[\w-]{1,80}$/, what: "the ARN of an SQS queue" },
   lambda: { pattern: /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[\w-]{1,64}(:[\w-]+)?$/, what: "the ARN of a Lambda function" },
   sms: { pattern: /^\+[1-9]\d{6,14}$/, what: "a phone number in E.164 form like +447700900123" },
-} as const;
-type SubscriptionProtocol = keyof typeof SUBSCRIPTION_ENDPOINTS;
-const SUBSCRIPTION_PROTOCOLS = Object.keys(SUBSCRIPTION_ENDPOINTS) as SubscriptionProtocol[];
+};
+const SUBSCRIPTION_PROTOCOLS = Object.keys(SUBSCRIPTION_ENDPOINTS) as [SubscriptionProtocol, ...SubscriptionProtocol[]];
 
 const subscriptionSchema = z
   .object({
-    protocol: z.enum(SUBSCRIPTION_PROTOCOLS as [SubscriptionProtocol, ...SubscriptionProtocol[]], {
+    protocol: z.enum(SUBSCRIPTION_PROTOCOLS, {
       error: `must be one of ${SUBSCRIPTION_PROTOCOLS.map((protocol) => `"${protocol}"`).join(", ")}`,
     }),
     endpoint: z.string(),
@@ -175,7 +181,7 @@ const subscriptionSchema = z
     }
   });
 
-/** Thresholds are per 5-minute period; every alarm notifies the environment's alarm topic when it fires and when it clears. */
+/** Thresholds are per 5-minute period (defaults and their reasons in src/monitoring/alarm-props.ts); every alarm notifies the alarm topic when it fires and when it clears. */
 const alarmsSchema = z
   .object({
     /**
@@ -184,22 +190,19 @@ const alarmsSchema = z
      */
     subscriptions: z.array(subscriptionSchema).default([]),
     /** Failed invocations of one function. */
-    functionErrors: intInRange(1, 100000).default(1),
-    /** Throttled invocations of one function: a few are a burst Lambda retries; more mean its reserved concurrency is too low. */
-    functionThrottles: intInRange(1, 100000).default(5),
-    /** IAM authentications the database refused (its iam-db-auth-error log): tokens are re-signed before expiry, so any refusal is a fault. */
-    iamAuthFailures: intInRange(1, 100000).default(1),
+    functionErrors: intInRange(1, 100000).default(ALARM_DEFAULTS.functionErrors),
+    /** Throttled invocations of one function. */
+    functionThrottles: intInRange(1, 100000).default(ALARM_DEFAULTS.functionThrottles),
+    /** IAM authentications the database refused (its iam-db-auth-error log). */
+    iamAuthFailures: intInRange(1, 100000).default(ALARM_DEFAULTS.iamAuthFailures),
     /** Connections, as a share of the instance class's max_connections (src/database/instance-classes.ts). */
-    connectionsPercent: intInRange(10, 100, " percent").default(80),
+    connectionsPercent: intInRange(10, 100, " percent").default(ALARM_DEFAULTS.connectionsPercent),
     /** The instance's max_connections, for a class whose memory src/database/instance-classes.ts does not know; worked out from the class when absent. */
     maxConnections: intInRange(1, 100000).optional(),
-    /**
-     * Free storage, as a share of database.allocatedStorageGb, at or below which the alarm fires: storage
-     * autoscaling acts below 10% of the current allocation, so this fires when it did not keep up or reached its maximum.
-     */
-    freeStoragePercent: intInRange(1, 50, " percent").default(5),
+    /** Free storage, as a share of database.allocatedStorageGb, at or below which the alarm fires. */
+    freeStoragePercent: intInRange(1, 50, " percent").default(ALARM_DEFAULTS.freeStoragePercent),
     /** Proxy sessions pinned to one database connection (with database.proxy). */
-    proxyPinnedSessions: intInRange(1, 100000).default(10),
+    proxyPinnedSessions: intInRange(1, 100000).default(ALARM_DEFAULTS.proxyPinnedSessions),
   })
   .strict();
 
@@ -273,7 +276,7 @@ const ciSchema = z
 
 const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { error: "must be an AWS region like eu-west-1" });
 
-export const stackConfigSchema = z
+const stackConfigObject = z
   .object({
     environment: z.string().regex(/^[a-z][a-z0-9-]{0,15}$/, { error: "must be 1-16 lowercase letters, digits or -" }),
     /** The only AWS account this environment may be deployed to (the provider refuses any other). */
@@ -301,173 +304,181 @@ export const stackConfigSchema = z
     alarms: alarmsSchema.default(() => alarmsSchema.parse({})),
     kms: kmsSchema.default(() => kmsSchema.parse({})),
   })
-  .strict()
-  // zod runs these checks even when a field they read failed its own pattern: each one skips such fields.
-  .superRefine((config, ctx) => {
-    const { network, database, state, ci } = config;
-    if (config.deployRoleArn && ACCOUNT_ID.test(config.accountId) && !config.deployRoleArn.includes(`::${config.accountId}:`)) {
-      ctx.addIssue({ code: "custom", path: ["deployRoleArn"], message: `must be a role in accountId ${config.accountId}` });
+  .strict();
+
+type Parsed = z.output<typeof stackConfigObject>;
+/** One cross-field check. zod runs them even when a field they read failed its own pattern: each skips such fields. */
+type Check = (config: Parsed, issue: (path: (string | number)[], message: string) => void) => void;
+
+const inTheAccount: Check = (config, issue) => {
+  if (!ACCOUNT_ID.test(config.accountId)) return;
+  if (config.deployRoleArn && !config.deployRoleArn.includes(`::${config.accountId}:`)) {
+    issue(["deployRoleArn"], `must be a role in accountId ${config.accountId}`);
+  }
+  if (config.ci.oidcProviderArn && !config.ci.oidcProviderArn.includes(`::${config.accountId}:`)) {
+    issue(["ci", "oidcProviderArn"], `must be a provider in accountId ${config.accountId}`);
+  }
+};
+
+const separateIdentities: Check = (config, issue) => {
+  if (config.ingest.dbUser === config.function.dbUser) {
+    issue(["ingest", "dbUser"], `must differ from function.dbUser (${config.function.dbUser}): the ingest user may not delete`);
+  }
+  const { planRoleName, deployRoleName } = ciRoleNames(config);
+  if (config.ci.repository && planRoleName === deployRoleName) {
+    issue(["ci", "deployRoleName"], `must differ from ci.planRoleName (${planRoleName}): pull requests must not get the deploy role`);
+  }
+};
+
+const databaseFitsItsClass: Check = ({ database, function: api }, issue) => {
+  if (!INSTANCE_CLASS.test(database.instanceClass)) return;
+  if (database.performanceInsights && /\.(micro|small)$/.test(database.instanceClass)) {
+    issue(
+      ["database", "performanceInsights"],
+      `${database.instanceClass} does not offer Performance Insights; use a medium or larger class, or turn it off`,
+    );
+  }
+  const capacity = directPathConcurrency(database.instanceClass);
+  if (
+    database.proxy !== true &&
+    capacity !== undefined &&
+    typeof api.reservedConcurrency === "number" &&
+    api.reservedConcurrency > capacity
+  ) {
+    issue(
+      ["function", "reservedConcurrency"],
+      `is ${api.reservedConcurrency}, but ${database.instanceClass} (max_connections about ${maxConnections(database.instanceClass)}) serves at most ${capacity} environments on the direct path; lower it, choose a larger database.instanceClass, or turn on database.proxy`,
+    );
+  }
+};
+
+const stateSettings: Check = (config, issue) => {
+  if (config.state.accessLogs && accessLogBucketName(config).length > 63) {
+    issue(
+      ["state", "accessLogs"],
+      `the access log bucket ${accessLogBucketName(config)} would be longer than S3's 63 characters; shorten project or environment, or turn it off`,
+    );
+  }
+  if (config.state.region !== undefined && !region.safeParse(config.state.region).success) {
+    issue(["state", "region"], "must be an AWS region like eu-west-1");
+  }
+};
+
+const storageCeilingAboveStart: Check = ({ database }, issue) => {
+  if (database.maxAllocatedStorageGb < database.allocatedStorageGb) {
+    issue(["database", "maxAllocatedStorageGb"], `must be at least database.allocatedStorageGb (${database.allocatedStorageGb})`);
+  }
+};
+
+const zonesMatchTheirCount: Check = ({ network }, issue) => {
+  const zones = network.availabilityZones;
+  if (!zones) return;
+  if (zones.length !== network.azCount) {
+    issue(
+      ["network", "availabilityZones"],
+      `lists ${zones.length} zones but network.azCount is ${network.azCount}; list exactly azCount zones or leave it out`,
+    );
+  }
+  if (new Set(zones).size !== zones.length) {
+    issue(["network", "availabilityZones"], "lists a zone twice; each subnet of a tier needs its own zone");
+  }
+};
+
+/** Explicit subnet blocks: one per zone and tier, inside the VPC block, at least /28, and disjoint. */
+const subnetBlocksFit: Check = ({ network }, issue) => {
+  if (cidrProblem(network.vpcCidr)) return;
+  const vpcPrefix = cidrPrefix(network.vpcCidr);
+  if (vpcPrefix < 16 || vpcPrefix > 24) {
+    issue(["network", "vpcCidr"], `must be between /16 and /24 (got /${vpcPrefix})`);
+    return;
+  }
+  if (!network.subnetCidrs) return;
+  const subnets: { path: (string | number)[]; cidr: string }[] = [];
+  for (const tier of SUBNET_TIERS) {
+    const blocks = network.subnetCidrs[tier];
+    if (blocks.length !== network.azCount) {
+      issue(
+        ["network", "subnetCidrs", tier],
+        `lists ${blocks.length} blocks but network.azCount is ${network.azCount}; give one block per zone`,
+      );
     }
-    if (ci.oidcProviderArn && ACCOUNT_ID.test(config.accountId) && !ci.oidcProviderArn.includes(`::${config.accountId}:`)) {
-      ctx.addIssue({ code: "custom", path: ["ci", "oidcProviderArn"], message: `must be a provider in accountId ${config.accountId}` });
-    }
-    if (config.ingest.dbUser === config.function.dbUser) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["ingest", "dbUser"],
-        message: `must differ from function.dbUser (${config.function.dbUser}): the ingest user may not delete`,
-      });
-    }
-    const { planRoleName, deployRoleName } = ciRoleNames(config);
-    if (ci.repository && planRoleName === deployRoleName) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["ci", "deployRoleName"],
-        message: `must differ from ci.planRoleName (${planRoleName}): pull requests must not get the deploy role`,
-      });
-    }
-    if (database.performanceInsights && INSTANCE_CLASS.test(database.instanceClass) && /\.(micro|small)$/.test(database.instanceClass)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["database", "performanceInsights"],
-        message: `${database.instanceClass} does not offer Performance Insights; use a medium or larger class, or turn it off`,
-      });
-    }
-    const capacity = INSTANCE_CLASS.test(database.instanceClass) ? directPathConcurrency(database.instanceClass) : undefined;
-    if (
-      database.proxy !== true &&
-      capacity !== undefined &&
-      typeof config.function.reservedConcurrency === "number" &&
-      config.function.reservedConcurrency > capacity
-    ) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["function", "reservedConcurrency"],
-        message: `is ${config.function.reservedConcurrency}, but ${database.instanceClass} (max_connections about ${maxConnections(database.instanceClass)}) serves at most ${capacity} environments on the direct path; lower it, choose a larger database.instanceClass, or turn on database.proxy`,
-      });
-    }
-    if (state.accessLogs && accessLogBucketName(config).length > 63) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["state", "accessLogs"],
-        message: `the access log bucket ${accessLogBucketName(config)} would be longer than S3's 63 characters; shorten project or environment, or turn it off`,
-      });
-    }
-    const { ingest, alarms } = config;
-    if (ingest.accessLogs && dataAccessLogBucketName(config).length > 63) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["ingest", "accessLogs"],
-        message: `the access log bucket ${dataAccessLogBucketName(config)} would be longer than S3's 63 characters; shorten project or environment, or turn it off`,
-      });
-    }
-    if (ingest.forceDestroy && ingest.preventDestroy) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["ingest", "forceDestroy"],
-        message: "cannot be set with ingest.preventDestroy: a bucket kept from destroy is never destroyed with its objects; turn one off",
-      });
-    }
-    if (ingest.forceDestroy && ingest.accessLogs) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["ingest", "accessLogs"],
-        message:
-          "its bucket is kept from destroy, so an environment whose data bucket is force-destroyed could not be destroyed; turn off ingest.accessLogs or ingest.forceDestroy",
-      });
-    }
-    if (
-      INSTANCE_CLASS.test(database.instanceClass) &&
-      alarms.maxConnections === undefined &&
-      maxConnections(database.instanceClass) === undefined
-    ) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["alarms", "maxConnections"],
-        message: `is needed for the connections alarm: src/database/instance-classes.ts cannot work out max_connections of ${database.instanceClass}; set it, or add the class's memory there`,
-      });
-    }
-    const endpoints = alarms.subscriptions.map((subscription) => `${subscription.protocol}:${subscription.endpoint}`);
-    endpoints.forEach((endpoint, index) => {
-      if (endpoints.indexOf(endpoint) !== index) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["alarms", "subscriptions", index],
-          message: `repeats ${endpoint}; list each subscription once`,
-        });
+    blocks.forEach((block, index) => {
+      if (cidrProblem(block)) return;
+      const path = ["network", "subnetCidrs", tier, index];
+      if (!cidrContains(network.vpcCidr, block)) {
+        issue(path, `${block} lies outside network.vpcCidr ${network.vpcCidr}`);
+      } else if (cidrPrefix(block) > 28) {
+        issue(path, `${block} is smaller than /28, the smallest subnet AWS allows`);
       }
+      const clash = subnets.find((other) => cidrsOverlap(other.cidr, block));
+      if (clash) issue(path, `${block} overlaps ${clash.cidr} (${clash.path.join(".")}); subnet blocks must be disjoint`);
+      subnets.push({ path, cidr: block });
     });
-    if (state.region !== undefined && !region.safeParse(state.region).success) {
-      ctx.addIssue({ code: "custom", path: ["state", "region"], message: "must be an AWS region like eu-west-1" });
-    }
-    if (database.maxAllocatedStorageGb < database.allocatedStorageGb) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["database", "maxAllocatedStorageGb"],
-        message: `must be at least database.allocatedStorageGb (${database.allocatedStorageGb})`,
-      });
-    }
-    if (network.availabilityZones && network.availabilityZones.length !== network.azCount) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["network", "availabilityZones"],
-        message: `lists ${network.availabilityZones.length} zones but network.azCount is ${network.azCount}; list exactly azCount zones or leave it out`,
-      });
-    }
-    if (network.availabilityZones && new Set(network.availabilityZones).size !== network.availabilityZones.length) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["network", "availabilityZones"],
-        message: "lists a zone twice; each subnet of a tier needs its own zone",
-      });
-    }
-    if (cidrProblem(network.vpcCidr)) return;
-    const vpcPrefix = cidrPrefix(network.vpcCidr);
-    if (vpcPrefix < 16 || vpcPrefix > 24) {
-      ctx.addIssue({ code: "custom", path: ["network", "vpcCidr"], message: `must be between /16 and /24 (got /${vpcPrefix})` });
-      return;
-    }
-    if (!network.subnetCidrs) return;
-    const subnets: { path: (string | number)[]; cidr: string }[] = [];
-    for (const tier of subnetTiers) {
-      const blocks = network.subnetCidrs[tier];
-      if (blocks.length !== network.azCount) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["network", "subnetCidrs", tier],
-          message: `lists ${blocks.length} blocks but network.azCount is ${network.azCount}; give one block per zone`,
-        });
-      }
-      blocks.forEach((block, index) => {
-        if (cidrProblem(block)) return;
-        const path = ["network", "subnetCidrs", tier, index];
-        if (!cidrContains(network.vpcCidr, block)) {
-          ctx.addIssue({ code: "custom", path, message: `${block} lies outside network.vpcCidr ${network.vpcCidr}` });
-        } else if (cidrPrefix(block) > 28) {
-          ctx.addIssue({ code: "custom", path, message: `${block} is smaller than /28, the smallest subnet AWS allows` });
-        }
-        const clash = subnets.find((other) => cidrsOverlap(other.cidr, block));
-        if (clash) {
-          ctx.addIssue({
-            code: "custom",
-            path,
-            message: `${block} overlaps ${clash.cidr} (${clash.path.join(".")}); subnet blocks must be disjoint`,
-          });
-        }
-        subnets.push({ path, cidr: block });
-      });
-    }
+  }
+};
+
+/** The data bucket is kept, or destroyed with its objects, never both; its access-log bucket name fits S3. */
+const dataBucketSettings: Check = (config, issue) => {
+  const { ingest } = config;
+  if (ingest.accessLogs && dataAccessLogBucketName(config).length > 63) {
+    issue(
+      ["ingest", "accessLogs"],
+      `the access log bucket ${dataAccessLogBucketName(config)} would be longer than S3's 63 characters; shorten project or environment, or turn it off`,
+    );
+  }
+  if (ingest.forceDestroy && ingest.preventDestroy) {
+    issue(
+      ["ingest", "forceDestroy"],
+      "cannot be set with ingest.preventDestroy: a bucket kept from destroy is never destroyed with its objects; turn one off",
+    );
+  }
+  if (ingest.forceDestroy && ingest.accessLogs) {
+    issue(
+      ["ingest", "accessLogs"],
+      "its bucket is kept from destroy, so an environment whose data bucket is force-destroyed could not be destroyed; turn off ingest.accessLogs or ingest.forceDestroy",
+    );
+  }
+};
+
+/** The connections alarm needs max_connections; each subscription is listed once. */
+const alarmSettings: Check = ({ alarms, database }, issue) => {
+  if (
+    INSTANCE_CLASS.test(database.instanceClass) &&
+    alarms.maxConnections === undefined &&
+    maxConnections(database.instanceClass) === undefined
+  ) {
+    issue(
+      ["alarms", "maxConnections"],
+      `is needed for the connections alarm: src/database/instance-classes.ts cannot work out max_connections of ${database.instanceClass}; set it, or add the class's memory there`,
+    );
+  }
+  const endpoints = alarms.subscriptions.map((subscription) => `${subscription.protocol}:${subscription.endpoint}`);
+  endpoints.forEach((endpoint, index) => {
+    if (endpoints.indexOf(endpoint) !== index)
+      issue(["alarms", "subscriptions", index], `repeats ${endpoint}; list each subscription once`);
   });
+};
+
+const CHECKS: Check[] = [
+  inTheAccount,
+  separateIdentities,
+  databaseFitsItsClass,
+  stateSettings,
+  dataBucketSettings,
+  alarmSettings,
+  storageCeilingAboveStart,
+  zonesMatchTheirCount,
+  subnetBlocksFit,
+];
+
+export const stackConfigSchema = stackConfigObject.superRefine((config, ctx) => {
+  for (const check of CHECKS) check(config, (path, message) => ctx.addIssue({ code: "custom", path, message }));
+});
 
 export type StackConfigInput = z.input<typeof stackConfigSchema>;
 export type StackConfig = z.output<typeof stackConfigSchema>;
-export type NetworkConfig = StackConfig["network"];
-export type DatabaseConfig = StackConfig["database"];
-export type FunctionConfig = StackConfig["function"];
 export type CiConfig = StackConfig["ci"];
 export type IngestConfig = StackConfig["ingest"];
-export type AlarmsConfig = StackConfig["alarms"];
-export type AlarmSubscription = AlarmsConfig["subscriptions"][number];
 
 /** Prefix of the names of what an environment's service stack makes, e.g. "lambda-rds-iam-dev". */
 export const serviceNamePrefix = (config: Pick<StackConfig, "project" | "environment">) => `${config.project}-${config.environment}`;
@@ -561,12 +572,4 @@ export function parseStackConfig(input: unknown, source: string): StackConfig {
   const result = validateStackConfig(input);
   if (result.success) return result.config;
   throw new ConfigError(source, result.problems.map(formatProblem));
-}
-
-/** Subnet blocks per tier: the configured ones, or the VPC block split evenly (public, then private, then isolated). */
-export function subnetLayout(network: NetworkConfig): Record<SubnetTier, string[]> {
-  if (network.subnetCidrs) return network.subnetCidrs;
-  const blocks = splitCidr(network.vpcCidr, subnetTiers.length * network.azCount);
-  const tierBlocks = (tierIndex: number) => blocks.slice(tierIndex * network.azCount, (tierIndex + 1) * network.azCount);
-  return { public: tierBlocks(0), private: tierBlocks(1), isolated: tierBlocks(2) };
 }

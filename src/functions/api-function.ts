@@ -2,29 +2,33 @@ import type { Construct } from "constructs";
 import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
-import type { FunctionConfig } from "../config/stack-config";
-import { type DatabaseEndpoint, connectionEnvironment } from "../database/database-instance";
+import type { DatabaseEndpoint } from "../database/database-instance";
+import { withDefaults } from "../core/with-defaults";
 import { FailureQueue } from "./failure-queue";
-import type { LogEncryption } from "../storage/log-encryption";
-import type { Network } from "../network/network";
+import { API_FUNCTION_DEFAULTS, type FunctionOptions } from "./function-props";
 import { VpcFunction } from "./vpc-function";
 
-export interface ApiFunctionProps {
+export interface ApiFunctionProps extends FunctionOptions {
   /** Prefix of the function name, e.g. "lambda-rds-iam-dev"; the name is `<prefix>-<source>`. */
   readonly namePrefix: string;
-  /** Directory that holds functions/ and node_modules/. */
-  readonly projectRoot: string;
-  readonly config: FunctionConfig;
-  readonly logs: LogEncryption;
-  readonly network: Network;
   /** The instance, or RDS Proxy in front of it. */
   readonly database: DatabaseEndpoint;
+  /**
+   * Directory under functions/ that holds the handler (index.ts).
+   * @default "api"
+   */
+  readonly source?: string;
+  /**
+   * The MySQL account the function signs IAM tokens for.
+   * @default "app_user"
+   */
+  readonly dbUser?: string;
   /** Terraform refuses any plan that destroys the failure queue's key. @default false */
   readonly keyPreventDestroy?: boolean;
 }
 
 /**
- * The API function: talks to the database as `config.dbUser` with IAM auth tokens. Its security
+ * The API function: talks to the database as `dbUser` with IAM auth tokens. Its security
  * group reaches only the database port and HTTPS; its environment names the database and holds no secret.
  */
 export class ApiFunction extends VpcFunction {
@@ -34,23 +38,14 @@ export class ApiFunction extends VpcFunction {
   readonly failures: FailureQueue;
 
   constructor(scope: Construct, id: string, props: ApiFunctionProps) {
-    const { config, database } = props;
-    const functionName = `${props.namePrefix}-${config.source}`;
+    const { namePrefix, database, dbUser, keyPreventDestroy, ...options } = withDefaults(API_FUNCTION_DEFAULTS, props);
+    const functionName = `${namePrefix}-${options.source}`;
     super(scope, id, {
+      ...options,
       functionName,
       description: `${functionName}: items API on RDS MySQL with IAM database authentication`,
-      projectRoot: props.projectRoot,
-      source: config.source,
-      runtime: config.runtime,
-      memoryMb: config.memoryMb,
-      timeoutSeconds: config.timeoutSeconds,
-      reservedConcurrency: config.reservedConcurrency,
-      logRetentionDays: config.logRetentionDays,
-      logs: props.logs,
-      network: props.network,
-      environment: connectionEnvironment(database, config.dbUser),
+      database: { endpoint: database, user: dbUser },
       access: (fn) => {
-        fn.allowTcpTo(database.securityGroup, database.port, "MySQL to the database");
         new VpcSecurityGroupEgressRule(fn, "egress-https", {
           securityGroupId: fn.securityGroup.id,
           cidrIpv4: "0.0.0.0/0",
@@ -59,11 +54,7 @@ export class ApiFunction extends VpcFunction {
           toPort: 443,
           description: "HTTPS to AWS APIs through the NAT gateway and gateway endpoints",
         });
-        // The first invocation needs both the grant and the way in.
-        return [
-          database.grantConnect(fn.role.role, config.dbUser),
-          database.allowConnectionsFrom(fn.securityGroup, `MySQL from Lambda ${functionName}`),
-        ];
+        return [];
       },
     });
 
@@ -80,7 +71,7 @@ export class ApiFunction extends VpcFunction {
     this.failures = new FailureQueue(this, "failures", {
       name: `${functionName}-failures`,
       function: this,
-      preventDestroy: props.keyPreventDestroy,
+      preventDestroy: keyPreventDestroy,
     });
 
     this.invokePolicy = new IamPolicy(this, "invoke-policy", {

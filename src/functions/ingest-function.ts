@@ -3,29 +3,26 @@ import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import { S3BucketNotification } from "@cdktf/provider-aws/lib/s3-bucket-notification";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { AwsContext } from "../core/aws-context";
-import type { IngestConfig } from "../config/stack-config";
+import { withDefaults } from "../core/with-defaults";
 import { INCOMING_PREFIX, RESULTS_PREFIX } from "../../functions/ingest/layout";
 import type { DataBucket } from "../storage/data-bucket";
-import { type DatabaseEndpoint, connectionEnvironment } from "../database/database-instance";
+import type { DatabaseEndpoint } from "../database/database-instance";
 import { FailureQueue } from "./failure-queue";
-import type { NodeRuntime } from "./function-bundle";
 import { viaService } from "../storage/kms-key";
-import type { LogEncryption } from "../storage/log-encryption";
-import type { Network } from "../network/network";
+import { type FunctionOptions, INGEST_FUNCTION_DEFAULTS } from "./function-props";
 import { VpcFunction } from "./vpc-function";
 
-export interface IngestFunctionProps {
+export interface IngestFunctionProps extends FunctionOptions {
   /** Prefix of the function name, e.g. "lambda-rds-iam-dev"; the name is `<prefix>-ingest`. */
   readonly namePrefix: string;
-  /** Directory that holds functions/ and node_modules/. */
-  readonly projectRoot: string;
-  readonly runtime: NodeRuntime;
-  readonly config: IngestConfig;
-  readonly logs: LogEncryption;
-  readonly network: Network;
   /** The instance, or RDS Proxy in front of it. */
   readonly database: DatabaseEndpoint;
   readonly dataBucket: DataBucket;
+  /**
+   * The MySQL account the function signs IAM tokens for: writes items, never deletes.
+   * @default "ingest"
+   */
+  readonly dbUser?: string;
   /** Terraform refuses any plan that destroys the failure queue's key. @default false */
   readonly keyPreventDestroy?: boolean;
 }
@@ -41,32 +38,22 @@ export class IngestFunction extends VpcFunction {
   readonly failures: FailureQueue;
 
   constructor(scope: Construct, id: string, props: IngestFunctionProps) {
-    const { config, database, dataBucket, network } = props;
-    const functionName = `${props.namePrefix}-ingest`;
+    const { namePrefix, database, dataBucket, dbUser, keyPreventDestroy, ...options } = withDefaults(INGEST_FUNCTION_DEFAULTS, props);
+    const functionName = `${namePrefix}-ingest`;
     const context = AwsContext.of(scope);
     // Built, not referenced: the role's policies must exist before the function.
     const functionArn = context.arn("lambda", `function:${functionName}`);
     super(scope, id, {
       functionName,
       description: `${functionName}: loads JSON Lines objects from ${INCOMING_PREFIX} of the data bucket into the items table`,
-      projectRoot: props.projectRoot,
+      ...options,
       source: "ingest",
-      runtime: props.runtime,
-      memoryMb: config.memoryMb,
-      timeoutSeconds: config.timeoutSeconds,
-      reservedConcurrency: config.reservedConcurrency,
-      logRetentionDays: config.logRetentionDays,
-      logs: props.logs,
-      network,
-      environment: {
-        ...connectionEnvironment(database, config.dbUser),
-        DATA_BUCKET: dataBucket.bucket.bucket,
-      },
+      database: { endpoint: database, user: dbUser },
+      environment: { DATA_BUCKET: dataBucket.bucket.bucket },
       access: (fn) => {
-        fn.allowTcpTo(database.securityGroup, database.port, "MySQL to the database");
         new VpcSecurityGroupEgressRule(fn, "egress-s3", {
           securityGroupId: fn.securityGroup.id,
-          prefixListId: network.gatewayEndpoints.s3.prefixListId,
+          prefixListId: options.network.gatewayEndpoints.s3.prefixListId,
           ipProtocol: "tcp",
           fromPort: 443,
           toPort: 443,
@@ -94,18 +81,14 @@ export class IngestFunction extends VpcFunction {
             condition: [viaService(context, "s3")],
           },
         ]);
-        return [
-          objects,
-          database.grantConnect(fn.role.role, config.dbUser),
-          database.allowConnectionsFrom(fn.securityGroup, `MySQL from Lambda ${functionName}`),
-        ];
+        return [objects];
       },
     });
 
     this.failures = new FailureQueue(this, "failures", {
       name: `${functionName}-failures`,
       function: this,
-      preventDestroy: props.keyPreventDestroy,
+      preventDestroy: keyPreventDestroy,
     });
 
     const permission = new LambdaPermission(this, "invoke-from-s3", {

@@ -9,6 +9,7 @@ import { type FunctionBundle, type NodeRuntime, bundleFunction } from "./functio
 import type { LogEncryption } from "../storage/log-encryption";
 import type { Network } from "../network/network";
 import { tcpEgress } from "../network/security-group-rules";
+import { type DatabaseEndpoint, connectionEnvironment } from "../database/database-instance";
 
 export interface VpcFunctionProps {
   readonly functionName: string;
@@ -26,13 +27,26 @@ export interface VpcFunctionProps {
   /** Makes the function's log group, encrypted with the environment's log key. */
   readonly logs: LogEncryption;
   readonly network: Network;
-  /** Names of things to reach, never secrets. */
-  readonly environment: Record<string, string>;
+  /** Names of things to reach, never secrets; the database's come first when `database` is set. */
+  readonly environment?: Record<string, string>;
+  /**
+   * The database the function connects to with IAM auth tokens: its environment names the endpoint and
+   * user, its role may `rds-db:connect` as that user only, and the path to the port is opened both ways.
+   * @default no database
+   */
+  readonly database?: DatabaseConnection;
   /**
    * Grants what the function needs (egress rules, role policies, ingress elsewhere), given its role
    * and security group; runs before the function is created, which then waits for what it returns.
    */
   readonly access?: (fn: VpcFunction) => ITerraformDependable[];
+}
+
+/** Where a function connects, and as which MySQL account. */
+export interface DatabaseConnection {
+  /** The instance, or RDS Proxy in front of it. */
+  readonly endpoint: DatabaseEndpoint;
+  readonly user: string;
 }
 
 /**
@@ -69,7 +83,16 @@ export class VpcFunction extends Construct {
       tags: { Name: functionName },
     });
 
+    const { database } = props;
+    if (database) this.allowTcpTo(database.endpoint.securityGroup, database.endpoint.port, "MySQL to the database");
     const access = props.access?.(this) ?? [];
+    if (database) {
+      // The first invocation needs both the grant and the way in.
+      access.push(
+        database.endpoint.grantConnect(this.role.role, database.user),
+        database.endpoint.allowConnectionsFrom(this.securityGroup, `MySQL from Lambda ${functionName}`),
+      );
+    }
 
     this.function = new LambdaFunction(this, "function", {
       functionName,
@@ -89,7 +112,7 @@ export class VpcFunction extends Construct {
         subnetIds: network.subnets.private.map((subnet) => subnet.id),
         securityGroupIds: [this.securityGroup.id],
       },
-      environment: { variables: props.environment },
+      environment: { variables: { ...(database && connectionEnvironment(database.endpoint, database.user)), ...props.environment } },
       // Lambda checks the network-interface permissions when it creates a VPC function.
       dependsOn: [this.role.networkPolicy, logWriting, this.logGroup, ...access],
     });

@@ -7,7 +7,7 @@ import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { SnsTopicPolicy } from "@cdktf/provider-aws/lib/sns-topic-policy";
 import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
 import { AwsContext } from "../core/aws-context";
-import type { AlarmSubscription } from "../config/stack-config";
+import type { AlarmSubscription } from "./alarm-props";
 import { accountPrincipal, customerManagedKey, viaService } from "../storage/kms-key";
 import { denyInsecureTransport } from "../storage/policy-statements";
 

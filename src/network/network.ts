@@ -19,19 +19,9 @@ import { Vpc } from "@cdktf/provider-aws/lib/vpc";
 import { VpcEndpoint } from "@cdktf/provider-aws/lib/vpc-endpoint";
 import type { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { AwsContext } from "../core/aws-context";
-import type { LogEncryption } from "../storage/log-encryption";
 import { tcpIngress } from "./security-group-rules";
-import { type NetworkConfig, type SubnetTier, subnetLayout } from "../config/stack-config";
-
-export interface NetworkProps {
-  /** Prefix of resource names, e.g. "lambda-rds-iam-dev". */
-  readonly namePrefix: string;
-  /** Region the stack deploys to; gateway endpoint service names are built from it. */
-  readonly region: string;
-  readonly config: NetworkConfig;
-  /** Makes the flow log group, encrypted with the environment's log key. */
-  readonly logs: LogEncryption;
-}
+import { NETWORK_DEFAULTS, type NetworkProps } from "./network-props";
+import { type SubnetTier, subnetLayout } from "./subnet-layout";
 
 /**
  * A VPC over `azCount` zones with three tiers: public (NAT gateways), private (functions, egress
@@ -52,13 +42,15 @@ export class Network extends Construct {
     private readonly props: NetworkProps,
   ) {
     super(scope, id);
-    const { config, namePrefix } = props;
+    const { namePrefix } = props;
+    const vpcCidr = props.vpcCidr ?? NETWORK_DEFAULTS.vpcCidr;
+    const azCount = props.azCount ?? NETWORK_DEFAULTS.azCount;
     const name = (suffix: string) => ({ Name: `${namePrefix}-${suffix}` });
-    const zones = Array.from({ length: config.azCount }, (_, index) => index);
-    const zoneName = this.zoneNames(config);
+    const zones = Array.from({ length: azCount }, (_, index) => index);
+    const zoneName = this.zoneNames(props.availabilityZones);
 
     this.vpc = new Vpc(this, "vpc", {
-      cidrBlock: config.vpcCidr,
+      cidrBlock: vpcCidr,
       // RDS endpoints and interface endpoints resolve through the VPC resolver.
       enableDnsSupport: true,
       enableDnsHostnames: true,
@@ -66,7 +58,7 @@ export class Network extends Construct {
     });
     new DefaultSecurityGroup(this, "default-security-group", { vpcId: this.vpc.id, tags: name("default-unused") });
 
-    const layout = subnetLayout(config);
+    const layout = subnetLayout({ vpcCidr, azCount, subnetCidrs: props.subnetCidrs });
     const subnetsOf = (tier: SubnetTier) =>
       zones.map(
         (zone) =>
@@ -89,7 +81,7 @@ export class Network extends Construct {
       gatewayId: internetGateway.id,
     });
 
-    const natZones = config.natGateways === "per-az" ? zones : [0];
+    const natZones = (props.natGateways ?? NETWORK_DEFAULTS.natGateways) === "per-az" ? zones : [0];
     this.natGateways = natZones.map((zone) => {
       const address = new Eip(this, `nat-address-${zone}`, { domain: "vpc", tags: name(`nat-${zone}`) });
       return new NatGateway(this, `nat-gateway-${zone}`, {
@@ -135,7 +127,7 @@ export class Network extends Construct {
       });
     this.gatewayEndpoints = { s3: gatewayEndpoint("s3"), dynamodb: gatewayEndpoint("dynamodb") };
 
-    this.flowLogGroup = this.flowLogs(namePrefix, config.flowLogRetentionDays);
+    this.flowLogGroup = this.flowLogs(namePrefix, props.flowLogRetentionDays ?? NETWORK_DEFAULTS.flowLogRetentionDays);
   }
 
   /**
@@ -152,9 +144,8 @@ export class Network extends Construct {
   }
 
   /** Zone names from configuration, or the region's zones that need no opt-in. */
-  private zoneNames(config: NetworkConfig): (zone: number) => string {
-    if (config.availabilityZones) {
-      const names = config.availabilityZones;
+  private zoneNames(names: string[] | undefined): (zone: number) => string {
+    if (names) {
       return (zone) => names[zone];
     }
     const available = new DataAwsAvailabilityZones(this, "zones", {

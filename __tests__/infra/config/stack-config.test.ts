@@ -1,4 +1,5 @@
-import { ConfigError, parseStackConfig, subnetLayout } from "../../../src/config/stack-config";
+import { ConfigError, parseStackConfig } from "../../../src/config/stack-config";
+import { subnetLayout } from "../../../src/network/subnet-layout";
 import { CONFIG_OVERRIDE_VARIABLE, CREDENTIALS_VARIABLE, loadStackConfigs } from "../../../src/config/environments";
 import { MINIMAL } from "../synth";
 
