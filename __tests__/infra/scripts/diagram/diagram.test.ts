@@ -80,6 +80,8 @@ describe("diagram of a service stack", () => {
       "λ lambda-rds-iam-dev-api -> KMS key: kms:Decrypt, kms:GenerateDataKey (conditional)",
       "λ lambda-rds-iam-dev-api -> RDS mysql 8.4: rds-db:connect as app_user",
       "λ lambda-rds-iam-dev-ingest -> KMS key: kms:Decrypt, kms:GenerateDataKey (conditional)",
+      // Its data bucket's key through S3, and its failure queue's key through SQS.
+      "λ lambda-rds-iam-dev-ingest -> KMS key: kms:Decrypt, kms:GenerateDataKey (conditional)",
       "λ lambda-rds-iam-dev-ingest -> RDS mysql 8.4: rds-db:connect as ingest",
       "λ lambda-rds-iam-dev-migrate -> KMS key: kms:Decrypt (conditional)",
       "λ lambda-rds-iam-dev-migrate -> Secrets Manager secret: secretsmanager:GetSecretValue",
