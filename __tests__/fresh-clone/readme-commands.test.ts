@@ -121,7 +121,7 @@ describe("the README's two commands in a fresh clone, as a non-root user", () =>
   it("run the whole suite and print nothing but the results on a green run", () => {
     const testRun = results[1]?.output ?? "";
     const suites = ["infra", "function"].flatMap((project) =>
-      readdirSync(join(clone, "__tests__", project)).filter((file) => file.endsWith(".test.ts")),
+      readdirSync(join(clone, "__tests__", project), { recursive: true, encoding: "utf8" }).filter((file) => file.endsWith(".test.ts")),
     );
     expect(testRun).toMatch(new RegExp(`^Test Suites: +${suites.length} passed, ${suites.length} total$`, "m"));
     expect(testRun).toMatch(/^Tests: +\d+ passed, \d+ total$/m);
