@@ -2,7 +2,7 @@ import { createReadStream, mkdtempSync, rmSync, statSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { type Harness, startHarness } from "../../harness/mariadb";
 import { type LocalS3, objectCreatedEvent, startLocalS3 } from "../../harness/local-s3";
 import { ingestInOwnProcess } from "../../harness/ingest-process";
@@ -10,7 +10,9 @@ import { captureLogLines } from "../../harness/logs";
 import { bootstrapHarness } from "../../harness/migrations";
 import { closeDatabase, handler } from "../../functions/ingest/index";
 import { UnexpectedEventError } from "../../functions/ingest/event";
-import { type IngestResult, MAX_LINE_BYTES } from "../../functions/ingest/ingest";
+import { type IngestResult, MAX_LINE_BYTES, ingestObject } from "../../functions/ingest/ingest";
+import { DatabaseClient } from "../../functions/shared/database-client";
+import { settingsFromEnvironment } from "../../functions/shared/database-settings";
 
 let h: Harness;
 let s3: LocalS3;
@@ -216,24 +218,27 @@ describe("ingest of JSON Lines objects from a local S3 into MariaDB with IAM-tok
   it("stops an older version that is being read when a newer one's rows are committed, writing none of its own", async () => {
     const key = "incoming/overtaken.jsonl";
     const event = await upload(key, Array.from({ length: 1200 }, (_, n) => line(`o-${n}`, { v: 1 })).join("\n"));
-    const { sequencer } = event.Records[0].s3.object;
-    // A newer version claims the key in a transaction still open when the older one starts.
-    const newer = await h.adminConnection();
-    try {
-      await newer.query("BEGIN");
-      await newer.query(
+    const { sequencer, eTag } = event.Records[0].s3.object;
+    // A newer version of the key claims it (commits its first rows) just as the older one starts reading:
+    // after the older one's check on arrival, before its first batch. The S3 client is the local server's,
+    // told to make that claim first when the object is fetched.
+    const claimNewer = () =>
+      h.admin(
         `INSERT INTO \`${h.database}\`.ingested_keys (key_hash, bucket, object_key, sequencer, object_version) VALUES (SHA2(CONCAT(?, CHAR(0), ?), 256), ?, ?, ?, 'newer')`,
         [s3.bucket, key, s3.bucket, key, `${sequencer}0`],
       );
-      const ingesting = ingest(event);
-      // Its first batch waits for the key's row lock; then the newer version commits.
-      const waiting = async () =>
-        Number((await h.admin("SELECT COUNT(*) AS n FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'"))[0].n) > 0;
-      while (!(await waiting())) await new Promise((resolve) => setTimeout(resolve, 20));
-      await newer.query("COMMIT");
-      expect(await ingesting).toMatchObject({ status: "superseded", supersededBy: "newer" });
+    const fetching = {
+      send: async (command: unknown) => {
+        if (command instanceof GetObjectCommand) await claimNewer();
+        return s3.client.send(command as GetObjectCommand);
+      },
+    } as unknown as S3Client;
+    const db = new DatabaseClient(settingsFromEnvironment(process.env));
+    try {
+      const object = { bucket: s3.bucket, key, version: eTag, sequencer };
+      expect(await ingestObject(fetching, db, object, "overtaken")).toMatchObject({ status: "superseded", supersededBy: "newer" });
     } finally {
-      await newer.end();
+      await db.end();
     }
     expect(await itemCount()).toBe(0);
     expect(Number((await h.admin(`SELECT COUNT(*) AS n FROM \`${h.database}\`.ingested_objects`))[0].n)).toBe(0);
