@@ -12,6 +12,9 @@ import { LogEncryption } from "./storage/log-encryption";
 import { ServiceAlarms } from "./monitoring/service-alarms";
 import { Network } from "./network/network";
 import { guardedAwsProvider, useRemoteState } from "./state/remote-state";
+import { AwsContext } from "./core/aws-context";
+import { PermissionsBoundary } from "./iam/permissions-boundary";
+import { serviceRoleBoundaryName } from "./iam/service-role-boundary";
 
 export interface ServiceStackProps {
   readonly config: StackConfig;
@@ -19,7 +22,7 @@ export interface ServiceStackProps {
   readonly projectRoot: string;
 }
 
-/** One environment of the service: network, database, function and their wiring, with remote state. */
+/** One environment of the service: network, database, function and their wiring, with remote state; every role bounded. */
 export class ServiceStack extends TerraformStack {
   /** The key of every log group, and the groups' maker. */
   readonly logs: LogEncryption;
@@ -41,6 +44,8 @@ export class ServiceStack extends TerraformStack {
 
     useRemoteState(this, config, id);
     guardedAwsProvider(this, config);
+    // The boundary is made by the <env>-state stack, deployed first; the deploy role may create roles only with it.
+    PermissionsBoundary.of(this).apply(AwsContext.of(this).iamArn(`policy/${serviceRoleBoundaryName(namePrefix)}`));
 
     this.logs = new LogEncryption(this, "logs", { namePrefix, preventDestroy: keyPreventDestroy });
     const { logs } = this;
@@ -116,7 +121,6 @@ export class ServiceStack extends TerraformStack {
     output("function_name", this.api.functionName, "Name of the API function");
     output("function_arn", this.api.arn, "ARN of the API function");
     output("role_arn", this.api.role.arn, "Execution role of the API function");
-    output("invoke_policy_arn", this.api.invokePolicy.arn, "Managed policy to attach to the callers allowed to invoke the API function");
     output(
       "failure_queue_url",
       this.api.failures.queue.url,

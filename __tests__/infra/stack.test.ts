@@ -74,7 +74,6 @@ describe("ServiceStack", () => {
         "function_name",
         "ingest_failure_queue_url",
         "ingest_function_name",
-        "invoke_policy_arn",
         "isolated_subnet_ids",
         "private_subnet_ids",
         "public_subnet_ids",
@@ -92,7 +91,6 @@ describe("ServiceStack", () => {
     expect(value("function_name")).toBe(s.ref("aws_lambda_function", "api/function", "function_name"));
     expect(value("function_arn")).toBe(s.ref("aws_lambda_function", "api/function", "arn"));
     expect(value("role_arn")).toBe(s.ref("aws_iam_role", "api/role/role", "arn"));
-    expect(value("invoke_policy_arn")).toBe(s.ref("aws_iam_policy", "api/invoke-policy", "arn"));
     expect(value("failure_queue_url")).toBe(s.ref("aws_sqs_queue", "api/failures/queue", "url"));
     expect(value("failure_queue_arn")).toBe(s.ref("aws_sqs_queue", "api/failures/queue", "arn"));
     expect(value("ingest_failure_queue_url")).toBe(s.ref("aws_sqs_queue", "ingest/failures/queue", "url"));

@@ -5,7 +5,7 @@
  * policies let functions and the proxy do to resources of the stack.
  */
 import { cidrContains, cidrProblem } from "../../src/config/cidr";
-import type { Json } from "../review/plan-render";
+import type { Json } from "../stacks/terraform-plan";
 import { type Block, type Element, type SecurityGroupRule, type Statement, type SynthesizedStack, list } from "../stacks/synthesized-stack";
 
 export type NodeKind =
@@ -19,7 +19,9 @@ export type NodeKind =
   | "database"
   | "proxy"
   | "secret"
-  | "key";
+  | "key"
+  | "bucket"
+  | "queue";
 
 export interface DiagramNode {
   id: string;
@@ -39,8 +41,12 @@ export interface DiagramGroup {
 export interface DiagramEdge {
   from: string;
   to: string;
-  /** "network": security groups allow it (label: protocol and ports); "iam": a policy allows it (label: actions); "route": where a subnet's default route goes. */
-  kind: "network" | "iam" | "route";
+  /**
+   * "network": security groups allow it (label: protocol and ports); "iam": a policy allows it (label:
+   * actions); "route": where a subnet's default route goes; "event": what invokes or receives what
+   * (a bucket's notification, a function's failed invocations).
+   */
+  kind: "network" | "iam" | "route" | "event";
   label: string;
 }
 
@@ -100,161 +106,221 @@ const rangeText = ({ protocol, from, to }: PortRange) =>
       ? `${protocol} all ports`
       : `${protocol} ${from === to ? from : `${from}-${to}`}`;
 
+/** Builds one stack's diagram part by part: the VPC's tiers, gateways and routes, the members, what lies outside. */
+class DiagramBuilder {
+  readonly groups: DiagramGroup[];
+  readonly nodes: DiagramNode[] = [{ id: INTERNET, kind: "internet", label: ["Internet"] }];
+  readonly edges: DiagramEdge[] = [];
+  readonly members: Member[] = [];
+  private readonly nodeOf = new Map<string, DiagramNode>();
+  private readonly tierOf = new Map<string, string>();
+
+  constructor(
+    private readonly stack: SynthesizedStack,
+    vpc: Element,
+  ) {
+    this.groups = [{ id: VPC, label: `VPC ${vpc.block.cidr_block}` }];
+  }
+
+  private add(element: Element | undefined, node: DiagramNode): DiagramNode {
+    this.nodes.push(node);
+    if (element) this.nodeOf.set(element.address, node);
+    return node;
+  }
+
+  private referenced = (value: Json | undefined) => this.stack.referenced(value)?.element;
+  private all = (values: Json | undefined) => list(values).flatMap((value) => this.referenced(value) ?? []);
+
+  /** The tier group of the first of these subnets. */
+  private placedIn(subnets: Element[]): string {
+    const tier = subnets[0] && this.tierOf.get(subnets[0].address);
+    return tier ? `tier_${tier}` : VPC;
+  }
+
+  private subnetsOfTable = (table: Element | undefined) =>
+    this.stack
+      .ofType("aws_route_table_association")
+      .filter((association) => this.referenced(association.block.route_table_id) === table)
+      .flatMap((association) => this.referenced(association.block.subnet_id) ?? []);
+
+  /** Subnets, one group per tier, each with its zones. */
+  subnets(): void {
+    for (const subnet of this.stack.ofType("aws_subnet")) {
+      const tier = String((subnet.block.tags as Block | undefined)?.Tier ?? "subnets");
+      this.tierOf.set(subnet.address, tier);
+      if (!this.groups.some((group) => group.id === `tier_${tier}`))
+        this.groups.push({ id: `tier_${tier}`, label: `${tier} tier`, parent: VPC });
+      this.add(subnet, {
+        id: idOf(subnet),
+        kind: "subnet",
+        label: [`${tier} subnet, ${zoneOf(subnet.block.availability_zone)}`, String(subnet.block.cidr_block)],
+        group: `tier_${tier}`,
+      });
+    }
+  }
+
+  /** Gateways and the default routes through them. */
+  gatewaysAndRoutes(): void {
+    for (const gateway of this.stack.ofType("aws_internet_gateway")) {
+      this.add(gateway, { id: idOf(gateway), kind: "internet-gateway", label: ["Internet gateway"], group: VPC });
+      this.edges.push({ from: idOf(gateway), to: INTERNET, kind: "route", label: "" });
+    }
+    const nats = this.stack.ofType("aws_nat_gateway");
+    for (const nat of nats) {
+      const subnet = this.referenced(nat.block.subnet_id);
+      const zone = subnet ? zoneOf(subnet.block.availability_zone) : "";
+      this.add(nat, { id: idOf(nat), kind: "nat-gateway", label: ["NAT gateway", zone], group: this.placedIn(subnet ? [subnet] : []) });
+    }
+    for (const route of this.stack.ofType("aws_route")) {
+      const subnets = this.subnetsOfTable(this.referenced(route.block.route_table_id));
+      const label = String(route.block.destination_cidr_block ?? route.block.destination_ipv6_cidr_block ?? "");
+      const nat = this.referenced(route.block.nat_gateway_id);
+      const gateway = this.referenced(route.block.gateway_id);
+      if (nat) this.edges.push(...subnets.map((subnet) => ({ from: idOf(subnet), to: idOf(nat), kind: "route" as const, label })));
+      // A public route table carries the NAT gateways' traffic out: drawn from the NAT gateways in its subnets.
+      if (gateway) {
+        const inSubnets = nats.filter((candidate) => subnets.includes(this.referenced(candidate.block.subnet_id)!));
+        this.edges.push(...inSubnets.map((candidate) => ({ from: idOf(candidate), to: idOf(gateway), kind: "route" as const, label })));
+      }
+    }
+  }
+
+  private member(element: Element, kind: NodeKind, label: string[], subnets: Element[]): void {
+    const node = this.add(element, { id: idOf(element), kind, label, group: this.placedIn(subnets) });
+    this.members.push({
+      node,
+      element,
+      groups: this.stack.securityGroupsOf(element),
+      cidrs: subnets.map((subnet) => String(subnet.block.cidr_block)),
+    });
+  }
+
+  /** Endpoints, functions, databases and proxies: what security groups admit and IAM grants are drawn between. */
+  membersOfTheVpc(): void {
+    for (const endpoint of this.stack.ofType("aws_vpc_endpoint")) {
+      if (endpoint.block.vpc_endpoint_type === "Gateway") {
+        const tables = this.all(endpoint.block.route_table_ids).flatMap(this.subnetsOfTable);
+        const tiers = [...new Set(tables.map((subnet) => this.tierOf.get(subnet.address)))];
+        const label = [`${serviceOf(endpoint)} gateway endpoint`, `routes of: ${tiers.join(", ")}`];
+        this.add(endpoint, { id: idOf(endpoint), kind: "gateway-endpoint", label, group: VPC });
+      } else {
+        const dns = endpoint.block.private_dns_enabled ? "interface, private DNS" : "interface";
+        this.member(endpoint, "interface-endpoint", [`${serviceOf(endpoint)} endpoint`, dns], this.all(endpoint.block.subnet_ids));
+      }
+    }
+    for (const fn of this.stack.ofType("aws_lambda_function")) {
+      const { vpc_config: vpcConfig } = fn.block as { vpc_config?: Block };
+      const label = [`λ ${fn.block.function_name}`, `${fn.block.runtime}, ${fn.block.memory_size ?? 128} MB`];
+      this.member(fn, "function", label, this.all(vpcConfig?.subnet_ids));
+    }
+    for (const db of this.stack.ofType("aws_db_instance")) {
+      const subnetGroup = this.referenced(db.block.db_subnet_group_name);
+      const shape = [
+        db.block.instance_class,
+        db.block.multi_az ? "multi-AZ" : "single-AZ",
+        db.block.iam_database_authentication_enabled ? "IAM auth" : "",
+      ];
+      const label = [
+        `RDS ${db.block.engine} ${db.block.engine_version ?? ""}`.trim(),
+        String(db.block.identifier),
+        shape.filter(Boolean).join(", "),
+      ];
+      this.member(db, "database", label, this.all(subnetGroup?.block.subnet_ids));
+    }
+    for (const proxy of this.stack.ofType("aws_db_proxy")) {
+      const auth = [proxy.block.default_auth_scheme === "IAM_AUTH" ? "IAM auth" : "", proxy.block.require_tls ? "TLS" : ""]
+        .filter(Boolean)
+        .join(", ");
+      this.member(proxy, "proxy", ["RDS Proxy", String(proxy.block.name), auth], this.all(proxy.block.vpc_subnet_ids));
+    }
+  }
+
+  private outside(id: string, kind: NodeKind, label: string[], element?: Element): DiagramNode {
+    if (!this.groups.some((group) => group.id === AWS)) this.groups.push({ id: AWS, label: "AWS services, outside the VPC" });
+    return this.nodes.find((node) => node.id === id) ?? this.add(element, { id, kind, label, group: AWS });
+  }
+
+  /**
+   * The stack's buckets and queues, outside the VPC; a function's failed invocations to its queue and a
+   * bucket's notifications to the function they invoke; the gateway endpoint's route to the buckets of its service.
+   */
+  bucketsAndQueues(): void {
+    for (const bucket of this.stack.ofType("aws_s3_bucket"))
+      this.outside(idOf(bucket), "bucket", ["S3 bucket", String(bucket.block.bucket)], bucket);
+    for (const queue of this.stack.ofType("aws_sqs_queue"))
+      this.outside(idOf(queue), "queue", ["SQS queue", String(queue.block.name)], queue);
+    for (const config of this.stack.ofType("aws_lambda_function_event_invoke_config")) {
+      const fn = this.referenced(config.block.function_name);
+      const destinations = (config.block.destination_config ?? {}) as Record<string, Block | undefined>;
+      for (const [when, destination] of Object.entries(destinations)) {
+        const target = this.referenced(destination?.destination);
+        if (fn && target && this.nodeOf.has(target.address))
+          this.edges.push({ from: idOf(fn), to: idOf(target), kind: "event", label: when.replace("_", " ") });
+      }
+    }
+    for (const notification of this.stack.ofType("aws_s3_bucket_notification")) {
+      const bucket = this.referenced(notification.block.bucket);
+      for (const target of (notification.block.lambda_function ?? []) as Block[]) {
+        const fn = this.referenced(target.lambda_function_arn);
+        const label = [list(target.events).join(", "), target.filter_prefix ? `${target.filter_prefix}*` : ""].filter(Boolean).join(" ");
+        if (bucket && fn) this.edges.push({ from: idOf(bucket), to: idOf(fn), kind: "event", label });
+      }
+    }
+    for (const endpoint of this.stack.ofType("aws_vpc_endpoint").filter((candidate) => candidate.block.vpc_endpoint_type === "Gateway")) {
+      const reached = serviceOf(endpoint) === "s3" ? this.stack.ofType("aws_s3_bucket") : [];
+      this.edges.push(...reached.map((bucket) => ({ from: idOf(endpoint), to: idOf(bucket), kind: "route" as const, label: "" })));
+    }
+  }
+
+  /** The node a grant's resource names: a member, bucket or queue, a KMS key, or the master secret RDS keeps. */
+  grantTarget = (resource: string): DiagramNode[] =>
+    this.stack.mentions(resource).flatMap((element) => {
+      if (element.type === "aws_db_instance" && resource.includes(`${element.address}.master_user_secret`)) {
+        const label = ["Secrets Manager secret", `master password of ${element.block.identifier}`, "kept by RDS"];
+        return [this.outside(`${idOf(element)}_secret`, "secret", label)];
+      }
+      if (element.type === "aws_kms_key")
+        return [this.outside(idOf(element), "key", ["KMS key", String(element.block.description ?? element.path)])];
+      return this.nodeOf.get(element.address) ?? [];
+    });
+
+  /** Egress to a gateway endpoint's prefix list: the member's path to that service, drawn to the endpoint. */
+  prefixListEdges(): void {
+    for (const rule of this.stack.securityGroupRules().filter((candidate) => candidate.direction === "egress")) {
+      const endpoint = this.stack.referenced(rule.peer);
+      if (endpoint?.element.type !== "aws_vpc_endpoint" || endpoint.attribute !== "prefix_list_id") continue;
+      const group = this.stack.referenced(rule.group)?.element.address;
+      for (const source of this.members.filter((member) => member.groups.some((candidate) => candidate.address === group))) {
+        this.edges.push({
+          from: source.node.id,
+          to: idOf(endpoint.element),
+          kind: "network",
+          label: `${rangeText(rangeOf(rule))} (prefix list)`,
+        });
+      }
+    }
+  }
+
+  diagram(): Diagram {
+    // Tiers in the order traffic meets them.
+    const tierRank = (id: string) => ["vpc", "tier_public", "tier_private", "tier_isolated"].indexOf(id) + 1 || 99;
+    const groups = [...this.groups].sort((a, b) => tierRank(a.id) - tierRank(b.id));
+    return { stack: this.stack.name, groups, nodes: this.nodes, edges: this.edges };
+  }
+}
+
 export function diagramOf(stack: SynthesizedStack): Diagram | undefined {
   const [vpc] = stack.ofType("aws_vpc");
   if (!vpc) return undefined;
-  const groups: DiagramGroup[] = [{ id: VPC, label: `VPC ${vpc.block.cidr_block}` }];
-  const nodes: DiagramNode[] = [{ id: INTERNET, kind: "internet", label: ["Internet"] }];
-  const edges: DiagramEdge[] = [];
-  const nodeOf = new Map<string, DiagramNode>();
-  const add = (element: Element | undefined, node: DiagramNode) => {
-    nodes.push(node);
-    if (element) nodeOf.set(element.address, node);
-    return node;
-  };
-  const referenced = (value: Json | undefined) => stack.referenced(value)?.element;
-  const all = (values: Json | undefined) => list(values).flatMap((value) => referenced(value) ?? []);
-
-  // Subnets, one group per tier, each with its zones.
-  const tierOf = new Map<string, string>();
-  for (const subnet of stack.ofType("aws_subnet")) {
-    const tier = String((subnet.block.tags as Block | undefined)?.Tier ?? "subnets");
-    tierOf.set(subnet.address, tier);
-    if (!groups.some((group) => group.id === `tier_${tier}`)) groups.push({ id: `tier_${tier}`, label: `${tier} tier`, parent: VPC });
-    add(subnet, {
-      id: idOf(subnet),
-      kind: "subnet",
-      label: [`${tier} subnet, ${zoneOf(subnet.block.availability_zone)}`, String(subnet.block.cidr_block)],
-      group: `tier_${tier}`,
-    });
-  }
-  /** The tier group of the first of these subnets. */
-  const placedIn = (subnets: Element[]) => (subnets[0] && tierOf.has(subnets[0].address) ? `tier_${tierOf.get(subnets[0].address)}` : VPC);
-  const cidrsOf = (subnets: Element[]) => subnets.map((subnet) => String(subnet.block.cidr_block));
-
-  // Gateways and the default routes through them.
-  for (const gateway of stack.ofType("aws_internet_gateway")) {
-    add(gateway, { id: idOf(gateway), kind: "internet-gateway", label: ["Internet gateway"], group: VPC });
-    edges.push({ from: idOf(gateway), to: INTERNET, kind: "route", label: "" });
-  }
-  for (const nat of stack.ofType("aws_nat_gateway")) {
-    const subnet = referenced(nat.block.subnet_id);
-    add(nat, {
-      id: idOf(nat),
-      kind: "nat-gateway",
-      label: ["NAT gateway", subnet ? zoneOf(subnet.block.availability_zone) : ""],
-      group: placedIn(subnet ? [subnet] : []),
-    });
-  }
-  const subnetsOfTable = (table: Element | undefined) =>
-    stack
-      .ofType("aws_route_table_association")
-      .filter((association) => referenced(association.block.route_table_id) === table)
-      .flatMap((association) => referenced(association.block.subnet_id) ?? []);
-  for (const route of stack.ofType("aws_route")) {
-    const subnets = subnetsOfTable(referenced(route.block.route_table_id));
-    const label = String(route.block.destination_cidr_block ?? route.block.destination_ipv6_cidr_block ?? "");
-    const nat = referenced(route.block.nat_gateway_id);
-    const gateway = referenced(route.block.gateway_id);
-    if (nat) edges.push(...subnets.map((subnet) => ({ from: idOf(subnet), to: idOf(nat), kind: "route" as const, label })));
-    // A public route table carries the NAT gateways' traffic out: drawn from the NAT gateways in its subnets.
-    if (gateway) {
-      const nats = stack.ofType("aws_nat_gateway").filter((candidate) => subnets.includes(referenced(candidate.block.subnet_id)!));
-      edges.push(...nats.map((candidate) => ({ from: idOf(candidate), to: idOf(gateway), kind: "route" as const, label })));
-    }
-  }
-
-  // Endpoints, functions, databases and proxies: what security groups admit and IAM grants are drawn between.
-  const members: Member[] = [];
-  const member = (element: Element, kind: NodeKind, label: string[], subnets: Element[]) =>
-    members.push({
-      node: add(element, { id: idOf(element), kind, label, group: placedIn(subnets) }),
-      element,
-      groups: stack.securityGroupsOf(element),
-      cidrs: cidrsOf(subnets),
-    });
-  for (const endpoint of stack.ofType("aws_vpc_endpoint")) {
-    if (endpoint.block.vpc_endpoint_type === "Gateway") {
-      const tiers = [
-        ...new Set(
-          all(endpoint.block.route_table_ids)
-            .flatMap(subnetsOfTable)
-            .map((subnet) => tierOf.get(subnet.address)),
-        ),
-      ];
-      add(endpoint, {
-        id: idOf(endpoint),
-        kind: "gateway-endpoint",
-        label: [`${serviceOf(endpoint)} gateway endpoint`, `routes of: ${tiers.join(", ")}`],
-        group: VPC,
-      });
-    } else {
-      member(
-        endpoint,
-        "interface-endpoint",
-        [`${serviceOf(endpoint)} endpoint`, endpoint.block.private_dns_enabled ? "interface, private DNS" : "interface"],
-        all(endpoint.block.subnet_ids),
-      );
-    }
-  }
-  for (const fn of stack.ofType("aws_lambda_function")) {
-    const { vpc_config: vpcConfig } = fn.block as { vpc_config?: Block };
-    member(
-      fn,
-      "function",
-      [`λ ${fn.block.function_name}`, `${fn.block.runtime}, ${fn.block.memory_size ?? 128} MB`],
-      all(vpcConfig?.subnet_ids),
-    );
-  }
-  for (const db of stack.ofType("aws_db_instance")) {
-    const subnetGroup = referenced(db.block.db_subnet_group_name);
-    const shape = [
-      `${db.block.instance_class}`,
-      db.block.multi_az ? "multi-AZ" : "single-AZ",
-      db.block.iam_database_authentication_enabled ? "IAM auth" : "",
-    ]
-      .filter(Boolean)
-      .join(", ");
-    member(
-      db,
-      "database",
-      [`RDS ${db.block.engine} ${db.block.engine_version ?? ""}`.trim(), String(db.block.identifier), shape],
-      all(subnetGroup?.block.subnet_ids),
-    );
-  }
-  for (const proxy of stack.ofType("aws_db_proxy")) {
-    const auth = [proxy.block.default_auth_scheme === "IAM_AUTH" ? "IAM auth" : "", proxy.block.require_tls ? "TLS" : ""]
-      .filter(Boolean)
-      .join(", ");
-    member(proxy, "proxy", ["RDS Proxy", String(proxy.block.name), auth], all(proxy.block.vpc_subnet_ids));
-  }
-  edges.push(...networkEdges(stack, members, String(vpc.block.cidr_block)));
-
-  // Resources outside the VPC are drawn when a grant names them.
-  const outside = (id: string, kind: NodeKind, label: string[]) => {
-    if (!groups.some((group) => group.id === AWS)) groups.push({ id: AWS, label: "AWS services, outside the VPC" });
-    return nodes.find((node) => node.id === id) ?? add(undefined, { id, kind, label, group: AWS });
-  };
-  const grantTarget = (resource: string): DiagramNode[] =>
-    stack.mentions(resource).flatMap((element) => {
-      if (element.type === "aws_db_instance" && resource.includes(`${element.address}.master_user_secret`)) {
-        return [
-          outside(`${idOf(element)}_secret`, "secret", [
-            "Secrets Manager secret",
-            `master password of ${element.block.identifier}`,
-            "kept by RDS",
-          ]),
-        ];
-      }
-      if (element.type === "aws_kms_key")
-        return [outside(idOf(element), "key", ["KMS key", String(element.block.description ?? element.path)])];
-      return nodeOf.get(element.address) ?? [];
-    });
-  edges.push(...grantEdges(stack, members, grantTarget));
-  // Tiers in the order traffic meets them.
-  const tierRank = (id: string) => ["vpc", "tier_public", "tier_private", "tier_isolated"].indexOf(id) + 1 || 99;
-  groups.sort((a, b) => tierRank(a.id) - tierRank(b.id));
-  return { stack: stack.name, groups, nodes, edges };
+  const builder = new DiagramBuilder(stack, vpc);
+  builder.subnets();
+  builder.gatewaysAndRoutes();
+  builder.membersOfTheVpc();
+  builder.edges.push(...networkEdges(stack, builder.members, String(vpc.block.cidr_block)));
+  builder.prefixListEdges();
+  builder.bucketsAndQueues();
+  builder.edges.push(...grantEdges(stack, builder.members, builder.grantTarget));
+  return builder.diagram();
 }
 
 /** An IPv4 CIDR block, as opposed to a group reference or prefix list. */

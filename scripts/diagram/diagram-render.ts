@@ -17,9 +17,12 @@ const FILLS: Record<NodeKind, string> = {
   proxy: "#dde8f7",
   secret: "#f7e3e3",
   key: "#f7e3e3",
+  bucket: "#e6f2e6",
+  queue: "#fff1d6",
 };
-const EDGE_COLORS: Record<DiagramEdge["kind"], string> = { network: "#1f5fbf", iam: "#b35900", route: "#999999" };
-const LEGEND = "blue: security groups allow (protocol, port)    orange, dashed: IAM allows (actions)    grey: default routes";
+const EDGE_COLORS: Record<DiagramEdge["kind"], string> = { network: "#1f5fbf", iam: "#b35900", route: "#999999", event: "#7a3db8" };
+const LEGEND =
+  "blue: security groups allow (protocol, port)    orange, dashed: IAM allows (actions)    purple, dotted: events (notifications, failed invocations)    grey: routes";
 
 // ---- Mermaid ----
 
@@ -36,8 +39,10 @@ const SHAPES: Record<NodeKind, [string, string]> = {
   proxy: ["{{", "}}"],
   secret: ["[[", "]]"],
   key: ["[[", "]]"],
+  bucket: ["[(", ")]"],
+  queue: ["[/", "/]"],
 };
-const ARROWS: Record<DiagramEdge["kind"], string> = { network: "-->", iam: "-.->", route: "==>" };
+const ARROWS: Record<DiagramEdge["kind"], string> = { network: "-->", iam: "-.->", route: "==>", event: "--o" };
 
 const mermaidText = (value: string) => value.replace(/"/g, "#quot;");
 
@@ -85,8 +90,15 @@ const DOT_SHAPES: Record<Exclude<NodeKind, "subnet">, string> = {
   proxy: "shape=hexagon",
   secret: "shape=note",
   key: "shape=note",
+  bucket: "shape=cylinder",
+  queue: 'shape=box, style="filled,diagonals"',
 };
-const DOT_EDGE_STYLES: Record<DiagramEdge["kind"], string> = { network: ", penwidth=1.4", iam: ", style=dashed", route: "" };
+const DOT_EDGE_STYLES: Record<DiagramEdge["kind"], string> = {
+  network: ", penwidth=1.4",
+  iam: ", style=dashed",
+  route: "",
+  event: ", style=dotted, penwidth=1.4",
+};
 const GROUP_FILLS: Record<string, string> = {
   vpc: "#fbfbfb",
   tier_public: "#f3f7fd",

@@ -1,13 +1,16 @@
 /**
- * npm run plan:upsert -- (--pr N | --head OWNER:BRANCH --head-sha SHA) (BODY.md | --fork-notice)
+ * npm run plan:upsert -- (--pr N | --head OWNER:BRANCH --head-sha SHA) (BODY.md | --fork-notice) [--result RESULT.json]
  *
  * Keeps one plan comment per pull request: updates the comment that carries the hidden marker (and
- * was written by the workflow's bot), creates it when there is none, deletes any duplicate. Talks to
+ * was written by the workflow's bot), creates it when there is none, deletes any duplicate. With
+ * --result (the verdict `plan:comment --result` wrote) it also sets the pull request's
+ * `broadens-access` label while the plan widens access and removes it once it does not. Talks to
  * the GitHub REST API with GITHUB_TOKEN; GITHUB_REPOSITORY and GITHUB_API_URL are set by Actions.
  */
 import { readFileSync } from "node:fs";
 import { runCli, takeFlag, takeOption } from "../cli/cli-args";
-import { COMMENT_MARKER } from "./plan-render";
+import type { PlanVerdict } from "../stacks/plan-classification";
+import { BROADENS_LABEL, COMMENT_MARKER } from "./plan-render";
 
 export interface GitHub {
   /** REST API root, e.g. https://api.github.com. */
@@ -34,7 +37,7 @@ interface Comment {
   user?: { login?: string } | null;
 }
 
-async function call<T>(github: GitHub, method: string, path: string, body?: unknown): Promise<T> {
+async function call<T>(github: GitHub, method: string, path: string, body?: unknown, allowed: number[] = []): Promise<T> {
   const response = await fetch(`${github.apiUrl.replace(/\/$/, "")}${path}`, {
     method,
     headers: {
@@ -47,7 +50,8 @@ async function call<T>(github: GitHub, method: string, path: string, body?: unkn
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
-  if (!response.ok) throw new Error(`GitHub ${method} ${path}: ${response.status} ${text.slice(0, 300)}`);
+  if (!response.ok && !allowed.includes(response.status))
+    throw new Error(`GitHub ${method} ${path}: ${response.status} ${text.slice(0, 300)}`);
   return (text ? JSON.parse(text) : undefined) as T;
 }
 
@@ -85,6 +89,14 @@ export async function upsertComment(
   return { action: "created", id: created.id };
 }
 
+/** Puts the label on the pull request when `on`, takes it off otherwise (GitHub creates a label on first use). */
+export async function setLabel(github: GitHub, pullRequest: number, label: string, on: boolean): Promise<void> {
+  const issue = `/repos/${github.repository}/issues/${pullRequest}/labels`;
+  if (on) await call(github, "POST", issue, { labels: [label] });
+  // Not there is what removing wants.
+  else await call(github, "DELETE", `${issue}/${encodeURIComponent(label)}`, undefined, [404]);
+}
+
 /**
  * The open pull request whose head is `head` ("owner:branch") at exactly `sha`. For workflow_run
  * events of fork pull requests, where GitHub does not list the pull request: the branch name alone
@@ -108,13 +120,21 @@ async function main(args: string[]): Promise<void> {
   const pr = takeOption(args, "--pr");
   const head = takeOption(args, "--head");
   const headSha = takeOption(args, "--head-sha");
+  const resultFile = takeOption(args, "--result");
   const body = takeFlag(args, "--fork-notice") ? FORK_NOTICE : args[0] ? readFileSync(args[0], "utf8") : undefined;
   if (!body || (!pr && !(head && headSha))) {
-    throw new Error("usage: npm run plan:upsert -- (--pr N | --head OWNER:BRANCH --head-sha SHA) (BODY.md | --fork-notice)");
+    throw new Error(
+      "usage: npm run plan:upsert -- (--pr N | --head OWNER:BRANCH --head-sha SHA) (BODY.md | --fork-notice) [--result RESULT.json]",
+    );
   }
   const number = pr ? Number(pr) : await findPullRequest(github, head!, headSha!);
   const { action, id } = await upsertComment(github, number, body);
   console.log(`${action} comment ${id} on #${number}`);
+  if (resultFile) {
+    const { broadens } = JSON.parse(readFileSync(resultFile, "utf8")) as PlanVerdict;
+    await setLabel(github, number, BROADENS_LABEL, broadens);
+    console.log(`${broadens ? "set" : "cleared"} label ${BROADENS_LABEL} on #${number}`);
+  }
 }
 
 runCli(module, main);

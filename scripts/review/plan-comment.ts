@@ -1,17 +1,22 @@
 /**
- * npm run plan:comment -- [--stacks-dir DIR] [--out FILE] [--review FILE] <stack>.json... [<stack>.skipped...] [PLANS_DIR...]
+ * npm run plan:comment -- [--stacks-dir DIR] [--out FILE] [--review FILE] [--result FILE] [--no-marker]
+ *                         <stack>.json... [<stack>.skipped...] [PLANS_DIR...]
  *
  * Renders `terraform show -json` plans (one file per stack, named for it) as the Markdown of the
- * pull-request comment. A `<stack>.skipped` file holds why that stack has no plan; a directory stands
- * for the .json and .skipped files in it (what `npm run ci:terraform -- plan` writes). Construct paths come
- * from DIR/<stack>/cdk.tf.json (default cdktf.out/stacks). --review FILE puts that Markdown (what
- * `npm run review -- --format markdown` prints) above the plans. Prints to stdout unless --out is given.
+ * pull-request comment (or, with --no-marker, of a job summary). A `<stack>.skipped` file holds why that
+ * stack has no plan; a directory stands for the .json and .skipped files in it (what `npm run
+ * ci:terraform -- plan` writes). Construct paths, and the statements of policies the plan knows only
+ * after apply, come from DIR/<stack>/cdk.tf.json (default cdktf.out/stacks). --review FILE puts that
+ * Markdown (what `npm run review -- --format markdown` writes) above the plans; a missing file is said
+ * so in the comment (the review job failed). --result FILE writes the verdict as JSON for the workflow
+ * (`broadens`, `dataAtRisk`, counts). Prints to stdout unless --out is given.
  */
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { runCli, takeOption } from "../cli/cli-args";
-import { type SkippedStack, type StackPlan, type TerraformPlan, renderComment } from "./plan-render";
-import { constructPathsOf } from "../stacks/synthesized-stack";
+import { runCli, takeFlag, takeOption } from "../cli/cli-args";
+import { constructPathsOf, type TerraformJson } from "../stacks/synthesized-stack";
+import type { SkippedStack, StackPlan, TerraformPlan } from "../stacks/terraform-plan";
+import { renderPlans } from "./plan-render";
 
 export interface CommentInputs {
   plans: StackPlan[];
@@ -35,11 +40,13 @@ export function readInputs(paths: string[], stacksDir: string): CommentInputs {
     }
     if (!file.endsWith(".json")) throw new Error(`${file}: expected <stack>.json (terraform show -json) or <stack>.skipped`);
     const stack = basename(file, ".json");
-    const synthesized = join(stacksDir, stack, "cdk.tf.json");
+    const synthesizedFile = join(stacksDir, stack, "cdk.tf.json");
+    const synthesized = existsSync(synthesizedFile) ? (JSON.parse(readFileSync(synthesizedFile, "utf8")) as TerraformJson) : undefined;
     plans.push({
       stack,
       plan: JSON.parse(readFileSync(file, "utf8")) as TerraformPlan,
-      constructPaths: existsSync(synthesized) ? constructPathsOf(JSON.parse(readFileSync(synthesized, "utf8"))) : {},
+      constructPaths: synthesized ? constructPathsOf(synthesized) : {},
+      ...(synthesized ? { synthesized } : {}),
     });
   }
   const byName = (a: { stack: string }, b: { stack: string }) => a.stack.localeCompare(b.stack);
@@ -52,17 +59,30 @@ export function runUrl(env: Record<string, string | undefined>): string | undefi
   return server && repository && run ? `${server}/${repository}/actions/runs/${run}` : undefined;
 }
 
+/** The review's Markdown, or a line saying it is missing (its job failed or was cancelled: the plans are still shown). */
+export function reviewText(file: string): string {
+  if (existsSync(file)) return readFileSync(file, "utf8");
+  return `## Infrastructure review\n\n**No review**: ${file} was not produced (the review job failed or was cancelled; see its log).\n`;
+}
+
 function main(args: string[]): void {
   const stacksDir = takeOption(args, "--stacks-dir") ?? "cdktf.out/stacks";
   const out = takeOption(args, "--out");
   const reviewFile = takeOption(args, "--review");
-  if (args.length === 0)
-    throw new Error("usage: npm run plan:comment -- [--stacks-dir DIR] [--out FILE] [--review FILE] <stack>.json... [<stack>.skipped...]");
+  const resultFile = takeOption(args, "--result");
+  const marker = !takeFlag(args, "--no-marker");
+  if (args.length === 0) {
+    throw new Error(
+      "usage: npm run plan:comment -- [--stacks-dir DIR] [--out FILE] [--review FILE] [--result FILE] [--no-marker] <stack>.json... [<stack>.skipped...]",
+    );
+  }
   const { plans, skipped } = readInputs(args, stacksDir);
-  const markdown = renderComment(plans, skipped, {
+  const { markdown, verdict } = renderPlans(plans, skipped, {
     artifactUrl: runUrl(process.env),
-    review: reviewFile ? readFileSync(reviewFile, "utf8") : undefined,
+    review: reviewFile ? reviewText(reviewFile) : undefined,
+    marker,
   });
+  if (resultFile) writeFileSync(resultFile, `${JSON.stringify(verdict, null, 2)}\n`);
   if (out) writeFileSync(out, markdown);
   else process.stdout.write(markdown);
 }

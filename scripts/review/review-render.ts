@@ -1,10 +1,10 @@
 /**
  * The infrastructure review as text for a terminal (colour only when asked, i.e. on a TTY) or as
- * Markdown for a pull-request comment. Order: data at risk, then changes per stack, then the IAM
- * statement and security-group rule tables.
+ * Markdown for a pull-request comment. Order: the verdict (what widens), data at risk, then changes per
+ * stack, then the IAM statement and security-group rule tables, widening rows first.
  */
-import { code } from "./plan-render";
-import { type ElementChange, type IamRow, type Review, type RuleRow, reviewExitStatus } from "./review-diff";
+import { type ElementChange, type Review, reviewExitStatus } from "./review-diff";
+import { type Table, changeText, code, iamTable, markdownTable, ruleTable } from "./security-tables";
 
 export interface ReviewLabels {
   /** What was compared against, e.g. "main (6d92d14)". */
@@ -16,10 +16,12 @@ export interface ReviewLabels {
 const KIND_ORDER: ElementChange["kind"][] = ["added", "removed", "moved", "changed"];
 const SYMBOL: Record<ElementChange["kind"], string> = { added: "+", removed: "-", moved: ">", changed: "~" };
 
-function verdict(review: Review): string {
+/** Exit 4 names what widens (or puts data at risk); 3 says whether security-relevant changes only narrow. */
+export function reviewVerdict(review: Review): string {
   const status = reviewExitStatus(review);
   if (status === 0) return "no change";
-  return status === 4 ? `security-relevant: ${review.concerns.join(", ")}` : "no security-relevant change";
+  if (status === 4) return `widens: ${review.widens.join(", ")}`;
+  return review.concerns.length > 0 ? `narrows only: ${review.concerns.join(", ")}` : "no security-relevant change";
 }
 
 function counts(changes: ElementChange[]): string {
@@ -36,44 +38,6 @@ const elementName = (change: ElementChange) => (change.kind === "moved" ? `${cha
 const typeName = (change: ElementChange) =>
   change.mode === "data" ? `data ${change.type}` : change.mode === "setting" ? "stack setting" : change.type;
 
-interface Table {
-  header: string[];
-  rows: { change: IamRow["change"]; cells: string[][] }[];
-}
-
-function iamTable(rows: IamRow[]): Table {
-  return {
-    header: ["stack", "role or policy", "written in", "effect", "principals", "actions", "resources", "conditions"],
-    rows: rows.map((row) => {
-      const { statement } = row;
-      const not = (label: string, values: string[]) => values.map((value) => `${label} ${value}`);
-      return {
-        change: row.change,
-        cells: [
-          [row.stack],
-          [row.owner],
-          [row.source],
-          [statement.effect],
-          [...statement.principals, ...not("not", statement.notPrincipals)],
-          [...statement.actions, ...not("not", statement.notActions)],
-          [...statement.resources, ...not("not", statement.notResources)],
-          statement.conditions,
-        ],
-      };
-    }),
-  };
-}
-
-function ruleTable(rows: RuleRow[]): Table {
-  return {
-    header: ["stack", "security group", "direction", "protocol", "ports", "peer"],
-    rows: rows.map((row) => ({
-      change: row.change,
-      cells: [[row.stack], [row.group], [row.direction], [row.protocol], [row.ports], [row.peer]],
-    })),
-  };
-}
-
 // ---- text ----
 
 const ANSI = { red: 31, green: 32, yellow: 33, cyan: 36, bold: 1 } as const;
@@ -84,7 +48,7 @@ export function renderReviewText(review: Review, labels: ReviewLabels, options: 
   const kindColor: Record<ElementChange["kind"], keyof typeof ANSI> = { added: "green", removed: "red", moved: "cyan", changed: "yellow" };
   const lines = [
     `Infrastructure review: ${labels.base} -> ${labels.head}`,
-    `Verdict: ${verdict(review)} (exit status ${reviewExitStatus(review)})`,
+    `Verdict: ${reviewVerdict(review)} (exit status ${reviewExitStatus(review)})`,
   ];
 
   if (review.dataRisks.length > 0) {
@@ -106,7 +70,7 @@ export function renderReviewText(review: Review, labels: ReviewLabels, options: 
 
   const textTable = (title: string, table: Table) => {
     if (table.rows.length === 0) return;
-    const cells = table.rows.map((row) => [row.change, ...row.cells.map((values) => values.join(", ") || "-")]);
+    const cells = table.rows.map((row) => [changeText(row), ...row.cells.map((values) => values.join(", ") || "-")]);
     const header = ["change", ...table.header];
     const widths = header.map((name, column) => Math.max(name.length, ...cells.map((row) => row[column].length)));
     const line = (row: string[]) =>
@@ -117,23 +81,12 @@ export function renderReviewText(review: Review, labels: ReviewLabels, options: 
     lines.push("", paint("bold", title), `  ${line(header)}`);
     for (const [index, row] of cells.entries()) lines.push(`  ${paint(table.rows[index].change === "added" ? "green" : "red", line(row))}`);
   };
-  textTable("IAM statement changes", iamTable(review.iam));
-  textTable("Security-group rule changes", ruleTable(review.rules));
+  textTable("IAM statement changes", iamTable(review.iam, { stackColumn: true }));
+  textTable("Security-group rule changes", ruleTable(review.rules, { stackColumn: true }));
   return `${lines.join("\n")}\n`;
 }
 
 // ---- Markdown ----
-
-const MARK: Record<IamRow["change"], string> = { added: "➕ added", removed: "➖ removed" };
-
-function markdownTable(title: string, table: Table): string {
-  if (table.rows.length === 0) return "";
-  const header = `| | ${table.header.join(" | ")} |\n|${"---|".repeat(table.header.length + 1)}\n`;
-  const rows = table.rows.map(
-    (row) => `| ${MARK[row.change]} | ${row.cells.map((values) => values.map((value) => code(value)).join("<br>")).join(" | ")} |`,
-  );
-  return `#### ${title}\n\n${header}${rows.join("\n")}\n\n`;
-}
 
 function changeSection(change: ElementChange): string {
   const name = change.kind === "moved" ? `${code(change.from!)} → ${code(change.path)}` : code(change.path);
@@ -147,7 +100,7 @@ function changeSection(change: ElementChange): string {
 }
 
 export function renderReviewMarkdown(review: Review, labels: ReviewLabels): string {
-  const parts = [`## Infrastructure review\n\n${code(labels.base)} → ${code(labels.head)}: **${verdict(review)}**.\n\n`];
+  const parts = [`## Infrastructure review\n\n${code(labels.base)} → ${code(labels.head)}: **${reviewVerdict(review)}**.\n\n`];
   if (review.dataRisks.length > 0) {
     const risks = review.dataRisks.map(
       (risk) => `- ⚠️ \`${risk.stack}\` ${code(risk.path)} (\`${risk.type}\`, ${risk.holds}): ${risk.what}`,
@@ -160,8 +113,8 @@ export function renderReviewMarkdown(review: Review, labels: ReviewLabels): stri
   const unchanged = unchangedStacks(review);
   if (unchanged.length > 0) parts.push(`${unchanged.map((stack) => `\`${stack}\``).join(", ")}: no change.\n\n`);
   parts.push(
-    markdownTable("IAM statement changes", iamTable(review.iam)),
-    markdownTable("Security-group rule changes", ruleTable(review.rules)),
+    markdownTable("IAM statement changes", iamTable(review.iam, { stackColumn: true })),
+    markdownTable("Security-group rule changes", ruleTable(review.rules, { stackColumn: true })),
   );
   return parts.join("");
 }

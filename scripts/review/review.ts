@@ -1,19 +1,21 @@
 /**
- * npm run review -- [--base REF] [--format text|markdown]
+ * npm run review -- [--base REF] [--format text|markdown] [--out FILE]
  *
  * A security-aware diff of the infrastructure between REF (default: the merge base of HEAD with main)
  * and the working tree, without AWS credentials or terraform: both are synthesized with their own app
  * command (the base in a temporary git worktree, side by side with the working tree) and compared stack
- * by stack (scripts/review/review-diff.ts). Exit status: 0 nothing changed, 3 only changes without a security
- * concern, 4 data loss, IAM, security-group, encryption or exposure changes, 1 an error.
+ * by stack (scripts/review/review-diff.ts). Exit status: 0 nothing changed, 3 changes that widen nothing
+ * (narrowed IAM or rules included), 4 something widens (IAM, network reach, exposure, encryption off) or
+ * data is at risk, 1 an error. With --out FILE the review goes to FILE, the verdict line to stdout, and
+ * every verdict exits 0 (what CI runs: the plan comment carries the verdict; only an error fails the job).
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli, takeOption } from "../cli/cli-args";
 import { reviewExitStatus, reviewInfrastructure } from "./review-diff";
-import { renderReviewMarkdown, renderReviewText } from "./review-render";
+import { renderReviewMarkdown, renderReviewText, reviewVerdict } from "./review-render";
 import { readSynthesizedStacks, synthesizeApp } from "../stacks/synth-app";
 
 const git = (cwd: string, ...args: string[]) =>
@@ -59,8 +61,9 @@ function checkoutBase(root: string, commit: string, dir: string): void {
 async function main(args: string[]): Promise<number> {
   const ref = takeOption(args, "--base");
   const format = takeOption(args, "--format") ?? "text";
+  const out = takeOption(args, "--out");
   if (args.length > 0 || !["text", "markdown"].includes(format))
-    throw new Error("usage: npm run review -- [--base <git ref>] [--format text|markdown]");
+    throw new Error("usage: npm run review -- [--base <git ref>] [--format text|markdown] [--out FILE]");
   const root = git(process.cwd(), "rev-parse", "--show-toplevel");
   const commit = baseCommit(root, ref);
 
@@ -84,12 +87,15 @@ async function main(args: string[]): Promise<number> {
       readSynthesizedStacks(join(work, "head.out", "stacks")),
     );
     const labels = { base: `${ref ?? "merge base with main"} (${commit.slice(0, 7)})`, head: "working tree" };
-    process.stdout.write(
-      format === "markdown"
-        ? renderReviewMarkdown(review, labels)
-        : renderReviewText(review, labels, { color: process.stdout.isTTY === true && !process.env.NO_COLOR }),
-    );
-    return reviewExitStatus(review);
+    const color = out === undefined && process.stdout.isTTY === true && !process.env.NO_COLOR;
+    const report = format === "markdown" ? renderReviewMarkdown(review, labels) : renderReviewText(review, labels, { color });
+    if (out === undefined) {
+      process.stdout.write(report);
+      return reviewExitStatus(review);
+    }
+    writeFileSync(out, report);
+    console.log(`${out}: ${reviewVerdict(review)} (exit status ${reviewExitStatus(review)} without --out)`);
+    return 0;
   } finally {
     removeCheckout();
     process.off("SIGINT", interrupted).off("SIGTERM", interrupted);

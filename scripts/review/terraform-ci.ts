@@ -1,21 +1,24 @@
 /**
  * npm run ci:terraform -- [--stacks-dir cdktf.out/stacks] validate <stack>...
  * npm run ci:terraform -- [--stacks-dir cdktf.out/stacks] plan <stack>... [--out plans]
- * npm run ci:terraform -- [--stacks-dir cdktf.out/stacks] apply <stack>
+ * npm run ci:terraform -- apply <stack> [--plans plans]
  *
  * What the workflows run on the synthesized stacks (<stacks-dir>/<stack>):
  * - validate: `terraform init -backend=false` and `terraform validate`; no credentials needed.
  * - plan: `terraform plan` into OUT/<stack>.tfplan and `terraform show -json` into OUT/<stack>.json,
- *   with cdk.tf.json copied to OUT/stacks/<stack>/ for the construct paths. When the stack gets no
- *   plan (a fork, no plan role configured, a failed plan), OUT/<stack>.skipped says why instead.
- * - apply: plans and applies that saved plan, so what is applied is what was printed; never an
- *   `<env>-state` stack, which only a person deploys.
+ *   with the stack directory (cdk.tf.json, the function assets, the provider lock file; not .terraform)
+ *   copied to OUT/stacks/<stack>/: the construct paths for the comment, and what applying the saved
+ *   plan needs. When the stack gets no plan (a fork, no plan role configured, a failed plan),
+ *   OUT/<stack>.skipped says why instead.
+ * - apply: applies the saved plan PLANS/<stack>.tfplan in PLANS/stacks/<stack> (what `plan` wrote, in
+ *   the artifact the environment's reviewers approved), never a new plan; a plan the state moved past
+ *   stops with a message saying to re-run. Never an `<env>-state` stack, which only a person deploys.
  * Environment: PLAN_ROLE_VARIABLE names the repository variable holding the plan role (PLAN_ROLE_ARN
  * is its value; the workflow has assumed it already), FORK=true for a pull request from a fork,
  * TERRAFORM overrides the binary (tests).
  */
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { runCli, takeOption } from "../cli/cli-args";
 
@@ -23,17 +26,22 @@ export const FORK_REASON = "pull request from a fork: GitHub gives it no OIDC to
 export const STATE_STACK_REASON =
   "deployed by hand (see the README); its state is a local file on the deployer's machine, so CI validates it only";
 
-function terraform(stackDir: string, args: string[], capture = false): string {
+/** Runs terraform in the stack; `capture` returns its stdout, `stderr` hands what it printed to stderr (still shown) to `onFailure`. */
+function terraform(stackDir: string, args: string[], options: { capture?: boolean; onFailure?: (stderr: string) => void } = {}): string {
   const binary = process.env.TERRAFORM ?? "terraform";
   console.log(`$ terraform -chdir=${stackDir} ${args.join(" ")}`);
   const run = spawnSync(binary, [`-chdir=${stackDir}`, ...args], {
     encoding: "utf8",
-    stdio: ["ignore", capture ? "pipe" : "inherit", "inherit"],
+    stdio: ["ignore", options.capture ? "pipe" : "inherit", options.onFailure ? "pipe" : "inherit"],
     maxBuffer: 512 * 1024 * 1024,
     env: { ...process.env, TF_IN_AUTOMATION: "1", TF_INPUT: "0" },
   });
   if (run.error) throw run.error;
-  if (run.status !== 0) throw new Error(`terraform ${args[0]} failed in ${stackDir} (exit ${run.status})`);
+  if (run.stderr) process.stderr.write(run.stderr);
+  if (run.status !== 0) {
+    options.onFailure?.(run.stderr ?? "");
+    throw new Error(`terraform ${args[0]} failed in ${stackDir} (exit ${run.status})`);
+  }
   return run.stdout ?? "";
 }
 
@@ -56,8 +64,14 @@ export function validate(stacksDir: string, stacks: string[]): void {
 /** Plans `stack` into `out`, or writes why it gets no plan; a failed plan is written down, then thrown. */
 export function plan(stacksDir: string, stack: string, out: string, env: Record<string, string | undefined>): void {
   const stackDir = join(stacksDir, stack);
-  mkdirSync(join(out, "stacks", stack), { recursive: true });
-  copyFileSync(join(stackDir, "cdk.tf.json"), join(out, "stacks", stack, "cdk.tf.json"));
+  const saved = join(out, "stacks", stack);
+  mkdirSync(saved, { recursive: true });
+  const copyStack = () =>
+    cpSync(stackDir, saved, {
+      recursive: true,
+      filter: (source) => !source.startsWith(join(stackDir, ".terraform/")) && source !== join(stackDir, ".terraform"),
+    });
+  copyStack();
   const reason = skipReason(stack, env);
   if (reason) {
     writeFileSync(join(out, `${stack}.skipped`), `${reason}\n`);
@@ -68,34 +82,54 @@ export function plan(stacksDir: string, stack: string, out: string, env: Record<
     const planFile = resolve(out, `${stack}.tfplan`);
     terraform(stackDir, ["init", "-no-color"]);
     terraform(stackDir, ["plan", "-no-color", "-lock-timeout=5m", `-out=${planFile}`]);
-    writeFileSync(join(out, `${stack}.json`), terraform(stackDir, ["show", "-json", planFile], true));
+    writeFileSync(join(out, `${stack}.json`), terraform(stackDir, ["show", "-json", planFile], { capture: true }));
+    // Again after init: the provider lock file it wrote is what applying the saved plan checks against.
+    copyStack();
   } catch (error) {
     writeFileSync(join(out, `${stack}.skipped`), `terraform plan failed (${(error as Error).message}); see the job log\n`);
     throw error;
   }
 }
 
-export function apply(stacksDir: string, stack: string): void {
+/** What Terraform says when the state changed after the plan was made. */
+const STALE_PLAN = /Saved plan is stale/i;
+
+/** Applies the saved plan `plans`/<stack>.tfplan in the stack directory saved beside it: exactly what was reviewed, or nothing. */
+export function apply(plans: string, stack: string): void {
   if (stack.endsWith("-state")) throw new Error(`${stack} is deployed by hand only (it holds the CI roles themselves); see the README`);
-  const stackDir = join(stacksDir, stack);
-  const planFile = resolve(stackDir, "deploy.tfplan");
+  const stackDir = join(plans, "stacks", stack);
+  const planFile = resolve(plans, `${stack}.tfplan`);
+  if (!existsSync(planFile) || !existsSync(join(stackDir, "cdk.tf.json"))) {
+    throw new Error(
+      `${stack}: no saved plan at ${planFile} with its stack in ${stackDir}; the plan job writes both (npm run ci:terraform -- plan ${stack} --out ${plans})`,
+    );
+  }
   terraform(stackDir, ["init", "-no-color"]);
-  terraform(stackDir, ["plan", "-no-color", "-lock-timeout=10m", `-out=${planFile}`]);
-  terraform(stackDir, ["apply", "-no-color", "-lock-timeout=10m", planFile]);
+  terraform(stackDir, ["apply", "-no-color", "-lock-timeout=10m", planFile], {
+    onFailure: (stderr) => {
+      if (STALE_PLAN.test(stderr)) {
+        throw new Error(
+          `${stack}: the approved plan is stale: the state changed after it was made (another apply ran in between), so nothing was applied. ` +
+            "Re-run this workflow (Re-run all jobs) to plan again, and approve the new plan.",
+        );
+      }
+    },
+  });
 }
 
 function main(args: string[]): void {
   const stacksDir = takeOption(args, "--stacks-dir") ?? "cdktf.out/stacks";
   const out = takeOption(args, "--out") ?? "plans";
+  const plans = takeOption(args, "--plans") ?? "plans";
   const [command, ...stacks] = args;
   if (stacks.length === 0 || !["validate", "plan", "apply"].includes(command)) {
     throw new Error(
-      "usage: npm run ci:terraform -- [--stacks-dir DIR] (validate <stack>... | plan <stack>... [--out DIR] | apply <stack>...)",
+      "usage: npm run ci:terraform -- [--stacks-dir DIR] (validate <stack>... | plan <stack>... [--out DIR] | apply <stack>... [--plans DIR])",
     );
   }
   if (command === "validate") validate(stacksDir, stacks);
   for (const stack of command === "plan" ? stacks : []) plan(stacksDir, stack, out, process.env);
-  for (const stack of command === "apply" ? stacks : []) apply(stacksDir, stack);
+  for (const stack of command === "apply" ? stacks : []) apply(plans, stack);
 }
 
 runCli(module, main);

@@ -3,7 +3,8 @@
  * elements by construct path, the references between them, IAM statements and security-group rules.
  * The infrastructure review and the diagrams both read stacks through this.
  */
-import { type Json, POLICY_ATTRIBUTE } from "../review/plan-render";
+import { POLICY_ATTRIBUTE } from "./security-rules";
+import type { Json } from "./terraform-plan";
 
 export type Block = { [key: string]: Json };
 type Blocks = Record<string, Record<string, Block>>;
@@ -175,14 +176,15 @@ export class SynthesizedStack {
 
   /**
    * Every IAM statement of the stack: policy attributes (a role's trust policy, role and managed policies,
-   * bucket and key policies), inline policies, and policy attachments as statements of effect "Attach"
-   * whose resource is the attached policy.
+   * bucket, key, queue and endpoint policies), inline policies, policy attachments as statements of
+   * effect "Attach" whose resource is the attached policy, and Lambda permissions and KMS grants as the
+   * Allow statements they amount to.
    */
   iamStatements(): PlacedStatement[] {
     return this.elements
       .filter((element) => element.mode === "managed")
       .flatMap((element) => {
-        const attribute = ["role", "user", "group", "bucket"].find((name) => element.block[name] !== undefined);
+        const attribute = OWNER_ATTRIBUTES.find((name) => element.block[name] !== undefined);
         const owner = attribute ? (this.referenced(element.block[attribute])?.element ?? String(element.block[attribute])) : element;
         const placed = Object.entries(element.block)
           .filter(([key]) => POLICY_ATTRIBUTE.test(key))
@@ -210,6 +212,10 @@ export class SynthesizedStack {
             source: element,
             statement: { ...EMPTY_STATEMENT, effect: "Attach", resources: [String(element.block.policy_arn)] },
           });
+        if (element.type === "aws_lambda_permission")
+          placed.push({ owner, source: element, part: "permission", statement: permissionStatement(element.block) });
+        if (element.type === "aws_kms_grant")
+          placed.push({ owner, source: element, part: "grant", statement: grantStatement(element.block) });
         return placed;
       });
   }
@@ -291,6 +297,44 @@ export class SynthesizedStack {
       return [];
     });
   }
+}
+
+/** Where a policy, permission or grant names what it applies to: a role's, a bucket's, a queue's, an endpoint's, a function's, a key's. */
+const OWNER_ATTRIBUTES = ["role", "user", "group", "bucket", "queue_url", "vpc_endpoint_id", "function_name", "key_id"];
+
+/** A Lambda permission as the statement it adds to the function's resource policy. */
+function permissionStatement(block: Block): Statement {
+  const principal = String(block.principal);
+  const conditions = [
+    ...list(block.source_arn).map((arn) => `ArnLike AWS:SourceArn ${arn}`),
+    ...list(block.source_account).map((account) => `StringEquals AWS:SourceAccount ${account}`),
+    ...list(block.principal_org_id).map((org) => `StringEquals aws:PrincipalOrgID ${org}`),
+  ];
+  return {
+    ...EMPTY_STATEMENT,
+    effect: "Allow",
+    actions: list(block.action),
+    principals: [principal.endsWith(".amazonaws.com") ? `Service:${principal}` : principal === "*" ? "*" : `AWS:${principal}`],
+    resources: [block.qualifier ? `${block.function_name}:${block.qualifier}` : String(block.function_name)],
+    conditions: sorted(conditions),
+  };
+}
+
+/** A KMS grant as the statement it amounts to: the grantee may call the operations on the key. */
+function grantStatement(block: Block): Statement {
+  const constraints = ((block.constraints ?? []) as Block[]).flatMap((constraint) =>
+    Object.entries(constraint).flatMap(([test, context]) =>
+      Object.entries((context ?? {}) as Block).map(([key, value]) => `${test} kms:EncryptionContext:${key} ${value}`),
+    ),
+  );
+  return {
+    ...EMPTY_STATEMENT,
+    effect: "Allow",
+    actions: sorted(list(block.operations).map((operation) => `kms:${operation}`)),
+    principals: [`AWS:${block.grantee_principal}`],
+    resources: [String(block.key_id)],
+    conditions: sorted(constraints),
+  };
 }
 
 const EMPTY_STATEMENT: Statement = {

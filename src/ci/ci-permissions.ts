@@ -131,6 +131,8 @@ export const TYPE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
       "iam:UpdateRole",
       "iam:UpdateRoleDescription",
       "iam:UpdateAssumeRolePolicy",
+      // permissions_boundary on a role that has none yet; never DeleteRolePermissionsBoundary (the deploy role is denied it).
+      "iam:PutRolePermissionsBoundary",
       "iam:TagRole",
       "iam:UntagRole",
     ],

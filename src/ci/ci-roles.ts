@@ -25,6 +25,14 @@ export interface CiRolesProps {
   readonly oidcProviderArn?: string;
   /** Prefix of every IAM role and policy name the service stack makes, e.g. "lambda-rds-iam-dev". */
   readonly serviceNamePrefix: string;
+  /** ARN of the permissions boundary every service role carries: the deploy role changes only roles that carry it. */
+  readonly serviceRoleBoundary: string;
+  /** Managed policies the deploy role may never change nor delete: the boundary, what callers hold. */
+  readonly protectedPolicies: readonly string[];
+  /** The AWS managed policies (under arn:<partition>:iam::aws:policy/) the service attaches to its roles, and the only ones the deploy role may. */
+  readonly awsManagedPolicies: readonly string[];
+  /** The principals the service lets invoke its functions (aws_lambda_permission), and the only ones the deploy role may. */
+  readonly invokePrincipals: readonly string[];
   /** Terraform types the service stack synthesizes (see terraformTypesOf). */
   readonly serviceTypes: readonly string[];
   /** Buckets the service stack makes, by name: the only ones whose configuration the roles read or write. */
@@ -35,10 +43,21 @@ export interface CiRolesProps {
   readonly state: { readonly bucket: S3Bucket; readonly key: KmsKey; readonly region: string; readonly objectKey: string };
 }
 
+/** IAM writes that can change what a role may do: the deploy role may make them only on roles with the boundary. */
+const BOUNDED_ROLE_WRITES = [
+  "iam:CreateRole",
+  "iam:PutRolePolicy",
+  "iam:DeleteRolePolicy",
+  "iam:AttachRolePolicy",
+  "iam:DetachRolePolicy",
+  "iam:PutRolePermissionsBoundary",
+];
+
 /**
  * GitHub Actions roles of one environment, trusted through GitHub's OIDC provider: a plan role for the
  * repository's pull requests (read-only, plus the state lock) and a deploy role for its GitHub
- * environment of the same name (applies the service stack; IAM only on the service's own names).
+ * environment of the same name (applies the service stack; IAM only on the service's own names, and
+ * roles only with the service's permissions boundary, so no role it makes can do more than that).
  * They live in the hand-deployed state stack, so the deploy role can never widen its own permissions.
  */
 export class CiRoles extends Construct {
@@ -49,13 +68,17 @@ export class CiRoles extends Construct {
   constructor(scope: Construct, id: string, props: CiRolesProps) {
     super(scope, id);
     const context = AwsContext.of(this);
-    const iamArn = (resource: string) => `arn:${context.partition}:iam::${context.accountId}:${resource}`;
+    const iamArn = (resource: string) => context.iamArn(resource);
     this.oidcProviderArn =
       props.oidcProviderArn ??
       new IamOpenidConnectProvider(this, "github-oidc", { url: `https://${GITHUB_OIDC_HOST}`, clientIdList: [GITHUB_OIDC_AUDIENCE] }).arn;
 
-    this.plan = this.role("plan", props.planRoleName, `repo:${props.repository}:pull_request`);
-    this.deploy = this.role("deploy", props.deployRoleName, `repo:${props.repository}:environment:${props.environment}`);
+    // Pull requests plan, and so does main before its deploy (the plan the environment's reviewers approve).
+    this.plan = this.role("plan", props.planRoleName, [
+      `repo:${props.repository}:pull_request`,
+      `repo:${props.repository}:ref:refs/heads/main`,
+    ]);
+    this.deploy = this.role("deploy", props.deployRoleName, [`repo:${props.repository}:environment:${props.environment}`]);
 
     const { bucket, key, region, objectKey } = props.state;
     const stateObject = `${bucket.arn}/${objectKey}`;
@@ -108,8 +131,18 @@ export class CiRoles extends Construct {
       new IamRolePolicyAttachment(this, `${id}-read-attachment`, { role: role.name, policyArn: read.arn });
     }
 
+    const iamWrites = needed.write.filter(isIam);
+    const serviceRoles = iamArn(`role/${props.serviceNamePrefix}-*`);
+    const withBoundary = { test: "StringEquals", variable: "iam:PermissionsBoundary", values: [props.serviceRoleBoundary] };
     this.attach(this.deploy, "deploy", `${props.deployRoleName}-apply`, [
-      { sid: "Apply", actions: needed.write.filter(anywhere), resources: ["*"] },
+      { sid: "Apply", actions: needed.write.filter((action) => anywhere(action) && action !== "lambda:AddPermission"), resources: ["*"] },
+      // A function's resource policy decides who may invoke it: only the service's own invokers, on its own functions.
+      {
+        sid: "AddOnlyServiceInvokers",
+        actions: needed.write.filter((action) => action === "lambda:AddPermission"),
+        resources: [`arn:${context.partition}:lambda:${props.serviceRegion}:${context.accountId}:function:${props.serviceNamePrefix}-*`],
+        condition: [{ test: "StringEquals", variable: "lambda:Principal", values: [...props.invokePrincipals] }],
+      },
       { sid: "ApplyServiceBuckets", actions: needed.write.filter(isS3), resources: serviceBuckets },
       {
         sid: "KeysThroughServices",
@@ -123,11 +156,31 @@ export class CiRoles extends Construct {
           },
         ],
       },
-      { sid: "ApplyServiceIam", actions: needed.write.filter(isIam), resources: serviceIam },
+      { sid: "ApplyServiceIam", actions: iamWrites.filter((action) => !BOUNDED_ROLE_WRITES.includes(action)), resources: serviceIam },
+      // What changes a role's power needs the role to carry the boundary (and keep it): the role can never exceed it.
+      {
+        sid: "ChangeOnlyBoundedRoles",
+        actions: iamWrites.filter((action) => BOUNDED_ROLE_WRITES.includes(action) && action !== "iam:AttachRolePolicy"),
+        resources: [serviceRoles],
+        condition: [withBoundary],
+      },
+      {
+        sid: "AttachOnlyServicePolicies",
+        actions: iamWrites.filter((action) => action === "iam:AttachRolePolicy"),
+        resources: [serviceRoles],
+        condition: [
+          withBoundary,
+          {
+            test: "ArnEquals",
+            variable: "iam:PolicyARN",
+            values: props.awsManagedPolicies.map((name) => `arn:${context.partition}:iam::aws:policy/${name}`),
+          },
+        ],
+      },
       {
         sid: "PassServiceRoles",
         actions: needed.passRoleTo.length > 0 ? ["iam:PassRole"] : [],
-        resources: [iamArn(`role/${props.serviceNamePrefix}-*`)],
+        resources: [serviceRoles],
         condition: [{ test: "StringEquals", variable: "iam:PassedToService", values: needed.passRoleTo }],
       },
     ]);
@@ -139,6 +192,13 @@ export class CiRoles extends Construct {
         actions: ["iam:*"],
         resources: [iamArn(`role${CI_IAM_PATH}*`), iamArn(`policy${CI_IAM_PATH}*`), this.oidcProviderArn],
       },
+      { sid: "NeverUnboundRoles", effect: "Deny", actions: ["iam:DeleteRolePermissionsBoundary"], resources: ["*"] },
+      {
+        sid: "NeverRewriteProtectedPolicies",
+        effect: "Deny",
+        actions: ["iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicyVersion", "iam:DeletePolicy"],
+        resources: [...props.protectedPolicies],
+      },
       {
         sid: "NeverBreakStateKey",
         effect: "Deny",
@@ -149,8 +209,8 @@ export class CiRoles extends Construct {
     ]);
   }
 
-  /** A role that only GitHub's OIDC tokens for `subject` (and this account's audience) can assume. */
-  private role(id: string, name: string, subject: string): IamRole {
+  /** A role that only GitHub's OIDC tokens for these subjects (and this account's audience) can assume. */
+  private role(id: string, name: string, subjects: string[]): IamRole {
     const trust = new DataAwsIamPolicyDocument(this, `${id}-trust`, {
       statement: [
         {
@@ -158,7 +218,7 @@ export class CiRoles extends Construct {
           principals: [{ type: "Federated", identifiers: [this.oidcProviderArn] }],
           condition: [
             { test: "StringEquals", variable: `${GITHUB_OIDC_HOST}:aud`, values: [GITHUB_OIDC_AUDIENCE] },
-            { test: "StringEquals", variable: `${GITHUB_OIDC_HOST}:sub`, values: [subject] },
+            { test: "StringEquals", variable: `${GITHUB_OIDC_HOST}:sub`, values: subjects },
           ],
         },
       ],
@@ -166,7 +226,7 @@ export class CiRoles extends Construct {
     return new IamRole(this, `${id}-role`, {
       name,
       path: CI_IAM_PATH,
-      description: `GitHub Actions: ${subject}`,
+      description: `GitHub Actions: ${subjects.join(", ")}`,
       assumeRolePolicy: trust.json,
       maxSessionDuration: 3600,
     });

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { cidrContains, cidrPrefix, cidrProblem, cidrsOverlap } from "./cidr";
 import { NETWORK_DEFAULTS } from "../network/network-props";
 import { DATABASE_INSTANCE_DEFAULTS } from "../database/database-instance-props";
-import { API_FUNCTION_DEFAULTS, INGEST_FUNCTION_DEFAULTS } from "../functions/function-props";
+import { API_FUNCTION_DEFAULTS, HTTPS_DESTINATIONS, INGEST_FUNCTION_DEFAULTS } from "../functions/function-props";
 import { ALARM_DEFAULTS, type SubscriptionProtocol } from "../monitoring/alarm-props";
 import { SUBNET_TIERS } from "../network/subnet-layout";
 import { directPathConcurrency, maxConnections } from "../database/instance-classes";
@@ -122,6 +122,11 @@ const functionSchema = z
       .string()
       .regex(DB_USER_PATTERN, { error: "must start with a letter and hold at most 32 letters, digits or _" })
       .default(API_FUNCTION_DEFAULTS.dbUser),
+    /** Where the function may open HTTPS connections besides the database (ApiFunctionProps.httpsEgress). */
+    httpsEgress: z
+      .array(z.enum(HTTPS_DESTINATIONS, { error: `must be ${HTTPS_DESTINATIONS.map((d) => `"${d}"`).join(", ")}` }))
+      .refine((destinations) => new Set(destinations).size === destinations.length, { error: "names a destination twice" })
+      .default([...API_FUNCTION_DEFAULTS.httpsEgress]),
   })
   .strict();
 
@@ -482,6 +487,10 @@ export type IngestConfig = StackConfig["ingest"];
 
 /** Prefix of the names of what an environment's service stack makes, e.g. "lambda-rds-iam-dev". */
 export const serviceNamePrefix = (config: Pick<StackConfig, "project" | "environment">) => `${config.project}-${config.environment}`;
+
+/** The API function's name, `<prefix>-<function.source>`: the state stack's invoke policy names it too. */
+export const apiFunctionName = (config: Pick<StackConfig, "project" | "environment" | "function">) =>
+  `${serviceNamePrefix(config)}-${config.function.source}`;
 
 /** The bucket of the state bucket's server access logs. */
 export const accessLogBucketName = (config: Pick<StackConfig, "project" | "environment" | "accountId">) =>

@@ -30,4 +30,9 @@ export class AwsContext extends Construct {
   arn(service: string, resource: string): string {
     return `arn:${this.partition}:${service}:${this.region}:${this.accountId}:${resource}`;
   }
+
+  /** ARN of an IAM resource of this account (IAM is global: no region), e.g. "role/name", "policy/name". */
+  iamArn(resource: string): string {
+    return `arn:${this.partition}:iam::${this.accountId}:${resource}`;
+  }
 }

@@ -37,7 +37,7 @@ export class DatabaseBootstrap extends Construct {
   constructor(scope: Construct, id: string, props: DatabaseBootstrapProps) {
     super(scope, id);
     const { database, network } = props;
-    this.secretsEndpoint = network.addInterfaceEndpoint("secretsmanager");
+    this.secretsEndpoint = network.addInterfaceEndpoint("secretsmanager", "Secrets Manager");
     const functionName = `${props.namePrefix}-migrate`;
 
     this.function = new VpcFunction(this, "migrate", {
@@ -60,12 +60,10 @@ export class DatabaseBootstrap extends Construct {
         MASTER_SECRET_ARN: database.masterUserSecretArn,
       },
       access: (fn) => {
-        fn.allowTcpTo(database.securityGroup, database.port, "MySQL to the database");
-        fn.allowTcpTo(this.secretsEndpoint.securityGroup, 443, "HTTPS to the Secrets Manager endpoint");
         return [
           database.grantMasterSecretRead(fn.role.role),
-          database.allowConnectionsFrom(fn.securityGroup, `MySQL from Lambda ${functionName}`),
-          this.secretsEndpoint.allowFrom(fn.securityGroup, `HTTPS from Lambda ${functionName}`),
+          ...fn.connections.allowTo(database.connections, database.port, "MySQL").rules,
+          ...fn.connections.allowTo(this.secretsEndpoint.connections, 443, "HTTPS").rules,
         ];
       },
     });

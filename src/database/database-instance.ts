@@ -10,10 +10,9 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
-import type { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { AwsContext } from "../core/aws-context";
 import { accountPrincipal, customerManagedKey, viaService } from "../storage/kms-key";
-import { tcpIngress } from "../network/security-group-rules";
+import { Connections } from "../network/connections";
 import { DB_USER_PATTERN } from "../config/stack-config";
 import { withDefaults } from "../core/with-defaults";
 import { DATABASE_INSTANCE_DEFAULTS, type DatabaseInstanceProps } from "./database-instance-props";
@@ -32,13 +31,18 @@ export const IDLE_CONNECTION_TIMEOUT_SECONDS = 300;
 export const DB_LOG_EXPORTS = ["error", "slowquery", "iam-db-auth-error"] as const;
 export type DbLogType = (typeof DB_LOG_EXPORTS)[number];
 
+/** The AWS managed policy of the enhanced monitoring role (under arn:<partition>:iam::aws:policy/). */
+export const ENHANCED_MONITORING_POLICY = "service-role/AmazonRDSEnhancedMonitoringRole";
+/** The log group enhanced monitoring writes to with that role. */
+export const ENHANCED_MONITORING_LOG_GROUP = "RDSOSMetrics";
+
 /** Where a function connects, and signs its IAM tokens for: the instance itself, or RDS Proxy in front of it. */
 export interface DatabaseEndpoint {
   readonly address: string;
   readonly port: number;
   readonly databaseName: string;
-  readonly securityGroup: SecurityGroup;
-  allowConnectionsFrom(source: SecurityGroup, description: string): VpcSecurityGroupIngressRule;
+  /** Its security group's end of network paths: clients open theirs with `client.connections.allowTo(endpoint.connections, ...)`. */
+  readonly connections: Connections;
   /** Lets `role` sign IAM auth tokens for exactly the MySQL account `dbUser`, through this endpoint. */
   grantConnect(role: IamRole, dbUser: string): IamRolePolicy;
 }
@@ -72,6 +76,7 @@ export function grantDbUserConnect(role: IamRole, resourceId: string, dbUser: st
 export class DatabaseInstance extends Construct implements DatabaseEndpoint {
   readonly instance: DbInstance;
   readonly securityGroup: SecurityGroup;
+  readonly connections: Connections;
   readonly key: KmsKey;
   readonly databaseName: string;
   readonly port: number;
@@ -95,6 +100,7 @@ export class DatabaseInstance extends Construct implements DatabaseEndpoint {
       vpcId: network.vpc.id,
       tags: { Name: `${namePrefix}-database` },
     });
+    this.connections = new Connections(this, this.securityGroup, "the database");
 
     const subnetGroup = new DbSubnetGroup(this, "subnet-group", {
       name: `${namePrefix}-isolated`,
@@ -230,7 +236,7 @@ export class DatabaseInstance extends Construct implements DatabaseEndpoint {
     const role = new IamRole(this, "monitoring-role", { name: `${namePrefix}-rds-monitoring`, assumeRolePolicy: trust.json });
     new IamRolePolicyAttachment(this, "monitoring-policy", {
       role: role.name,
-      policyArn: `arn:${AwsContext.of(this).partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole`,
+      policyArn: `arn:${AwsContext.of(this).partition}:iam::aws:policy/${ENHANCED_MONITORING_POLICY}`,
     });
     return role;
   }
@@ -247,10 +253,6 @@ export class DatabaseInstance extends Construct implements DatabaseEndpoint {
   /** ARN of the Secrets Manager secret holding the master password. */
   get masterUserSecretArn(): string {
     return this.instance.masterUserSecret.get(0).secretArn;
-  }
-
-  allowConnectionsFrom(source: SecurityGroup, description: string): VpcSecurityGroupIngressRule {
-    return tcpIngress(this, { group: this.securityGroup, peer: source, port: this.port, description });
   }
 
   /**

@@ -7,12 +7,11 @@ import { DbProxyTarget } from "@cdktf/provider-aws/lib/db-proxy-target";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import type { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
-import type { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { AwsContext } from "../core/aws-context";
 import { type DatabaseInstance, type DatabaseEndpoint, grantDbUserConnect } from "./database-instance";
 import type { LogEncryption } from "../storage/log-encryption";
 import type { Network } from "../network/network";
-import { tcpEgress, tcpIngress } from "../network/security-group-rules";
+import { Connections } from "../network/connections";
 
 /** RDS Proxy for MySQL listens on 3306, whatever the instance's port. */
 export const PROXY_PORT = 3306;
@@ -43,6 +42,7 @@ export interface DatabaseProxyProps {
 export class DatabaseProxy extends Construct implements DatabaseEndpoint {
   readonly proxy: DbProxy;
   readonly securityGroup: SecurityGroup;
+  readonly connections: Connections;
   readonly port = PROXY_PORT;
   readonly databaseName: string;
 
@@ -57,8 +57,8 @@ export class DatabaseProxy extends Construct implements DatabaseEndpoint {
       vpcId: network.vpc.id,
       tags: { Name: `${namePrefix}-db-proxy` },
     });
-    tcpEgress(this, { group: this.securityGroup, peer: database.securityGroup, port: database.port, description: "MySQL to the database" });
-    const admitted = database.allowConnectionsFrom(this.securityGroup, `MySQL from RDS Proxy ${namePrefix}`);
+    this.connections = new Connections(this, this.securityGroup, `RDS Proxy ${namePrefix}`);
+    const toInstance = this.connections.allowTo(database.connections, database.port, "MySQL");
 
     const { accountId } = AwsContext.of(this);
     const trust = new DataAwsIamPolicyDocument(this, "role-trust", {
@@ -105,7 +105,7 @@ export class DatabaseProxy extends Construct implements DatabaseEndpoint {
       dbProxyName: this.proxy.name,
       targetGroupName: targetGroup.name,
       dbInstanceIdentifier: database.instance.identifier,
-      dependsOn: [admitted],
+      dependsOn: toInstance.rules,
     });
   }
 
@@ -116,10 +116,6 @@ export class DatabaseProxy extends Construct implements DatabaseEndpoint {
   /** `prx-...`, the last part of the proxy's ARN: what rds-db:connect ARNs name for connections through it. */
   get resourceId(): string {
     return Fn.element(Fn.split(":", this.proxy.arn), 6);
-  }
-
-  allowConnectionsFrom(source: SecurityGroup, description: string): VpcSecurityGroupIngressRule {
-    return tcpIngress(this, { group: this.securityGroup, peer: source, port: this.port, description });
   }
 
   grantConnect(role: IamRole, dbUser: string): IamRolePolicy {

@@ -24,6 +24,10 @@ export interface FunctionOptions {
   readonly logRetentionDays?: number;
 }
 
+/** What a function's HTTPS egress may reach: gateway endpoints by prefix list, or the internet through the NAT. */
+export const HTTPS_DESTINATIONS = ["s3", "dynamodb", "internet"] as const;
+export type HttpsDestination = (typeof HTTPS_DESTINATIONS)[number];
+
 /** The API function's defaults: the configuration schema takes them from here. */
 export const API_FUNCTION_DEFAULTS = {
   source: "api",
@@ -34,6 +38,8 @@ export const API_FUNCTION_DEFAULTS = {
   reservedConcurrency: 10,
   logRetentionDays: 14,
   dbUser: "app_user",
+  // The handler signs its token locally and calls no AWS API: it needs no HTTPS at all.
+  httpsEgress: [] as readonly HttpsDestination[],
 } as const;
 
 /** The ingest function's defaults: objects are streamed, so memory bounds batches, not object size. */

@@ -1,7 +1,6 @@
 import type { Construct } from "constructs";
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import { S3BucketNotification } from "@cdktf/provider-aws/lib/s3-bucket-notification";
-import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { AwsContext } from "../core/aws-context";
 import { withDefaults } from "../core/with-defaults";
 import { INCOMING_PREFIX, RESULTS_PREFIX } from "../../functions/ingest/layout";
@@ -51,14 +50,7 @@ export class IngestFunction extends VpcFunction {
       database: { endpoint: database, user: dbUser },
       environment: { DATA_BUCKET: dataBucket.bucket.bucket },
       access: (fn) => {
-        new VpcSecurityGroupEgressRule(fn, "egress-s3", {
-          securityGroupId: fn.securityGroup.id,
-          prefixListId: options.network.gatewayEndpoints.s3.prefixListId,
-          ipProtocol: "tcp",
-          fromPort: 443,
-          toPort: 443,
-          description: "HTTPS to S3 through the gateway endpoint only",
-        });
+        const toS3 = fn.connections.allowTo(options.network.gatewayEndpointPeer("s3"), 443, "HTTPS");
         // Credentials taken out of the function (a dependency's code, a leaked environment) cannot use these.
         const fromThisFunction = { test: "ArnEquals", variable: "lambda:SourceFunctionArn", values: [functionArn] };
         const objects = fn.role.allow("data-bucket-objects", [
@@ -81,7 +73,7 @@ export class IngestFunction extends VpcFunction {
             condition: [viaService(context, "s3")],
           },
         ]);
-        return [objects];
+        return [objects, ...toS3.rules];
       },
     });
 

@@ -3,12 +3,11 @@ import { AssetType, type ITerraformDependable, TerraformAsset } from "cdktf";
 import type { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
-import type { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { ExecutionRole } from "./execution-role";
 import { type FunctionBundle, type NodeRuntime, bundleFunction } from "./function-bundle";
 import type { LogEncryption } from "../storage/log-encryption";
 import type { Network } from "../network/network";
-import { tcpEgress } from "../network/security-group-rules";
+import { Connections } from "../network/connections";
 import { type DatabaseEndpoint, connectionEnvironment } from "../database/database-instance";
 
 export interface VpcFunctionProps {
@@ -57,6 +56,8 @@ export class VpcFunction extends Construct {
   readonly function: LambdaFunction;
   readonly role: ExecutionRole;
   readonly securityGroup: SecurityGroup;
+  /** Opens the function's network paths (`connections.allowTo(...)`); none exist until opened. */
+  readonly connections: Connections;
   readonly logGroup: CloudwatchLogGroup;
   readonly bundle: FunctionBundle;
 
@@ -83,15 +84,14 @@ export class VpcFunction extends Construct {
       tags: { Name: functionName },
     });
 
+    this.connections = new Connections(this, this.securityGroup, `Lambda ${functionName}`);
+
     const { database } = props;
-    if (database) this.allowTcpTo(database.endpoint.securityGroup, database.endpoint.port, "MySQL to the database");
+    const toDatabase = database && this.connections.allowTo(database.endpoint.connections, database.endpoint.port, "MySQL");
     const access = props.access?.(this) ?? [];
-    if (database) {
+    if (database && toDatabase) {
       // The first invocation needs both the grant and the way in.
-      access.push(
-        database.endpoint.grantConnect(this.role.role, database.user),
-        database.endpoint.allowConnectionsFrom(this.securityGroup, `MySQL from Lambda ${functionName}`),
-      );
+      access.push(database.endpoint.grantConnect(this.role.role, database.user), ...toDatabase.rules);
     }
 
     this.function = new LambdaFunction(this, "function", {
@@ -124,10 +124,5 @@ export class VpcFunction extends Construct {
 
   get arn(): string {
     return this.function.arn;
-  }
-
-  /** Lets the function open TCP connections to members of `target` on `port`. */
-  allowTcpTo(target: SecurityGroup, port: number, description: string): VpcSecurityGroupEgressRule {
-    return tcpEgress(this, { group: this.securityGroup, peer: target, port, description });
   }
 }

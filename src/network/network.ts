@@ -17,11 +17,17 @@ import { Subnet } from "@cdktf/provider-aws/lib/subnet";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { Vpc } from "@cdktf/provider-aws/lib/vpc";
 import { VpcEndpoint } from "@cdktf/provider-aws/lib/vpc-endpoint";
-import type { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { AwsContext } from "../core/aws-context";
-import { tcpIngress } from "./security-group-rules";
+import { type AddressPeer, Connections, Peer } from "./connections";
 import { NETWORK_DEFAULTS, type NetworkProps } from "./network-props";
 import { type SubnetTier, subnetLayout } from "./subnet-layout";
+
+/** The VPC's flow log group; the service role boundary names it too. */
+export const flowLogGroupName = (namePrefix: string) => `/vpc/${namePrefix}/flow-logs`;
+
+/** The services a VPC reaches through free gateway endpoints on the private and isolated route tables. */
+export type GatewayService = "s3" | "dynamodb";
+const GATEWAY_SERVICE_TITLES: Record<GatewayService, string> = { s3: "S3", dynamodb: "DynamoDB" };
 
 /**
  * A VPC over `azCount` zones with three tiers: public (NAT gateways), private (functions, egress
@@ -33,7 +39,7 @@ export class Network extends Construct {
   readonly subnets: Record<SubnetTier, Subnet[]>;
   readonly natGateways: NatGateway[];
   readonly routeTables: { public: RouteTable; private: RouteTable[]; isolated: RouteTable };
-  readonly gatewayEndpoints: { s3: VpcEndpoint; dynamodb: VpcEndpoint };
+  readonly gatewayEndpoints: Record<GatewayService, VpcEndpoint>;
   readonly flowLogGroup: CloudwatchLogGroup;
 
   constructor(
@@ -117,7 +123,7 @@ export class Network extends Construct {
     associate("private", (zone) => privateRouteTables[zone]);
     associate("isolated", () => isolatedRouteTable);
 
-    const gatewayEndpoint = (service: "s3" | "dynamodb") =>
+    const gatewayEndpoint = (service: GatewayService) =>
       new VpcEndpoint(this, `${service}-endpoint`, {
         vpcId: this.vpc.id,
         serviceName: `com.amazonaws.${props.region}.${service}`,
@@ -130,13 +136,24 @@ export class Network extends Construct {
     this.flowLogGroup = this.flowLogs(namePrefix, props.flowLogRetentionDays ?? NETWORK_DEFAULTS.flowLogRetentionDays);
   }
 
+  /** The addresses of a gateway endpoint's service: a path to them takes the endpoint, never the NAT. */
+  gatewayEndpointPeer(service: GatewayService): AddressPeer {
+    return Peer.prefixList(
+      service,
+      this.gatewayEndpoints[service].prefixListId,
+      `${GATEWAY_SERVICE_TITLES[service]} through the gateway endpoint only`,
+    );
+  }
+
   /**
    * An interface endpoint in the private subnets with private DNS, so the service's usual host name
-   * resolves inside the VPC and calls to it need no NAT. Admits only the groups allowed with `allowFrom`.
+   * resolves inside the VPC and calls to it need no NAT. Admits only the paths opened to its `connections`.
+   * @param title how rule descriptions name the service, e.g. "Secrets Manager"
    */
-  addInterfaceEndpoint(service: string): InterfaceEndpoint {
+  addInterfaceEndpoint(service: string, title: string): InterfaceEndpoint {
     return new InterfaceEndpoint(this, `${service}-endpoint`, {
       name: `${this.props.namePrefix}-${service}-endpoint`,
+      title,
       serviceName: `com.amazonaws.${this.props.region}.${service}`,
       vpcId: this.vpc.id,
       subnetIds: this.subnets.private.map((subnet) => subnet.id),
@@ -157,7 +174,7 @@ export class Network extends Construct {
 
   private flowLogs(namePrefix: string, retentionDays: number): CloudwatchLogGroup {
     const context = AwsContext.of(this);
-    const logGroup = this.props.logs.logGroup(this, "flow-log-group", { name: `/vpc/${namePrefix}/flow-logs`, retentionDays });
+    const logGroup = this.props.logs.logGroup(this, "flow-log-group", { name: flowLogGroupName(namePrefix), retentionDays });
     const flowLogArn = context.arn("ec2", `vpc-flow-log/*`);
     const trust = new DataAwsIamPolicyDocument(this, "flow-log-trust", {
       statement: [
@@ -200,6 +217,8 @@ export class Network extends Construct {
 
 interface InterfaceEndpointProps {
   readonly name: string;
+  /** How rule descriptions name the service, e.g. "Secrets Manager". */
+  readonly title: string;
   readonly serviceName: string;
   readonly vpcId: string;
   readonly subnetIds: string[];
@@ -208,6 +227,8 @@ interface InterfaceEndpointProps {
 export class InterfaceEndpoint extends Construct {
   readonly endpoint: VpcEndpoint;
   readonly securityGroup: SecurityGroup;
+  /** HTTPS from a client: `client.connections.allowTo(endpoint.connections, 443, "HTTPS")`. */
+  readonly connections: Connections;
 
   constructor(scope: Construct, id: string, props: InterfaceEndpointProps) {
     super(scope, id);
@@ -226,10 +247,6 @@ export class InterfaceEndpoint extends Construct {
       securityGroupIds: [this.securityGroup.id],
       tags: { Name: props.name },
     });
-  }
-
-  /** Admits HTTPS from members of `source`. */
-  allowFrom(source: SecurityGroup, description: string): VpcSecurityGroupIngressRule {
-    return tcpIngress(this, { group: this.securityGroup, peer: source, port: 443, description });
+    this.connections = new Connections(this, this.securityGroup, `the ${props.title} endpoint`);
   }
 }

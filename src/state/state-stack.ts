@@ -1,5 +1,6 @@
 import type { Construct } from "constructs";
-import { LocalBackend, TerraformOutput, TerraformStack } from "cdktf";
+import { LocalBackend, TerraformOutput, TerraformStack, Token } from "cdktf";
+import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import type { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { AccessLogBucket } from "../storage/access-log-bucket";
@@ -9,15 +10,34 @@ import { terraformTypesOf } from "../ci/ci-permissions";
 import {
   type StackConfig,
   accessLogBucketName,
+  apiFunctionName,
   ciRoleNames,
   dataAccessLogBucketName,
   dataBucketName,
   serviceNamePrefix,
 } from "../config/stack-config";
+import { ENHANCED_MONITORING_POLICY } from "../database/database-instance";
+import { InvokePolicy } from "../functions/invoke-policy";
+import { ServiceRoleBoundary } from "../iam/service-role-boundary";
 import { customerManagedKey, usableThroughS3ForBucket } from "../storage/kms-key";
 import { privateBucket } from "../storage/private-bucket";
 import { guardedAwsProvider, stateBucketName, stateKeyAlias, stateObjectKey, stateRegion } from "./remote-state";
 import { REQUIRED_TERRAFORM_VERSION } from "./required-terraform";
+
+/** The principals the service stack lets invoke its functions (its aws_lambda_permission resources). */
+function invokePrincipalsOf(service: TerraformStack): string[] {
+  const principals = service.node
+    .findAll()
+    .filter((construct): construct is LambdaPermission => construct instanceof LambdaPermission)
+    .map((permission) => {
+      const principal = permission.principalInput;
+      if (!principal || Token.isUnresolved(principal)) {
+        throw new Error(`${permission.node.path}: the principal must be a literal, so the deploy role may add exactly it`);
+      }
+      return principal;
+    });
+  return [...new Set(principals)].sort();
+}
 
 export interface StateStackProps {
   readonly config: StackConfig;
@@ -26,7 +46,8 @@ export interface StateStackProps {
 }
 
 /**
- * The S3 bucket the environment's other stacks keep their state in, and the environment's CI roles.
+ * The S3 bucket the environment's other stacks keep their state in, the environment's CI roles, and
+ * the IAM the deploy role must not change: the service roles' boundary and the API's invoke policy.
  * It cannot keep its own state there before the bucket exists, so its state is a local file beside
  * cdktf.json (see the README for the order); it is deployed by hand, never by CI.
  */
@@ -36,6 +57,10 @@ export class StateStack extends TerraformStack {
   /** Where the state bucket's server access logs go (state.accessLogs). */
   readonly accessLogs?: AccessLogBucket;
   readonly ci?: CiRoles;
+  /** The most any role of the service stack may do (every one carries it). */
+  readonly serviceRoleBoundary: ServiceRoleBoundary;
+  /** What callers of the API function are given; here, so the deploy role cannot rewrite it. */
+  readonly invokePolicy: InvokePolicy;
 
   constructor(scope: Construct, id: string, props: StateStackProps) {
     super(scope, id);
@@ -84,13 +109,35 @@ export class StateStack extends TerraformStack {
         description: "Server access logs of the state bucket",
       });
 
+    const namePrefix = serviceNamePrefix(config);
+    this.serviceRoleBoundary = new ServiceRoleBoundary(this, "service-role-boundary", {
+      namePrefix,
+      dbUsers: [config.function.dbUser, config.ingest.dbUser],
+      dataBucketName: dataBucketName(config),
+      enhancedMonitoring: config.database.monitoringIntervalSeconds > 0,
+    });
+    this.invokePolicy = new InvokePolicy(this, "api-invoke-policy", { functionName: apiFunctionName(config) });
+    new TerraformOutput(this, "role_boundary_arn", {
+      value: this.serviceRoleBoundary.arn,
+      description: "Permissions boundary of every role of the service stack",
+    });
+    new TerraformOutput(this, "invoke_policy_arn", {
+      value: this.invokePolicy.arn,
+      description: "Managed policy to attach to the callers allowed to invoke the API function",
+    });
+
     if (config.ci.repository) {
       this.ci = new CiRoles(this, "ci", {
         repository: config.ci.repository,
         environment: config.environment,
         ...ciRoleNames(config),
         oidcProviderArn: config.ci.oidcProviderArn,
-        serviceNamePrefix: serviceNamePrefix(config),
+        serviceNamePrefix: namePrefix,
+        serviceRoleBoundary: this.serviceRoleBoundary.arn,
+        // Callers hold it: the deploy role may never rewrite it, nor the boundary.
+        protectedPolicies: [this.serviceRoleBoundary.arn, this.invokePolicy.arn],
+        awsManagedPolicies: [ENHANCED_MONITORING_POLICY],
+        invokePrincipals: invokePrincipalsOf(service),
         serviceTypes: terraformTypesOf(service),
         serviceBuckets: [dataBucketName(config), ...(config.ingest.accessLogs ? [dataAccessLogBucketName(config)] : [])],
         serviceRegion: config.region,

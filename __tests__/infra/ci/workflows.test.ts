@@ -58,7 +58,13 @@ describe("GitHub workflows", () => {
         expect(Object.values(job.permissions).every((level) => level === "read" || level === "write")).toBe(true);
       }
     }
-    expect(tokenJobs.sort()).toEqual(["deploy-environment.yml:deploy", "deploy.yml:dev", "deploy.yml:prod", "plan.yml:plan"]);
+    expect(tokenJobs.sort()).toEqual([
+      "deploy-environment.yml:apply",
+      "deploy-environment.yml:plan",
+      "deploy.yml:dev",
+      "deploy.yml:prod",
+      "plan.yml:plan",
+    ]);
   });
 
   it("plan every checked-in environment in pull requests, a newer push cancelling an older plan", () => {
@@ -79,14 +85,46 @@ describe("GitHub workflows", () => {
     for (const [environment, job] of Object.entries<any>(deploy.jobs)) {
       expect(job).toMatchObject({ uses: "./.github/workflows/deploy-environment.yml", with: { environment } });
     }
-    const { deploy: job } = workflow("deploy-environment.yml").jobs;
-    expect(job.environment).toBe("${{ inputs.environment }}");
-    expect(job.concurrency).toEqual({ group: "deploy-${{ inputs.environment }}", "cancel-in-progress": false });
-    expect(job.steps.at(-1).run).toBe('npm run ci:terraform -- apply "$ENVIRONMENT"');
+    const { plan, apply } = workflow("deploy-environment.yml").jobs;
+    expect(plan.environment).toBeUndefined();
+    expect(apply.environment).toBe("${{ inputs.environment }}");
+    expect(apply.concurrency).toEqual({ group: "deploy-${{ inputs.environment }}", "cancel-in-progress": false });
+  });
+
+  it("on main apply exactly the plan the plan job saved and summarized, behind the environment's reviewers", () => {
+    const { plan, apply } = workflow("deploy-environment.yml").jobs;
+    const runs = (job: { steps: { run?: string }[] }) => job.steps.flatMap((step) => step.run ?? []);
+    expect(runs(plan)).toEqual([
+      "npm run synth",
+      'npm run ci:terraform -- plan "$ENVIRONMENT" --out plans',
+      'npm run -s plan:comment -- --stacks-dir plans/stacks --no-marker --out "$GITHUB_STEP_SUMMARY" plans',
+    ]);
+    const upload = plan.steps.find((step: { uses?: string }) => step.uses?.startsWith("actions/upload-artifact@"));
+    const download = apply.steps.find((step: { uses?: string }) => step.uses?.startsWith("actions/download-artifact@"));
+    expect(upload.with).toMatchObject({ name: "deploy-plan-${{ inputs.environment }}", path: "plans/", overwrite: true });
+    expect(download.with).toEqual({ name: upload.with.name, path: "plans" });
+    expect(apply.needs).toEqual(["plan"]);
+    // No synth and no plan in the apply job: only the saved file.
+    expect(runs(apply)).toEqual(['npm run ci:terraform -- apply "$ENVIRONMENT" --plans plans']);
+  });
+
+  it("review pull requests against their base and pass the review and the verdict to the comment and its label", () => {
+    const { review, comment } = workflow("plan.yml").jobs;
+    expect(review.permissions).toEqual({ contents: "read" });
+    expect(review.steps[0].with["fetch-depth"]).toBe(0);
+    expect(review.steps.map((step: { run?: string }) => step.run).filter(Boolean)).toEqual([
+      'npm run -s review -- --base "origin/$BASE_REF" --format markdown --out review.md',
+    ]);
+    expect(comment.needs).toEqual(["plan", "review"]);
+    const runs = comment.steps.flatMap((step: { run?: string }) => step.run ?? []);
+    expect(runs).toEqual([
+      "npm run -s plan:comment -- --stacks-dir plans/stacks --review review/review.md --result verdict.json --out comment.md plans",
+      'npm run -s plan:upsert -- --pr "$PULL_REQUEST" --result verdict.json comment.md',
+    ]);
   });
 
   it("use one Terraform version and a pinned checkov", () => {
-    expect(workflow("plan.yml").env.TERRAFORM_VERSION).toBe(workflow("deploy-environment.yml").jobs.deploy.env.TERRAFORM_VERSION);
+    expect(workflow("plan.yml").env.TERRAFORM_VERSION).toBe(workflow("deploy-environment.yml").env.TERRAFORM_VERSION);
     expect(workflow("plan.yml").jobs.checkov.steps.map((step: { run?: string }) => step.run)).toContain("pip install checkov==3.3.13");
   });
 

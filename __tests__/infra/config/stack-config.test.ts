@@ -63,6 +63,12 @@ describe("stack configuration", () => {
     ["an unsupported MySQL version", { database: { engineVersion: "5.7" } }, 'database.engineVersion: must be "8.0" or "8.4"'],
     ["a region that is not one", { region: "europe" }, "region: must be an AWS region like eu-west-1"],
     ["a misspelt field", { network: { natGateway: "single" } }, "network.natGateway: unknown field"],
+    [
+      "an HTTPS destination the function cannot have",
+      { function: { httpsEgress: ["sqs"] } },
+      'function.httpsEgress.0: must be "s3", "dynamodb", "internet"',
+    ],
+    ["an HTTPS destination twice", { function: { httpsEgress: ["s3", "s3"] } }, "function.httpsEgress: names a destination twice"],
     ["a value of the wrong type", { function: { memoryMb: "512" } }, 'function.memoryMb: must be a number, not "512"'],
     ["a fraction where a whole number belongs", { network: { azCount: 2.5 } }, "network.azCount: must be a whole number, not 2.5"],
     ["null for a group of settings", { network: null }, "network: must be an object, not null"],

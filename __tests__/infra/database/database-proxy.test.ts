@@ -125,7 +125,7 @@ describe("RDS Proxy, on", () => {
       mysqlRule(databaseGroup, proxyGroup, "MySQL from RDS Proxy lambda-rds-iam-dev"),
       mysqlRule(databaseGroup, migrateGroup, "MySQL from Lambda lambda-rds-iam-dev-migrate"),
     ]);
-    expect(s.rulesOf("egress", apiGroup)).toContainEqual(mysqlRule(apiGroup, proxyGroup, "MySQL to the database"));
+    expect(s.rulesOf("egress", apiGroup)).toContainEqual(mysqlRule(apiGroup, proxyGroup, "MySQL to RDS Proxy lambda-rds-iam-dev"));
     expect(s.rulesOf("egress", apiGroup).filter((rule) => rule.referenced_security_group_id === databaseGroup)).toEqual([]);
   });
 

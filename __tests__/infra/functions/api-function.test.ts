@@ -92,7 +92,7 @@ describe("ApiFunction", () => {
     );
   });
 
-  it("may send only MySQL to the database's security group and HTTPS, and accepts nothing", () => {
+  it("may send only MySQL to the database's security group by default, and accepts nothing", () => {
     expect(s.resource("aws_security_group", "api/security-group")).toMatchObject({ vpc_id: s.ref("aws_vpc", "network/vpc", "id") });
     expect(s.resource("aws_security_group", "api/security-group").egress).toBeUndefined();
     const egress = s.rulesOf("egress", functionGroup);
@@ -105,27 +105,38 @@ describe("ApiFunction", () => {
         to_port: 3306,
         description: "MySQL to the database",
       },
-      {
-        security_group_id: functionGroup,
-        cidr_ipv4: "0.0.0.0/0",
-        ip_protocol: "tcp",
-        from_port: 443,
-        to_port: 443,
-        description: "HTTPS to AWS APIs through the NAT gateway and gateway endpoints",
-      },
     ]);
     expect(s.rulesOf("ingress", functionGroup)).toEqual([]);
   });
 
-  it("offers callers a managed policy that allows invoking this function, its versions and aliases, and nothing else", () => {
-    const functionArn = s.ref("aws_lambda_function", "api/function", "arn");
-    expect(s.resource("aws_iam_policy", "api/invoke-policy")).toMatchObject({
-      name: "lambda-rds-iam-dev-api-invoke",
-      policy: s.dataRef("aws_iam_policy_document", "api/invoke-document", "json"),
+  it("opens HTTPS only to the destinations function.httpsEgress names: gateway endpoints by prefix list, the internet through the NAT", () => {
+    const https = (extra: Record<string, string>) => ({ ip_protocol: "tcp", from_port: 443, to_port: 443, ...extra });
+    const gateways = synthStack({ function: { httpsEgress: ["s3", "dynamodb"] } });
+    const group = gateways.ref("aws_security_group", "api/security-group", "id");
+    expect(gateways.resource("aws_vpc_security_group_egress_rule", "api/egress-s3")).toEqual({
+      security_group_id: group,
+      prefix_list_id: gateways.ref("aws_vpc_endpoint", "network/s3-endpoint", "prefix_list_id"),
+      ...https({ description: "HTTPS to S3 through the gateway endpoint only" }),
     });
-    expect(s.data("aws_iam_policy_document", "api/invoke-document").statement).toEqual([
-      { sid: "InvokeThisFunction", actions: ["lambda:InvokeFunction"], resources: [functionArn, `${functionArn}:*`] },
-    ]);
+    expect(gateways.resource("aws_vpc_security_group_egress_rule", "api/egress-dynamodb")).toEqual({
+      security_group_id: group,
+      prefix_list_id: gateways.ref("aws_vpc_endpoint", "network/dynamodb-endpoint", "prefix_list_id"),
+      ...https({ description: "HTTPS to DynamoDB through the gateway endpoint only" }),
+    });
+    expect(gateways.rulesOf("egress", group).filter((rule) => rule.cidr_ipv4)).toEqual([]);
+
+    const internet = synthStack({ function: { httpsEgress: ["internet"] } });
+    const internetGroup = internet.ref("aws_security_group", "api/security-group", "id");
+    expect(internet.resource("aws_vpc_security_group_egress_rule", "api/egress-internet")).toEqual({
+      security_group_id: internetGroup,
+      cidr_ipv4: "0.0.0.0/0",
+      ...https({ description: "HTTPS to AWS APIs and the internet through the NAT gateway" }),
+    });
+    expect(internet.rulesOf("egress", internetGroup)).toHaveLength(2);
+  });
+
+  it("makes no managed policy: the callers' invoke policy is the state stack's (invoke-policy.test.ts)", () => {
+    expect(s.json.resource.aws_iam_policy).toBeUndefined();
   });
 
   it("deploys the bundle zip with its SHA-256 as source_code_hash, under a content-addressed asset path", () => {

@@ -2,6 +2,8 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
+import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { type Diagram, diagramOf } from "../../../../scripts/diagram/diagram-graph";
 import { toMermaid, toSvg } from "../../../../scripts/diagram/diagram-render";
 import { SynthesizedStack } from "../../../../scripts/stacks/synthesized-stack";
@@ -50,6 +52,7 @@ describe("diagram of a service stack", () => {
       "NAT gateway -> Internet gateway: 0.0.0.0/0",
       "private subnet, zone a -> NAT gateway: 0.0.0.0/0",
       "private subnet, zone b -> NAT gateway: 0.0.0.0/0",
+      "s3 gateway endpoint -> S3 bucket: ",
     ]);
   });
 
@@ -67,9 +70,9 @@ describe("diagram of a service stack", () => {
 
   it("draws who may reach whom from the security-group rules, labelled with protocol and port", () => {
     expect(edgesOf(dev, "network")).toEqual([
-      "λ lambda-rds-iam-dev-api -> Internet: tcp 443 to 0.0.0.0/0",
       "λ lambda-rds-iam-dev-api -> RDS mysql 8.4: tcp 3306",
       "λ lambda-rds-iam-dev-ingest -> RDS mysql 8.4: tcp 3306",
+      "λ lambda-rds-iam-dev-ingest -> s3 gateway endpoint: tcp 443 (prefix list)",
       "λ lambda-rds-iam-dev-migrate -> RDS mysql 8.4: tcp 3306",
       "λ lambda-rds-iam-dev-migrate -> secretsmanager endpoint: tcp 443",
     ]);
@@ -79,13 +82,33 @@ describe("diagram of a service stack", () => {
     expect(edgesOf(dev, "iam")).toEqual([
       "λ lambda-rds-iam-dev-api -> KMS key: kms:Decrypt, kms:GenerateDataKey (conditional)",
       "λ lambda-rds-iam-dev-api -> RDS mysql 8.4: rds-db:connect as app_user",
+      "λ lambda-rds-iam-dev-api -> SQS queue: sqs:SendMessage",
       "λ lambda-rds-iam-dev-ingest -> KMS key: kms:Decrypt, kms:GenerateDataKey (conditional)",
       // Its data bucket's key through S3, and its failure queue's key through SQS.
       "λ lambda-rds-iam-dev-ingest -> KMS key: kms:Decrypt, kms:GenerateDataKey (conditional)",
       "λ lambda-rds-iam-dev-ingest -> RDS mysql 8.4: rds-db:connect as ingest",
+      "λ lambda-rds-iam-dev-ingest -> S3 bucket: s3:GetObject, s3:GetObjectVersion (conditional); s3:PutObject (conditional)",
       "λ lambda-rds-iam-dev-migrate -> KMS key: kms:Decrypt (conditional)",
       "λ lambda-rds-iam-dev-migrate -> Secrets Manager secret: secretsmanager:GetSecretValue",
     ]);
+  });
+
+  it("draws the pipeline of the seeds: the data bucket notifying the ingest function, which reaches S3 through the gateway endpoint, and the failure queue", () => {
+    const outside = dev.nodes
+      .filter((node) => node.group === "aws" && ["bucket", "queue"].includes(node.kind))
+      .map((node) => `${node.kind}: ${node.label.join(" / ")}`);
+    expect(outside).toEqual([
+      "bucket: S3 bucket / lambda-rds-iam-dev-data-111111111111",
+      "queue: SQS queue / lambda-rds-iam-dev-api-failures",
+    ]);
+    expect(edgesOf(dev, "event")).toEqual([
+      "S3 bucket -> λ lambda-rds-iam-dev-ingest: s3:ObjectCreated:* incoming/*",
+      "λ lambda-rds-iam-dev-api -> SQS queue: on failure",
+    ]);
+    // Egress to the endpoint's prefix list, then the endpoint's route: the only way from the ingest function to the bucket.
+    const path = ["λ lambda-rds-iam-dev-ingest -> s3 gateway endpoint: tcp 443 (prefix list)", "s3 gateway endpoint -> S3 bucket: "];
+    expect([...edgesOf(dev, "network"), ...edgesOf(dev, "route")]).toEqual(expect.arrayContaining(path));
+    expect(edgesOf(dev, "network").filter((edge) => edge.startsWith("λ lambda-rds-iam-dev-ingest -> Internet"))).toEqual([]);
   });
 
   it("puts RDS Proxy between the API function and the database when it is on", () => {
@@ -108,14 +131,23 @@ describe("diagram of a service stack", () => {
 
   it("draws no edge the rules do not allow: egress without the target's ingress is no way through", () => {
     const egressOnly = serviceStack();
-    egressOnly.api.allowTcpTo(egressOnly.bootstrap.secretsEndpoint.securityGroup, 443, "HTTPS to the endpoint, never admitted");
+    const https = { ipProtocol: "tcp", fromPort: 443, toPort: 443 };
+    new VpcSecurityGroupEgressRule(egressOnly.api, "egress-only", {
+      securityGroupId: egressOnly.api.securityGroup.id,
+      referencedSecurityGroupId: egressOnly.bootstrap.secretsEndpoint.securityGroup.id,
+      ...https,
+    });
     expect(edgesOf(diagramOfStack(egressOnly), "network")).not.toContainEqual(
       expect.stringMatching(/^λ lambda-rds-iam-dev-api -> secretsmanager endpoint/),
     );
 
     // Admitted by the endpoint, the API function's HTTPS to 0.0.0.0/0 (which holds the endpoint's subnets) gets through.
-    const admitted = serviceStack();
-    admitted.bootstrap.secretsEndpoint.allowFrom(admitted.api.securityGroup, "HTTPS from the API function");
+    const admitted = serviceStack({ function: { httpsEgress: ["internet"] } });
+    new VpcSecurityGroupIngressRule(admitted.bootstrap.secretsEndpoint, "ingress-only", {
+      securityGroupId: admitted.bootstrap.secretsEndpoint.securityGroup.id,
+      referencedSecurityGroupId: admitted.api.securityGroup.id,
+      ...https,
+    });
     expect(edgesOf(diagramOfStack(admitted), "network")).toContain("λ lambda-rds-iam-dev-api -> secretsmanager endpoint: tcp 443");
   });
 

@@ -3,8 +3,8 @@ import { writeFileSync } from "node:fs";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { BOT_LOGIN, FORK_NOTICE, type GitHub, findPullRequest, upsertComment } from "../../../../scripts/review/github-comment";
-import { COMMENT_MARKER } from "../../../../scripts/review/plan-render";
+import { BOT_LOGIN, FORK_NOTICE, type GitHub, findPullRequest, setLabel, upsertComment } from "../../../../scripts/review/github-comment";
+import { BROADENS_LABEL, COMMENT_MARKER } from "../../../../scripts/review/plan-render";
 import { projectRoot } from "../../synth";
 import { tempDir } from "../../temp";
 
@@ -24,6 +24,7 @@ interface Request {
 class FakeGitHub {
   comments: Comment[] = [];
   pulls: { number: number; head: { sha: string; label: string } }[] = [];
+  labels = new Set<string>();
   requests: Request[] = [];
   failWith?: number;
   private server?: Server;
@@ -75,6 +76,22 @@ class FakeGitHub {
         }
         comment.body = request.body!.body;
         return send(200, comment);
+      }
+      const labelsPath = /^\/repos\/acme\/app\/issues\/\d+\/labels(?:\/(.+))?$/.exec(url.pathname);
+      if (labelsPath && request.method === "POST") {
+        for (const label of (request.body as unknown as { labels: string[] }).labels) this.labels.add(label);
+        return send(
+          200,
+          [...this.labels].map((name) => ({ name })),
+        );
+      }
+      if (labelsPath?.[1] && request.method === "DELETE") {
+        const name = decodeURIComponent(labelsPath[1]);
+        if (!this.labels.delete(name)) return send(404, { message: "Label does not exist" });
+        return send(
+          200,
+          [...this.labels].map((label) => ({ name: label })),
+        );
       }
       if (url.pathname === "/repos/acme/app/pulls") {
         return send(
@@ -143,6 +160,19 @@ describe("plan comment upsert", () => {
     await expect(upsertComment(github, 7, body("plan"))).rejects.toThrow(
       'GitHub GET /repos/acme/app/issues/7/comments?per_page=100&page=1: 403 {"message":"Resource not accessible by integration"}',
     );
+  });
+
+  it("sets the broadens-access label while the plan widens access, and clears it (present or not) when it does not", async () => {
+    await setLabel(github, 7, BROADENS_LABEL, true);
+    expect([...fake.labels]).toEqual(["broadens-access"]);
+    await setLabel(github, 7, BROADENS_LABEL, false);
+    await setLabel(github, 7, BROADENS_LABEL, false);
+    expect([...fake.labels]).toEqual([]);
+    expect(fake.requests.map((request) => `${request.method} ${request.url}`)).toEqual([
+      "POST /repos/acme/app/issues/7/labels",
+      "DELETE /repos/acme/app/issues/7/labels/broadens-access",
+      "DELETE /repos/acme/app/issues/7/labels/broadens-access",
+    ]);
   });
 
   it("finds a fork's pull request by its head branch and only at the commit that ran", async () => {

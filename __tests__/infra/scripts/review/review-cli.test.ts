@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -62,16 +62,27 @@ describe("npm run review, end to end in a git repository", () => {
     expect(run.stderr).toBe("");
     expect(run.status).toBe(4);
     expect(run.stdout).toMatch(
-      /^Infrastructure review: main \([0-9a-f]{7}\) -> working tree\nVerdict: security-relevant: security groups \(exit status 4\)\n/,
+      /^Infrastructure review: main \([0-9a-f]{7}\) -> working tree\nVerdict: widens: security groups \(exit status 4\)\n/,
     );
     expect(run.stdout).toContain('      cidr_ipv4: "10.0.8.0/24" -> "0.0.0.0/0"');
-    expect(run.stdout).toMatch(/added +app +db +ingress +tcp +3306 +0\.0\.0\.0\/0/);
+    expect(run.stdout).toMatch(/added, widens +app +db +ingress +tcp +3306 +0\.0\.0\.0\/0/);
     expect(run.stdout).not.toContain("\u001b[");
     expect(git("worktree", "list", "--porcelain").match(/^worktree /gm)).toHaveLength(1);
     // Removing the worktree removed its symlink, not the node_modules it borrowed.
     expect(existsSync(join(repo, "node_modules", "marker.js"))).toBe(true);
     // tsx keeps its compile cache in the temp directory; the review's own checkout and outputs are gone.
     expect(readdirSync(temp).filter((name) => !/^tsx-\d+$/.test(name))).toEqual([]);
+  });
+
+  it("with --out writes the Markdown there and exits 0 whatever the verdict, printing it (what CI runs)", () => {
+    const out = join(work, "review.md");
+    const run = review("--base", "main", "--format", "markdown", "--out", out);
+    expect(run.stderr).toBe("");
+    expect(run.status).toBe(0);
+    expect(run.stdout).toBe(`${out}: widens: security groups (exit status 4 without --out)\n`);
+    expect(readFileSync(out, "utf8")).toMatch(
+      /^## Infrastructure review\n\n<code>main \([0-9a-f]{7}\)<\/code> → <code>working tree<\/code>: \*\*widens: security groups\*\*/,
+    );
   });
 
   it("fails with exit status 1 and says why for a base that does not exist", () => {

@@ -6,9 +6,11 @@ import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { SecurityGroupRule } from "@cdktf/provider-aws/lib/security-group-rule";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { type Review, type Stacks, reviewExitStatus, reviewInfrastructure } from "../../../../scripts/review/review-diff";
+import { REPLACED_WHEN_CHANGED } from "../../../../scripts/review/replaced-when-changed";
 import { renderReviewMarkdown, renderReviewText } from "../../../../scripts/review/review-render";
+import { ENVIRONMENTS } from "../../../../src/config/environments";
 import type { ServiceStack } from "../../../../src/service-stack";
-import { serviceStack, synthesizedJson } from "../../synth";
+import { serviceStack, synthStateStack, synthesizedJson } from "../../synth";
 
 const appOf = (stack: ServiceStack): Stacks => ({ [stack.node.id]: synthesizedJson(stack) });
 /** The minimal dev configuration, with what `extend` adds, as one synthesized app. */
@@ -95,6 +97,7 @@ describe("infrastructure review", () => {
         protocol: "tcp",
         ports: "3306",
         peer: "10.0.8.0/24",
+        widens: false,
       },
       {
         stack: "dev",
@@ -104,6 +107,7 @@ describe("infrastructure review", () => {
         protocol: "tcp",
         ports: "0-65535",
         peer: "0.0.0.0/0",
+        widens: true,
       },
     ]);
     expect(changesOf(review)).toEqual([
@@ -320,7 +324,7 @@ describe("infrastructure review", () => {
     const markdown = renderReviewMarkdown(reviewInfrastructure(base, head), labels);
     expect(
       markdown.startsWith(
-        "## Infrastructure review\n\n<code>main (1234567)</code> → <code>working tree</code>: **security-relevant: data loss, IAM, security groups**.",
+        "## Infrastructure review\n\n<code>main (1234567)</code> → <code>working tree</code>: **widens: data loss, IAM, security groups**.",
       ),
     ).toBe(true);
     const order = [
@@ -335,10 +339,69 @@ describe("infrastructure review", () => {
     );
     expect(markdown).toContain('  | <code>db_name</code> **replaces** | <code>"app"</code> | <code>"items"</code> |');
     expect(markdown).toContain(
-      "| ➕ added | <code>dev</code> | <code>api/role/role</code> | <code>api/role/role/read-master-secret</code> | <code>Allow</code> |  | <code>secretsmanager:GetSecretValue</code> | <code>${database/instance.master_user_secret[0].secret_arn}</code> |  |",
+      "| ➕ added ⚠️ **widens** | <code>dev</code> | <code>api/role/role</code> | <code>api/role/role/read-master-secret</code> | <code>Allow</code> |  | <code>secretsmanager:GetSecretValue</code> | <code>${database/instance.master_user_secret[0].secret_arn}</code> |  |",
     );
     expect(markdown).toContain(
-      "| ➕ added | <code>dev</code> | <code>database/security-group</code> | <code>ingress</code> | <code>tcp</code> | <code>3306</code> | <code>0.0.0.0/0</code> |",
+      "| ➕ added ⚠️ **widens** | <code>dev</code> | <code>database/security-group</code> | <code>ingress</code> | <code>tcp</code> | <code>3306</code> | <code>0.0.0.0/0</code> |",
     );
+  });
+
+  it("tells narrowing from widening: a grant taken away is IAM that narrows, exit status 3", () => {
+    const granted = app((stack) => stack.database.grantMasterSecretRead(stack.api.role.role));
+    const review = reviewInfrastructure(granted, base);
+    expect(review.iam.map(({ change, widens, statement }) => [change, widens, statement.actions])).toEqual([
+      ["removed", false, ["secretsmanager:GetSecretValue"]],
+      ["removed", false, ["kms:Decrypt"]],
+    ]);
+    expect(review).toMatchObject({ concerns: ["IAM"], widens: [] });
+    expect(reviewExitStatus(review)).toBe(3);
+    expect(renderReviewText(review, labels, { color: false })).toContain("Verdict: narrows only: IAM (exit status 3)");
+  });
+
+  it("narrows a rule to fewer ports and a smaller block without widening, but widens when either grows", () => {
+    const narrowed = reviewInfrastructure(app(adminIngress("10.0.0.0/16", 3300, 3310)), app(adminIngress("10.0.8.0/24", 3306, 3306)));
+    expect(narrowed.rules.map(({ change, widens, peer, ports }) => [change, widens, peer, ports])).toEqual([
+      ["removed", false, "10.0.0.0/16", "3300-3310"],
+      ["added", false, "10.0.8.0/24", "3306"],
+    ]);
+    expect(reviewExitStatus(narrowed)).toBe(3);
+    const widened = reviewInfrastructure(app(adminIngress("10.0.8.0/24", 3306, 3306)), app(adminIngress("10.0.8.0/24", 3306, 3307)));
+    expect(widened.rules.find((row) => row.change === "added")?.widens).toBe(true);
+    expect(reviewExitStatus(widened)).toBe(4);
+  });
+
+  it("counts bucket and queue policies, endpoint policies and Lambda permissions as IAM, as the plan comment does", () => {
+    const review = reviewInfrastructure({ dev: {} }, base);
+    const sources = new Set(review.iam.map((row) => row.source));
+    for (const source of [
+      "data-bucket/policy",
+      "api/failures/queue-policy",
+      "endpoint-policies/s3",
+      "ingest/invoke-from-s3 (permission)",
+    ]) {
+      expect({ source, listed: sources.has(source) }).toEqual({ source, listed: true });
+    }
+    expect(review.iam.find((row) => row.source === "ingest/invoke-from-s3 (permission)")).toMatchObject({
+      owner: "ingest/function",
+      widens: true,
+      statement: {
+        effect: "Allow",
+        principals: ["Service:s3.amazonaws.com"],
+        actions: ["lambda:InvokeFunction"],
+        resources: ["${ingest/function.function_name}"],
+      },
+    });
+  });
+});
+
+describe("the table of attributes that force replacement", () => {
+  it("covers every resource type the stacks synthesize, in every environment, with CI roles and RDS Proxy", () => {
+    const stacks = [
+      ...Object.values(ENVIRONMENTS).map((input) => synthesizedJson(serviceStack({ ...input }))),
+      synthesizedJson(serviceStack({ database: { proxy: true } })),
+      synthesizedJson(synthStateStack({ ci: { repository: "acme/lambda-rds-iam" } }).stack),
+    ];
+    const types = new Set(stacks.flatMap((json) => Object.keys(json.resource)));
+    expect([...types].filter((type) => !(type in REPLACED_WHEN_CHANGED)).sort()).toEqual([]);
   });
 });

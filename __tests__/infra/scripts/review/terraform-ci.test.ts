@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { FORK_REASON, STATE_STACK_REASON, apply, plan, skipReason, validate } from "../../../../scripts/review/terraform-ci";
 import { projectRoot } from "../../synth";
 import { tempDir } from "../../temp";
@@ -15,7 +15,15 @@ function fakeTerraform(dir: string): { binary: string; log: string } {
 const fs = require("fs");
 const args = process.argv.slice(2);
 fs.appendFileSync(${JSON.stringify(log)}, args.join(" ") + "\\n");
-if (process.env.FAIL_ON === args[1]) process.exit(1);
+if (process.env.FAIL_ON === args[1]) {
+  if (process.env.FAIL_WITH) console.error(process.env.FAIL_WITH);
+  process.exit(1);
+}
+if (args[1] === "init") {
+  const dir = args[0].slice("-chdir=".length);
+  fs.mkdirSync(dir + "/.terraform/providers", { recursive: true });
+  fs.writeFileSync(dir + "/.terraform.lock.hcl", "# provider locks\\n");
+}
 const out = args.find((a) => a.startsWith("-out="));
 if (out) fs.writeFileSync(out.slice(5), "binary plan");
 if (args[1] === "show") console.log(JSON.stringify({ format_version: "1.2", resource_changes: [] }));
@@ -31,6 +39,8 @@ function workspace() {
   for (const stack of ["dev", "dev-state"]) {
     mkdirSync(join(stacks, stack), { recursive: true });
     writeFileSync(join(stacks, stack, "cdk.tf.json"), JSON.stringify({ resource: {} }));
+    mkdirSync(join(stacks, stack, "assets", "api"), { recursive: true });
+    writeFileSync(join(stacks, stack, "assets", "api", "archive.zip"), "zip");
   }
   const terraform = fakeTerraform(dir);
   process.env.TERRAFORM = terraform.binary;
@@ -43,6 +53,7 @@ describe("CI terraform steps", () => {
   afterEach(() => {
     delete process.env.TERRAFORM;
     delete process.env.FAIL_ON;
+    delete process.env.FAIL_WITH;
     jest.restoreAllMocks();
   });
 
@@ -57,14 +68,16 @@ describe("CI terraform steps", () => {
     ]);
   });
 
-  it("plan a service stack with its lock waited for, keeping the plan file, its JSON and the synthesized stack", () => {
+  it("plan a service stack with its lock waited for, keeping the plan file, its JSON and the stack it was made from", () => {
     const { stacks, out, calls } = workspace();
     plan(stacks, "dev", out, { PLAN_ROLE_ARN: "arn:aws:iam::111111111111:role/github-actions/plan" });
     expect(calls().map((call) => call.split(" ")[1])).toEqual(["init", "plan", "show"]);
     expect(calls()[1]).toContain("-lock-timeout=5m");
     expect(JSON.parse(readFileSync(join(out, "dev.json"), "utf8")).format_version).toBe("1.2");
     expect(readdirSync(out).sort()).toEqual(["dev.json", "dev.tfplan", "stacks"]);
-    expect(existsSync(join(out, "stacks", "dev", "cdk.tf.json"))).toBe(true);
+    // What applying the saved plan elsewhere needs: the configuration, its assets, the provider locks; not the providers.
+    expect(readdirSync(join(out, "stacks", "dev")).sort()).toEqual([".terraform.lock.hcl", "assets", "cdk.tf.json"]);
+    expect(readFileSync(join(out, "stacks", "dev", "assets", "api", "archive.zip"), "utf8")).toBe("zip");
   });
 
   it("write why a stack gets no plan instead of planning it", () => {
@@ -87,13 +100,32 @@ describe("CI terraform steps", () => {
     expect(readFileSync(join(out, "dev.skipped"), "utf8")).toContain("terraform plan failed");
   });
 
-  it("apply exactly the plan it printed, and never a state stack", () => {
-    const { stacks, calls } = workspace();
-    apply(stacks, "dev");
-    const [, planCall, applyCall] = calls();
-    const planFile = /-out=(\S+)/.exec(planCall)![1];
-    expect(applyCall).toMatch(new RegExp(`apply -no-color -lock-timeout=10m ${planFile}$`));
-    expect(() => apply(stacks, "dev-state")).toThrow("dev-state is deployed by hand only");
+  it("apply exactly the saved plan, in the stack saved beside it, never planning again, and never a state stack", () => {
+    const { stacks, out, calls } = workspace();
+    plan(stacks, "dev", out, { PLAN_ROLE_ARN: "arn" });
+    const planned = calls().length;
+    apply(out, "dev");
+    expect(calls().slice(planned)).toEqual([
+      `-chdir=${join(out, "stacks", "dev")} init -no-color`,
+      `-chdir=${join(out, "stacks", "dev")} apply -no-color -lock-timeout=10m ${resolve(out, "dev.tfplan")}`,
+    ]);
+    expect(() => apply(out, "dev-state")).toThrow("dev-state is deployed by hand only");
+    expect(() => apply(join(out, "missing"), "dev")).toThrow(`dev: no saved plan at ${resolve(out, "missing", "dev.tfplan")}`);
+  });
+
+  it("stop on a plan the state moved past, saying to re-run", () => {
+    const { stacks, out } = workspace();
+    plan(stacks, "dev", out, { PLAN_ROLE_ARN: "arn" });
+    process.env.FAIL_ON = "apply";
+    process.env.FAIL_WITH =
+      "Error: Saved plan is stale\n\nThe given plan file can no longer be applied because the state was changed by another operation after the plan was created.";
+    jest.spyOn(process.stderr, "write").mockImplementation(() => true);
+    expect(() => apply(out, "dev")).toThrow(
+      "dev: the approved plan is stale: the state changed after it was made (another apply ran in between), so nothing was applied. " +
+        "Re-run this workflow (Re-run all jobs) to plan again, and approve the new plan.",
+    );
+    process.env.FAIL_WITH = "Error: something else";
+    expect(() => apply(out, "dev")).toThrow(`terraform apply failed in ${join(out, "stacks", "dev")} (exit 1)`);
   });
 
   it("run as npm run ci:terraform, taking the stacks and output directories from its options", () => {

@@ -1,0 +1,161 @@
+/**
+ * IAM statements and security-group rules of two versions of a stack compared as rows: each statement
+ * or rule one side has and the other lacks, with construct paths for references, and whether it widens
+ * access. `npm run review` compares two synthesized apps this way, the plan comment a plan's before and
+ * after.
+ */
+import { ruleWidens, statementWidens } from "./security-rules";
+import type { Statement, SynthesizedStack } from "./synthesized-stack";
+import type { Json } from "./terraform-plan";
+
+export type Rename = (path: string) => string;
+export const samePath: Rename = (path) => path;
+
+export interface IamRow {
+  stack: string;
+  change: "added" | "removed";
+  /** The role, policy or resource the statement applies to (its construct path). */
+  owner: string;
+  /** Where the statement is written: the policy, attachment, permission or trust policy. */
+  source: string;
+  statement: Statement;
+  /** An Allow added that nothing removed allowed, or a Deny removed (see statementWidens). */
+  widens: boolean;
+  /** Read from the synthesized JSON: the plan knows this policy only after apply. */
+  synthesized?: boolean;
+}
+
+export interface RuleRow {
+  stack: string;
+  change: "added" | "removed";
+  group: string;
+  direction: "ingress" | "egress";
+  protocol: string;
+  ports: string;
+  peer: string;
+  widens: boolean;
+}
+
+/** JSON with object keys sorted, so that equal values give equal text. */
+export function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    return `{${Object.keys(value)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** A statement with every reference written as the construct path it names (renamed), each list sorted. */
+export function readableStatement(stack: SynthesizedStack, statement: Statement, rename: Rename): Statement {
+  const text = (values: string[]) => values.map((value) => stack.readable(value, rename)).sort();
+  return {
+    ...statement,
+    actions: text(statement.actions),
+    notActions: text(statement.notActions),
+    resources: text(statement.resources),
+    notResources: text(statement.notResources),
+    principals: text(statement.principals),
+    notPrincipals: text(statement.notPrincipals),
+    conditions: text(statement.conditions),
+  };
+}
+
+/** A whole-value reference as the construct path it names; anything else as readable text. */
+function named(stack: SynthesizedStack, value: Json | undefined, rename: Rename): string {
+  const target = stack.referenced(value);
+  return target ? rename(target.element.path) : stack.readable(String(value), rename);
+}
+
+type IamSide = Omit<IamRow, "stack" | "change" | "widens">;
+type RuleSide = Omit<RuleRow, "stack" | "change" | "widens">;
+
+function iamStatements(stack: SynthesizedStack, rename: Rename, synthesized: ReadonlySet<string>): IamSide[] {
+  return stack.iamStatements().map(({ owner, source, part, statement }) => ({
+    owner: typeof owner === "string" ? stack.readable(owner, rename) : rename(owner.path),
+    source: `${rename(source.path)}${part ? ` (${part})` : ""}`,
+    statement: readableStatement(stack, statement, rename),
+    ...(synthesized.has(source.address) ? { synthesized: true } : {}),
+  }));
+}
+
+function ruleRows(stack: SynthesizedStack, rename: Rename): RuleSide[] {
+  return stack.securityGroupRules().map((rule) => ({
+    group: named(stack, rule.group, rename),
+    direction: rule.direction,
+    protocol: rule.protocol,
+    ports: rule.ports,
+    peer: named(stack, rule.peer, rename),
+  }));
+}
+
+/** The rows of each side that the other side lacks. */
+function rowDifference<T>(before: T[], after: T[], key: (row: T) => string): { removed: T[]; added: T[] } {
+  const beforeKeys = new Set(before.map(key));
+  const afterKeys = new Set(after.map(key));
+  return { removed: before.filter((row) => !afterKeys.has(key(row))), added: after.filter((row) => !beforeKeys.has(key(row))) };
+}
+
+const by =
+  <T>(...keys: ((row: T) => string)[]) =>
+  (a: T, b: T) =>
+    keys.reduce((order, key) => order || key(a).localeCompare(key(b)), 0);
+/** Per subject, what was removed before what was added. */
+const wasThenIs = (row: { change: "added" | "removed" }) => (row.change === "removed" ? "0" : "1");
+
+/** Statements added and removed, per owner and source, each marked whether it widens. */
+export function iamChanges(
+  stack: string,
+  before: SynthesizedStack,
+  after: SynthesizedStack,
+  rename: Rename,
+  synthesized: ReadonlySet<string> = new Set(),
+): IamRow[] {
+  const statementKey = (row: IamSide) => canonical([row.owner, row.source, { ...row.statement, sid: undefined }]);
+  const { removed, added } = rowDifference(
+    iamStatements(before, rename, new Set()),
+    iamStatements(after, samePath, synthesized),
+    statementKey,
+  );
+  // A statement is weighed against the other side's statements of the same policy.
+  const place = (row: IamSide) => `${row.owner} ${row.source}`;
+  const others = (rows: IamSide[], row: IamSide) => rows.filter((other) => place(other) === place(row)).map((other) => other.statement);
+  return [
+    ...removed.map((row) => ({
+      ...row,
+      stack,
+      change: "removed" as const,
+      widens: statementWidens("removed", row.statement, others(added, row)),
+    })),
+    ...added.map((row) => ({
+      ...row,
+      stack,
+      change: "added" as const,
+      widens: statementWidens("added", row.statement, others(removed, row)),
+    })),
+  ].sort(
+    by<IamRow>(
+      (row) => row.owner,
+      (row) => row.source,
+      wasThenIs,
+    ),
+  );
+}
+
+/** Rules added and removed, per group and direction, each marked whether it widens. */
+export function ruleChanges(stack: string, before: SynthesizedStack, after: SynthesizedStack, rename: Rename): RuleRow[] {
+  const { removed, added } = rowDifference(ruleRows(before, rename), ruleRows(after, samePath), canonical);
+  const sameSide = (row: RuleSide) => removed.filter((other) => other.group === row.group && other.direction === row.direction);
+  return [
+    ...removed.map((row) => ({ ...row, stack, change: "removed" as const, widens: false })),
+    ...added.map((row) => ({ ...row, stack, change: "added" as const, widens: ruleWidens("added", row, sameSide(row)) })),
+  ].sort(
+    by<RuleRow>(
+      (row) => row.group,
+      (row) => row.direction,
+      wasThenIs,
+    ),
+  );
+}

@@ -1,0 +1,197 @@
+/**
+ * The one set of security rules that the plan comment and `npm run review` share: what holds data or
+ * identity, what is IAM (policies, trust, and the resource policies and permissions that grant access
+ * the same way), what is a security-group rule, which attribute changes weaken protection, encryption
+ * or exposure, and when an IAM statement or a rule change widens access rather than narrows it.
+ */
+import type { Statement } from "./synthesized-stack";
+
+/** Replacing or destroying these loses data or an identity others depend on. */
+export const HOLDS_DATA_OR_IDENTITY: Record<string, string> = {
+  aws_db_instance: "database instance",
+  aws_rds_cluster: "database cluster",
+  aws_kms_key: "KMS key (what it encrypted becomes unreadable)",
+  aws_s3_bucket: "bucket (state or data)",
+  aws_cloudwatch_log_group: "log group (its logs go with it)",
+  aws_secretsmanager_secret: "secret",
+  aws_dynamodb_table: "table",
+  aws_sqs_queue: "queue (its messages go with it)",
+  aws_iam_openid_connect_provider: "OIDC provider (CI identity)",
+};
+
+/** Attributes that hold a policy document (a role's trust, a bucket's, key's, queue's or endpoint's policy). */
+export const POLICY_ATTRIBUTE = /^(policy|assume_role_policy)$/;
+
+/** Resource types that grant access without being aws_iam_*: resource policies, permissions and grants. */
+const GRANTING_TYPES = new Set([
+  "aws_s3_bucket_policy",
+  "aws_sqs_queue_policy",
+  "aws_vpc_endpoint_policy",
+  "aws_lambda_permission",
+  "aws_kms_grant",
+]);
+export const isIamType = (type: string) => type.startsWith("aws_iam_") || GRANTING_TYPES.has(type);
+
+export const SECURITY_GROUP_TYPES = new Set([
+  "aws_security_group",
+  "aws_default_security_group",
+  "aws_security_group_rule",
+  "aws_vpc_security_group_ingress_rule",
+  "aws_vpc_security_group_egress_rule",
+]);
+
+/** Settings that keep data from being destroyed, with the value that protects. */
+const PROTECTIONS: Record<string, string> = {
+  deletion_protection: "true",
+  "lifecycle.prevent_destroy": "true",
+  skip_final_snapshot: "false",
+  force_destroy: "false",
+};
+const ENCRYPTION_TYPES = new Set(["aws_kms_key", "aws_kms_alias", "aws_kms_grant", "aws_s3_bucket_server_side_encryption_configuration"]);
+const ENCRYPTION_ATTRIBUTE = /kms|encrypt|(^|_)(sse|tls|ssl|ca_cert)(_|$)/;
+const EXPOSURE_ATTRIBUTE = /^(publicly_accessible|map_public_ip_on_launch|associate_public_ip_address)$/;
+const OFF = new Set(["null", "false", '""', "[]"]);
+
+/** What makes a change security-relevant, in the order a reviewer reads them. */
+export const CONCERNS = ["data loss", "IAM", "security groups", "encryption", "public exposure"] as const;
+export type Concern = (typeof CONCERNS)[number];
+
+/** One attribute as compared: JSON text of each side (before absent for a create). */
+export interface ChangedAttribute {
+  attribute: string;
+  before?: string;
+  after: string;
+}
+
+const steps = (attribute: string) => attribute.split(/[.[\]]/).filter(Boolean);
+const touches = (attributes: ChangedAttribute[], pattern: RegExp) =>
+  attributes.filter((row) => steps(row.attribute).some((step) => pattern.test(step)));
+
+/** A protection (deletion protection, prevent_destroy, final snapshot, force_destroy) switched off. */
+export const weakensProtection = (row: ChangedAttribute) =>
+  PROTECTIONS[row.attribute] !== undefined && row.before === PROTECTIONS[row.attribute] && row.after !== PROTECTIONS[row.attribute];
+
+/**
+ * The concerns of one change. `destroyed`: the resource is destroyed or replaced. Encryption and
+ * exposure are concerns when touched at all; they widen (see `widenings`) only when switched off or on.
+ */
+export function concernsOf(type: string, destroyed: boolean, attributes: ChangedAttribute[]): Concern[] {
+  const found: Concern[] = [];
+  if ((HOLDS_DATA_OR_IDENTITY[type] && destroyed) || attributes.some(weakensProtection)) found.push("data loss");
+  if (isIamType(type) || touches(attributes, POLICY_ATTRIBUTE).length > 0) found.push("IAM");
+  if (SECURITY_GROUP_TYPES.has(type) || touches(attributes, /security_group/).length > 0) found.push("security groups");
+  if (ENCRYPTION_TYPES.has(type) || touches(attributes, ENCRYPTION_ATTRIBUTE).length > 0) found.push("encryption");
+  if (touches(attributes, EXPOSURE_ATTRIBUTE).length > 0) found.push("public exposure");
+  return found;
+}
+
+/** An attribute change that widens by itself, beside the IAM and rule rows. */
+export interface Widening {
+  concern: Concern;
+  why: string;
+}
+
+/** Exposure switched on, encryption switched off, a security group joined (a new value in a list of groups). */
+export function widenings(attributes: ChangedAttribute[]): Widening[] {
+  const exposed = touches(attributes, EXPOSURE_ATTRIBUTE).filter((row) => row.after === "true");
+  const unencrypted = touches(attributes, ENCRYPTION_ATTRIBUTE).filter(
+    (row) => row.before !== undefined && !OFF.has(row.before) && OFF.has(row.after),
+  );
+  const groups = touches(attributes, /security_group_ids$|^security_groups$/);
+  const before = new Set(groups.map((row) => row.before));
+  const joined = groups.filter((row) => row.before !== undefined && !OFF.has(row.after) && !before.has(row.after));
+  const text = (row: ChangedAttribute, what: string) => `${row.attribute} ${row.before ?? "unset"} -> ${row.after} (${what})`;
+  return [
+    ...exposed.map((row) => ({ concern: "public exposure" as const, why: text(row, "public exposure") })),
+    ...unencrypted.map((row) => ({ concern: "encryption" as const, why: text(row, "encryption off") })),
+    ...joined.map((row) => ({ concern: "security groups" as const, why: text(row, "joins a security group") })),
+  ];
+}
+
+// ---- widening of IAM statements and security-group rules ----
+
+/** IAM wildcard match: `*` any run of characters, `?` one; actions and principals case-insensitively. */
+function globMatches(pattern: string, value: string): boolean {
+  if (pattern === value) return true;
+  if (!/[*?]/.test(pattern)) return false;
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
+  return new RegExp(`^${source}$`, "i").test(value);
+}
+
+/** Every value of `narrow` is matched by a value of `wide`; an empty list covers only an empty list. */
+const valuesCovered = (wide: string[], narrow: string[]) =>
+  narrow.every((value) => wide.some((pattern) => globMatches(pattern, value))) && (wide.length > 0 || narrow.length === 0);
+const sameList = (a: string[], b: string[]) => a.length === b.length && a.every((value, index) => value === b[index]);
+/** "*" and "AWS:*" are every principal. */
+const principalsCovered = (wide: string[], narrow: string[]) =>
+  wide.some((value) => value === "*" || value === "AWS:*") || valuesCovered(wide, narrow);
+
+/** True when `wide` allows (or denies) everything `narrow` does: same effect, no fewer actions, resources and principals, no more conditions. */
+export function statementCovers(wide: Statement, narrow: Statement): boolean {
+  return (
+    wide.effect === narrow.effect &&
+    sameList(wide.notActions, narrow.notActions) &&
+    sameList(wide.notResources, narrow.notResources) &&
+    sameList(wide.notPrincipals, narrow.notPrincipals) &&
+    valuesCovered(wide.actions, narrow.actions) &&
+    valuesCovered(wide.resources, narrow.resources) &&
+    principalsCovered(wide.principals, narrow.principals) &&
+    wide.conditions.every((condition) => narrow.conditions.includes(condition))
+  );
+}
+
+/**
+ * Whether an added or removed statement widens access (as `cdk diff` counts "broadens permissions"):
+ * an Allow (or an attachment, permission or grant, or a statement that could not be read) added that
+ * no removed statement of the same policy already allowed, or a Deny removed that no added Deny keeps.
+ */
+export function statementWidens(change: "added" | "removed", statement: Statement, others: Statement[]): boolean {
+  if (change === "added") return statement.effect !== "Deny" && !others.some((removed) => statementCovers(removed, statement));
+  return statement.effect === "Deny" && !others.some((added) => statementCovers(added, statement));
+}
+
+export interface RuleShape {
+  protocol: string;
+  ports: string;
+  peer: string;
+}
+
+const portRange = (ports: string): [number, number] => {
+  if (ports === "all") return [0, 65535];
+  const [from, to = from] = ports.split("-").map(Number);
+  return [from, to];
+};
+
+/** An IPv4 block as [first, last] addresses, or undefined for anything else (a group, a prefix list). */
+function ipv4Range(peer: string): [number, number] | undefined {
+  const match = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(peer);
+  if (!match) return undefined;
+  const base = match.slice(1, 5).reduce((value, octet) => value * 256 + Number(octet), 0);
+  const size = 2 ** (32 - Number(match[5]));
+  const first = base - (base % size);
+  return [first, first + size - 1];
+}
+
+function peerCovers(wide: string, narrow: string): boolean {
+  if (wide === narrow) return true;
+  const [outer, inner] = [ipv4Range(wide), ipv4Range(narrow)];
+  return outer !== undefined && inner !== undefined && outer[0] <= inner[0] && inner[1] <= outer[1];
+}
+
+/** True when `wide` lets through everything `narrow` does: its protocol (or all), no fewer ports, a peer that holds the other's. */
+export function ruleCovers(wide: RuleShape, narrow: RuleShape): boolean {
+  const [[wideFrom, wideTo], [narrowFrom, narrowTo]] = [portRange(wide.ports), portRange(narrow.ports)];
+  return (
+    (wide.protocol === "all" || wide.protocol === narrow.protocol) &&
+    wideFrom <= narrowFrom &&
+    narrowTo <= wideTo &&
+    peerCovers(wide.peer, narrow.peer)
+  );
+}
+
+/** An added rule widens reach unless a removed rule of the same group and direction let the same through; a removed rule narrows. */
+export const ruleWidens = (change: "added" | "removed", rule: RuleShape, removed: RuleShape[]) =>
+  change === "added" && !removed.some((other) => ruleCovers(other, rule));
