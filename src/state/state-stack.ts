@@ -13,6 +13,7 @@ import {
   accessLogBucketName,
   apiFunctionName,
   ciRoleNames,
+  dataAccessLogBucketName,
   dataBucketName,
   serviceNamePrefix,
 } from "../config/stack-config";
@@ -136,7 +137,7 @@ export class StateStack extends TerraformStack {
         awsManagedPolicies: [ENHANCED_MONITORING_POLICY],
         invokePrincipals: invokePrincipalsOf(service),
         serviceTypes: terraformTypesOf(service),
-        serviceBuckets: [dataBucketName(config)],
+        serviceBuckets: [dataBucketName(config), ...(config.ingest.accessLogs ? [dataAccessLogBucketName(config)] : [])],
         serviceRegion: config.region,
         state: { bucket: this.bucket, key: this.key, region: stateRegion(config), objectKey: stateObjectKey(config, service.node.id) },
       });

@@ -1,7 +1,7 @@
 import { TerraformResource, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
-import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
+import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
 import { TYPE_PERMISSIONS, permissionsFor, terraformTypesOf } from "../../../src/ci/ci-permissions";
 import { loadStackConfigs } from "../../../src/config/environments";
 import { parseStackConfig } from "../../../src/config/stack-config";
@@ -40,6 +40,14 @@ describe("CI roles", () => {
     const { json } = synthStateStack();
     expect(json.resource.aws_iam_role).toBeUndefined();
     expect(json.resource.aws_iam_openid_connect_provider).toBeUndefined();
+  });
+
+  it("reach the data bucket's access-log bucket too when the service has one (ingest.accessLogs): the deploy role configures it", () => {
+    const s = synthStateStack({ ci: CI, ingest: { accessLogs: true } });
+    const buckets = ["data", "data-logs"].map((name) => `arn:${s.aws.partition}:s3:::lambda-rds-iam-dev-${name}-111111111111`);
+    const apply = statementsOf(s, "ci/deploy-role").find((statement) => statement.sid === "ApplyServiceBuckets");
+    expect(apply?.resources).toEqual(buckets);
+    expect(apply?.actions).toContain("s3:PutBucketLogging");
   });
 
   describe("with a repository", () => {
@@ -287,9 +295,9 @@ describe("deploy permissions derived from the service stack", () => {
     const stack = new TerraformStack(testApp(), "other");
     const scope = new Construct(stack, "scope");
     new IamRole(scope, "role", { assumeRolePolicy: "{}" });
-    new SnsTopic(scope, "topic");
+    new DynamodbTable(scope, "table", { name: "t", hashKey: "id", attribute: [{ name: "id", type: "S" }] });
     expect(() => permissionsFor(terraformTypesOf(stack))).toThrow(
-      "No CI permissions for aws_sns_topic: add what Terraform calls for them to TYPE_PERMISSIONS in src/ci/ci-permissions.ts",
+      "No CI permissions for aws_dynamodb_table: add what Terraform calls for them to TYPE_PERMISSIONS in src/ci/ci-permissions.ts",
     );
   });
 
