@@ -21,6 +21,29 @@ export interface LocalS3 {
 }
 
 /**
+ * The notification S3 sends when an object is created: the key URL-encoded as S3 encodes it, and a
+ * sequencer that grows with time, as S3's do for the events of one key (so a later upload's is greater).
+ */
+export function objectCreatedEvent(bucket: string, key: string, eTag: string) {
+  return {
+    Records: [
+      {
+        eventSource: "aws:s3",
+        eventName: "ObjectCreated:Put",
+        s3: {
+          bucket: { name: bucket },
+          object: {
+            key: encodeURIComponent(key).replace(/%2F/g, "/"),
+            eTag: eTag.replace(/"/g, ""),
+            sequencer: process.hrtime.bigint().toString(16).toUpperCase(),
+          },
+        },
+      },
+    ],
+  };
+}
+
+/**
  * s3rver on 127.0.0.1 (any free port) in a temporary directory, with one bucket. It keeps no versions,
  * so objects are told apart by ETag, as the ingest function does for an unversioned bucket.
  */

@@ -1,6 +1,6 @@
 import type { Construct } from "constructs";
 import { TerraformOutput, TerraformStack } from "cdktf";
-import { type StackConfig, dataBucketName, serviceNamePrefix } from "./config/stack-config";
+import { type StackConfig, dataAccessLogBucketName, dataBucketName, serviceNamePrefix } from "./config/stack-config";
 import { DataBucket } from "./storage/data-bucket";
 import { DatabaseInstance } from "./database/database-instance";
 import { DatabaseBootstrap } from "./database/database-bootstrap";
@@ -9,6 +9,7 @@ import { ApiFunction } from "./functions/api-function";
 import { GatewayEndpointPolicies } from "./network/gateway-endpoint-policies";
 import { IngestFunction } from "./functions/ingest-function";
 import { LogEncryption } from "./storage/log-encryption";
+import { ServiceAlarms } from "./monitoring/service-alarms";
 import { Network } from "./network/network";
 import { guardedAwsProvider, useRemoteState } from "./state/remote-state";
 import { AwsContext } from "./core/aws-context";
@@ -33,22 +34,24 @@ export class ServiceStack extends TerraformStack {
   readonly bootstrap: DatabaseBootstrap;
   readonly dataBucket: DataBucket;
   readonly ingest: IngestFunction;
+  readonly alarms: ServiceAlarms;
 
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id);
     const { config } = props;
     const namePrefix = serviceNamePrefix(config);
+    const keyPreventDestroy = config.kms.preventDestroy;
 
     useRemoteState(this, config, id);
     guardedAwsProvider(this, config);
     // The boundary is made by the <env>-state stack, deployed first; the deploy role may create roles only with it.
     PermissionsBoundary.of(this).apply(AwsContext.of(this).iamArn(`policy/${serviceRoleBoundaryName(namePrefix)}`));
 
-    this.logs = new LogEncryption(this, "logs", { namePrefix });
+    this.logs = new LogEncryption(this, "logs", { namePrefix, preventDestroy: keyPreventDestroy });
     const { logs } = this;
     this.network = new Network(this, "network", { namePrefix, region: config.region, logs, ...config.network });
     const { proxy, ...instance } = config.database;
-    this.database = new DatabaseInstance(this, "database", { namePrefix, network: this.network, logs, ...instance });
+    this.database = new DatabaseInstance(this, "database", { namePrefix, network: this.network, logs, ...instance, keyPreventDestroy });
     if (proxy) {
       this.proxy = new DatabaseProxy(this, "database-proxy", {
         namePrefix,
@@ -60,7 +63,7 @@ export class ServiceStack extends TerraformStack {
       });
     }
     // What every function shares; the functions connect through the proxy when there is one.
-    const functions = { namePrefix, projectRoot: props.projectRoot, logs, network: this.network };
+    const functions = { namePrefix, projectRoot: props.projectRoot, logs, network: this.network, keyPreventDestroy };
     const endpoint = this.proxy ?? this.database;
     this.api = new ApiFunction(this, "api", { ...functions, ...config.function, database: endpoint });
     this.bootstrap = new DatabaseBootstrap(this, "bootstrap", {
@@ -74,8 +77,15 @@ export class ServiceStack extends TerraformStack {
       appUser: config.function.dbUser,
       ingestUser: config.ingest.dbUser,
     });
-    const { objectRetentionDays, preventDestroy, ...ingest } = config.ingest;
-    this.dataBucket = new DataBucket(this, "data-bucket", { name: dataBucketName(config), objectRetentionDays, preventDestroy });
+    const { objectRetentionDays, preventDestroy, forceDestroy, accessLogs, ...ingest } = config.ingest;
+    this.dataBucket = new DataBucket(this, "data-bucket", {
+      name: dataBucketName(config),
+      objectRetentionDays,
+      preventDestroy,
+      keyPreventDestroy,
+      forceDestroy,
+      accessLogBucketName: accessLogs ? dataAccessLogBucketName(config) : undefined,
+    });
     new GatewayEndpointPolicies(this, "endpoint-policies", { network: this.network, buckets: [this.dataBucket.bucket] });
     this.ingest = new IngestFunction(this, "ingest", {
       ...functions,
@@ -83,6 +93,16 @@ export class ServiceStack extends TerraformStack {
       runtime: config.function.runtime,
       database: endpoint,
       dataBucket: this.dataBucket,
+    });
+    this.alarms = new ServiceAlarms(this, "alarms", {
+      namePrefix,
+      functions: { api: this.api, ingest: this.ingest },
+      database: this.database,
+      instanceClass: config.database.instanceClass,
+      allocatedStorageGb: config.database.allocatedStorageGb,
+      proxy: this.proxy,
+      keyPreventDestroy,
+      ...config.alarms,
     });
 
     const output = (name: string, value: string | string[], description: string) => new TerraformOutput(this, name, { value, description });
@@ -113,5 +133,15 @@ export class ServiceStack extends TerraformStack {
       "Data bucket: objects written under incoming/ are ingested, results land under results/",
     );
     output("ingest_function_name", this.ingest.functionName, "Name of the ingest function");
+    output(
+      "ingest_failure_queue_url",
+      this.ingest.failures.queue.url,
+      "Queue of the S3 events the ingest function failed on after its retries (event, error)",
+    );
+    output(
+      "alarm_topic_arn",
+      this.alarms.topic.topic.arn,
+      "SNS topic every alarm of the environment notifies (subscriptions: alarms.subscriptions)",
+    );
   }
 }

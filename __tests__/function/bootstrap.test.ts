@@ -127,8 +127,12 @@ describe("bootstrap against a real MariaDB", () => {
   });
 
   it("applies the repository's migrations, which the handler's tests also run on", async () => {
-    expect((await bootstrapShop(loadMigrations())).applied).toEqual(["0001_create_items.sql", "0002_create_ingested_objects.sql"]);
-    expect(await tables()).toEqual(["ingested_objects", "items", "schema_migrations"]);
+    expect((await bootstrapShop(loadMigrations())).applied).toEqual([
+      "0001_create_items.sql",
+      "0002_create_ingested_objects.sql",
+      "0003_create_ingested_keys.sql",
+    ]);
+    expect(await tables()).toEqual(["ingested_keys", "ingested_objects", "items", "schema_migrations"]);
   });
 
   it("creates the ingest user after the migrations, with only the rights its statements need on the tables it writes: no DELETE, no DDL", async () => {
@@ -136,12 +140,13 @@ describe("bootstrap against a real MariaDB", () => {
     const grants = (await h.admin("SHOW GRANTS FOR 'shop_ingest'@'%'")).map((row: Record<string, string>) => Object.values(row)[0]);
     expect(grants.slice(1).sort()).toEqual([
       `GRANT SELECT, INSERT ON \`${database}\`.\`ingested_objects\` TO \`shop_ingest\`@\`%\``,
+      `GRANT SELECT, INSERT, UPDATE ON \`${database}\`.\`ingested_keys\` TO \`shop_ingest\`@\`%\``,
       `GRANT SELECT, INSERT, UPDATE ON \`${database}\`.\`items\` TO \`shop_ingest\`@\`%\``,
     ]);
     expect(grants[0]).toMatch(/^GRANT USAGE ON \*\.\* TO `shop_ingest`@`%` IDENTIFIED BY PASSWORD '\*[0-9A-F]{40}' REQUIRE SSL$/);
     expect(grants.join("\n")).not.toMatch(/DELETE|CREATE|DROP|ALTER|ALL PRIVILEGES/);
     // Running again (the next deploy) changes nothing.
     await bootstrapHarness(h, { database, appUser: "shop_user", ingestUser: "shop_ingest" });
-    expect((await h.admin("SHOW GRANTS FOR 'shop_ingest'@'%'")).length).toBe(3);
+    expect((await h.admin("SHOW GRANTS FOR 'shop_ingest'@'%'")).length).toBe(4);
   });
 });

@@ -2,14 +2,17 @@ import { createReadStream, mkdtempSync, rmSync, statSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { type Harness, startHarness } from "../../harness/mariadb";
-import { type LocalS3, startLocalS3 } from "../../harness/local-s3";
+import { type LocalS3, objectCreatedEvent, startLocalS3 } from "../../harness/local-s3";
 import { ingestInOwnProcess } from "../../harness/ingest-process";
 import { captureLogLines } from "../../harness/logs";
 import { bootstrapHarness } from "../../harness/migrations";
 import { closeDatabase, handler } from "../../functions/ingest/index";
-import { type IngestResult, MAX_LINE_BYTES } from "../../functions/ingest/ingest";
+import { UnexpectedEventError } from "../../functions/ingest/event";
+import { type IngestResult, MAX_LINE_BYTES, ingestObject } from "../../functions/ingest/ingest";
+import { DatabaseClient } from "../../functions/shared/database-client";
+import { settingsFromEnvironment } from "../../functions/shared/database-settings";
 
 let h: Harness;
 let s3: LocalS3;
@@ -34,20 +37,17 @@ afterAll(async () => {
 beforeEach(async () => {
   await h.admin(`DELETE FROM \`${h.database}\`.items`);
   await h.admin(`DELETE FROM \`${h.database}\`.ingested_objects`);
+  await h.admin(`DELETE FROM \`${h.database}\`.ingested_keys`);
   logLines.length = 0;
 });
 
 /** Uploads an object and returns the event S3 would send for it. */
 async function upload(key: string, body: string | Uint8Array) {
   const { ETag } = await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: body }));
-  return {
-    Records: [
-      { s3: { bucket: { name: s3.bucket }, object: { key: encodeURIComponent(key).replace(/%2F/g, "/"), eTag: ETag!.replace(/"/g, "") } } },
-    ],
-  };
+  return objectCreatedEvent(s3.bucket, key, ETag!);
 }
 
-const ingest = async (event: Awaited<ReturnType<typeof upload>>) => (await handler(event, { awsRequestId: "test" }))[0] as IngestResult;
+const ingest = async (event: unknown) => (await handler(event, { awsRequestId: "test" }))[0] as IngestResult;
 const itemCount = async () => Number((await h.admin(`SELECT COUNT(*) AS n FROM \`${h.database}\`.items`))[0].n);
 const resultObject = async (key: string) =>
   JSON.parse(await (await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }))).Body!.transformToString()) as IngestResult;
@@ -188,7 +188,7 @@ describe("ingest of JSON Lines objects from a local S3 into MariaDB with IAM-tok
     expect(await handler(event)).toEqual([
       { status: "refused", bucket: s3.bucket, key: "results/elsewhere.jsonl", reason: "only objects under incoming/ are ingested" },
     ]);
-    const other = { Records: [{ s3: { bucket: { name: "someone-elses" }, object: { key: "incoming/x.jsonl", eTag: "e" } } }] };
+    const other = objectCreatedEvent("someone-elses", "incoming/x.jsonl", "e");
     expect(await handler(other)).toEqual([
       { status: "refused", bucket: "someone-elses", key: "incoming/x.jsonl", reason: "bucket someone-elses is not the data bucket" },
     ]);
@@ -198,6 +198,138 @@ describe("ingest of JSON Lines objects from a local S3 into MariaDB with IAM-tok
   it("decodes keys as S3 events encode them", async () => {
     const result = await ingest(await upload("incoming/with space+plus.jsonl", line("k", {})));
     expect(result).toMatchObject({ key: "incoming/with space+plus.jsonl", status: "ingested", linesOk: 1 });
+  });
+
+  it("keeps the newer version's rows when an older version's event arrives after it, and a redelivery of either changes nothing", async () => {
+    const key = "incoming/ordered.jsonl";
+    const older = [line("a", { v: 1 }), line("only-in-1", { v: 1 })].join("\n");
+    const olderEvent = await upload(key, older);
+    const newerEvent = await upload(key, [line("a", { v: 2 }), line("b", { v: 2 })].join("\n"));
+    const newerVersion = newerEvent.Records[0].s3.object.eTag;
+
+    expect(await ingest(newerEvent)).toMatchObject({ status: "ingested", version: newerVersion, linesOk: 2 });
+    const newerResult = await resultObject("results/ordered.jsonl.json");
+    // s3rver keeps no versions: put the older bytes back, so they are what the older event's object reads as
+    // (its ETag is the same again), as a versioned bucket serves them by version id.
+    await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: older }));
+
+    const olderVersion = olderEvent.Records[0].s3.object.eTag;
+    const superseded = { status: "superseded", version: olderVersion, supersededBy: newerVersion, linesOk: 0 };
+    expect(await ingest(olderEvent)).toMatchObject(superseded);
+    const rows = async () =>
+      (await h.admin(`SELECT id, data FROM \`${h.database}\`.items ORDER BY id`)).map((row: { id: string; data: unknown }) => [
+        row.id,
+        row.data,
+      ]);
+    const newerRows = [
+      ["a", { v: 2 }],
+      ["b", { v: 2 }],
+    ];
+    expect(await rows()).toEqual(newerRows);
+    expect(await resultObject("results/ordered.jsonl.json")).toEqual(newerResult);
+    expect(logged("object ingested").at(-1)).toMatchObject({
+      level: "warn",
+      key,
+      status: "superseded",
+      version: olderVersion,
+      supersededBy: newerVersion,
+    });
+
+    expect(await ingest(newerEvent)).toMatchObject({ status: "already-ingested", version: newerVersion, linesOk: 2 });
+    expect(await ingest(olderEvent)).toMatchObject(superseded);
+    expect(await rows()).toEqual(newerRows);
+    expect(await resultObject("results/ordered.jsonl.json")).toEqual(newerResult);
+    const recorded = await h.admin(`SELECT object_version FROM \`${h.database}\`.ingested_objects`);
+    expect(recorded.map((row: { object_version: string }) => row.object_version)).toEqual([newerVersion]);
+  });
+
+  it("stops an older version that is being read when a newer one's rows are committed, writing none of its own", async () => {
+    const key = "incoming/overtaken.jsonl";
+    const event = await upload(key, Array.from({ length: 1200 }, (_, n) => line(`o-${n}`, { v: 1 })).join("\n"));
+    const { sequencer, eTag } = event.Records[0].s3.object;
+    // A newer version of the key claims it (commits its first rows) just as the older one starts reading:
+    // after the older one's check on arrival, before its first batch. The S3 client is the local server's,
+    // told to make that claim first when the object is fetched.
+    const claimNewer = () =>
+      h.admin(
+        `INSERT INTO \`${h.database}\`.ingested_keys (key_hash, bucket, object_key, sequencer, object_version) VALUES (SHA2(CONCAT(?, CHAR(0), ?), 256), ?, ?, ?, 'newer')`,
+        [s3.bucket, key, s3.bucket, key, `${sequencer}0`],
+      );
+    const fetching = {
+      send: async (command: unknown) => {
+        if (command instanceof GetObjectCommand) await claimNewer();
+        return s3.client.send(command as GetObjectCommand);
+      },
+    } as unknown as S3Client;
+    const db = new DatabaseClient(settingsFromEnvironment(process.env));
+    try {
+      const object = { bucket: s3.bucket, key, version: eTag, sequencer };
+      expect(await ingestObject(fetching, db, object, "overtaken")).toMatchObject({ status: "superseded", supersededBy: "newer" });
+    } finally {
+      await db.end();
+    }
+    expect(await itemCount()).toBe(0);
+    expect(Number((await h.admin(`SELECT COUNT(*) AS n FROM \`${h.database}\`.ingested_objects`))[0].n)).toBe(0);
+  });
+
+  it("refuses an event that is not an S3 notification of created objects with an error naming what arrived, writing nothing", async () => {
+    const misrouted: [unknown, string][] = [
+      [
+        { "detail-type": "Object Created", source: "aws.s3", detail: { bucket: { name: s3.bucket } } },
+        'an EventBridge event (source "aws.s3", detail-type "Object Created")',
+      ],
+      [{ op: "health" }, "an object with fields op"],
+      [{ Records: [{ eventSource: "aws:sqs", body: "{}" }] }, '1 record from "aws:sqs"'],
+      [
+        { Records: [{ ...objectCreatedEvent(s3.bucket, "incoming/x.jsonl", "e").Records[0], eventName: "ObjectRemoved:Delete" }] },
+        'record 0 of S3 event "ObjectRemoved:Delete"',
+      ],
+      [undefined, "no event (undefined)"],
+    ];
+    for (const [event, what] of misrouted) {
+      const refused = handler(event, { awsRequestId: "misrouted" });
+      await expect(refused).rejects.toThrow(UnexpectedEventError);
+      await expect(refused).rejects.toThrow(`the ingest function takes S3 event notifications of created objects`);
+      await expect(refused).rejects.toThrow(`and got ${what};`);
+    }
+    expect(logged("event refused")).toHaveLength(misrouted.length);
+    expect(logged("event refused")[0]).toMatchObject({
+      level: "error",
+      error: "UnexpectedEventError",
+      reason: expect.stringContaining("EventBridge"),
+    });
+    expect(await itemCount()).toBe(0);
+  });
+
+  it("acknowledges S3's test event without reading or writing anything", async () => {
+    const testEvent = {
+      Service: "Amazon S3",
+      Event: "s3:TestEvent",
+      Time: "2026-12-01T22:00:00.000Z",
+      Bucket: s3.bucket,
+      RequestId: "R",
+      HostId: "H",
+    };
+    expect(await handler(testEvent)).toEqual([{ status: "test-event", bucket: s3.bucket }]);
+    expect(logged("test event acknowledged")).toEqual([expect.objectContaining({ level: "info", bucket: s3.bucket })]);
+    expect(await itemCount()).toBe(0);
+  });
+
+  it("logs every failed attempt with the object version and the error, and throws so Lambda retries and then queues the event", async () => {
+    const event = objectCreatedEvent(s3.bucket, "incoming/never-written.jsonl", "0123abcd");
+    await expect(handler(event, { awsRequestId: "failing" })).rejects.toMatchObject({ name: "NoSuchKey" });
+    expect(logged("object failed")).toEqual([
+      expect.objectContaining({
+        level: "error",
+        requestId: "failing",
+        bucket: s3.bucket,
+        key: "incoming/never-written.jsonl",
+        version: "0123abcd",
+        sequencer: event.Records[0].s3.object.sequencer,
+        error: "NoSuchKey",
+        errorMessage: expect.stringContaining("does not exist"),
+      }),
+    ]);
   });
 
   it("streams: 40 MB more of object cost the ingest process well under half of that in peak memory (buffering would cost all of it)", async () => {
@@ -215,7 +347,7 @@ describe("ingest of JSON Lines objects from a local S3 into MariaDB with IAM-tok
       );
       return {
         size,
-        event: { Records: [{ s3: { bucket: { name: s3.bucket }, object: { key: `incoming/${key}`, eTag: ETag!.replace(/"/g, "") } } }] },
+        event: objectCreatedEvent(s3.bucket, `incoming/${key}`, ETag!),
       };
     };
     try {

@@ -63,6 +63,7 @@ describe("ServiceStack", () => {
     const value = (name: string) => s.json.output[name].value;
     expect(Object.keys(s.json.output).sort()).toEqual(
       [
+        "alarm_topic_arn",
         "data_bucket_name",
         "db_address",
         "db_port",
@@ -71,6 +72,7 @@ describe("ServiceStack", () => {
         "failure_queue_url",
         "function_arn",
         "function_name",
+        "ingest_failure_queue_url",
         "ingest_function_name",
         "isolated_subnet_ids",
         "private_subnet_ids",
@@ -91,6 +93,8 @@ describe("ServiceStack", () => {
     expect(value("role_arn")).toBe(s.ref("aws_iam_role", "api/role/role", "arn"));
     expect(value("failure_queue_url")).toBe(s.ref("aws_sqs_queue", "api/failures/queue", "url"));
     expect(value("failure_queue_arn")).toBe(s.ref("aws_sqs_queue", "api/failures/queue", "arn"));
+    expect(value("ingest_failure_queue_url")).toBe(s.ref("aws_sqs_queue", "ingest/failures/queue", "url"));
+    expect(value("alarm_topic_arn")).toBe(s.ref("aws_sns_topic", "alarms/topic/topic", "arn"));
   });
 
   it("writes the function zip where the plan expects it when fully synthesized", () => {

@@ -47,6 +47,8 @@ export const INGEST_GRANTS: readonly { readonly table: string; readonly privileg
   // The server checks SELECT on the columns an ON DUPLICATE KEY UPDATE names, VALUES(data) included.
   { table: "items", privileges: "SELECT, INSERT, UPDATE" },
   { table: "ingested_objects", privileges: "SELECT, INSERT" },
+  // The newest version of each key (SELECT ... FOR UPDATE needs UPDATE too).
+  { table: "ingested_keys", privileges: "SELECT, INSERT, UPDATE" },
 ];
 const MIGRATIONS_TABLE = "schema_migrations";
 

@@ -10,7 +10,7 @@ import { once } from "node:events";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { ingestInOwnProcess } from "../../harness/ingest-process";
 import { startHarness } from "../../harness/mariadb";
-import { startLocalS3 } from "../../harness/local-s3";
+import { objectCreatedEvent, startLocalS3 } from "../../harness/local-s3";
 import { bootstrapHarness } from "../../harness/migrations";
 import { bundleFunction } from "../../src/functions/function-bundle";
 
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
     );
     rmSync(file);
     console.log(`object: ${(size / 1024 / 1024).toFixed(0)} MB uploaded to the local S3`);
-    const event = { Records: [{ s3: { bucket: { name: s3.bucket }, object: { key: KEY, eTag: ETag!.replace(/"/g, "") } } }] };
+    const event = objectCreatedEvent(s3.bucket, KEY, ETag!);
 
     const env = {
       PATH: process.env.PATH,

@@ -1,11 +1,12 @@
 /**
- * The project's cdktf CLI as `npm run synth|diff|deploy|destroy -- [stacks] [options]` runs it, on any
- * platform: HashiCorp's telemetry and cdktf's update check off (offline they only print errors);
+ * The project's cdktf CLI as `npm run diff|deploy|destroy -- [stacks] [options]` runs it (`npm run
+ * synth` runs the app without it: scripts/cli/synth.ts), on any platform: HashiCorp's telemetry and cdktf's update check off (offline they only print errors);
  * bad configuration reported once, before the CLI starts (the CLI would echo the app's message a
- * second time); and for diff, deploy and destroy, Terraform checked against the version the stacks
- * require. Synth needs no Terraform.
+ * second time); and for diff, deploy and destroy, Terraform (or OpenTofu, TERRAFORM_BINARY_NAME)
+ * checked against the version the stacks require. Synth needs neither.
  */
 import { stackConfigsOrExit } from "../../src/config/environments";
+import { cliEntry } from "./cli-entry";
 import { terraformProblem } from "./terraform-version";
 
 const TERRAFORM_COMMANDS = ["diff", "deploy", "destroy"];
@@ -22,7 +23,7 @@ if (TERRAFORM_COMMANDS.includes(command)) {
   }
 }
 
-// The CLI runs in this process: a second Node would add its start-up time to every synth.
-const cli = require.resolve("cdktf-cli/bundle/bin/cdktf");
+// The CLI runs in this process: a second Node would add its start-up time to every command.
+const cli = cliEntry().path;
 process.argv = [process.argv[0], cli, command, ...args];
 require(cli);

@@ -6,6 +6,8 @@
  */
 export const REPLACED_WHEN_CHANGED: Record<string, readonly string[]> = {
   aws_cloudwatch_log_group: ["name", "name_prefix", "log_group_class"],
+  aws_cloudwatch_log_metric_filter: ["name", "log_group_name"],
+  aws_cloudwatch_metric_alarm: ["alarm_name"],
   aws_db_instance: [
     "engine",
     "db_name",
@@ -91,6 +93,9 @@ export const REPLACED_WHEN_CHANGED: Record<string, readonly string[]> = {
     "self",
     "security_group_id",
   ],
+  aws_sns_topic: ["name", "name_prefix", "fifo_topic"],
+  aws_sns_topic_policy: ["arn"],
+  aws_sns_topic_subscription: ["topic_arn", "protocol", "endpoint"],
   aws_sqs_queue: ["name", "name_prefix", "fifo_queue"],
   aws_sqs_queue_policy: ["queue_url"],
   aws_subnet: ["vpc_id", "cidr_block", "availability_zone", "availability_zone_id", "outpost_arn"],

@@ -8,14 +8,44 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { TerraformJson } from "./synthesized-stack";
 
-interface CdktfJson {
+/** What the cdktf CLI reads of cdktf.json to synthesize. */
+export interface CdktfJson {
   app?: string;
+  /** Where `cdktf synth` writes unless told otherwise. */
+  output?: string;
   context?: Record<string, unknown>;
 }
 
-/** Runs `app` of `projectDir`/cdktf.json with its output in `outDir`; rejects with the app's stderr when it fails. */
-export function synthesizeApp(projectDir: string, outDir: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const { app, context } = JSON.parse(readFileSync(join(projectDir, "cdktf.json"), "utf8")) as CdktfJson;
+export const readCdktfJson = (projectDir: string): CdktfJson =>
+  JSON.parse(readFileSync(join(projectDir, "cdktf.json"), "utf8")) as CdktfJson;
+
+/** The app exited with a failure: its exit status, and the end of its stderr unless it went to this process's. */
+export class AppFailed extends Error {
+  constructor(
+    message: string,
+    readonly status: number | null,
+  ) {
+    super(message);
+  }
+}
+
+export interface SynthesizeOptions {
+  /**
+   * The app's stdout and stderr go to this process's as they come (what a person running a synth wants
+   * to see), rather than stderr being kept for the error.
+   * @default false
+   */
+  readonly passOutput?: boolean;
+}
+
+/** Runs `app` of `projectDir`/cdktf.json with its output in `outDir`; rejects with an AppFailed when it fails. */
+export function synthesizeApp(
+  projectDir: string,
+  outDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+  { passOutput = false }: SynthesizeOptions = {},
+): Promise<void> {
+  const { app, context } = readCdktfJson(projectDir);
   if (!app) throw new Error(`${projectDir}/cdktf.json names no app command`);
   return new Promise((resolve, reject) => {
     // The variables `cdktf synth` gives the app: where to write, and cdktf.json's context.
@@ -23,14 +53,17 @@ export function synthesizeApp(projectDir: string, outDir: string, env: NodeJS.Pr
       shell: true,
       cwd: projectDir,
       env: { ...env, CDKTF_OUTDIR: outDir, CDKTF_CONTEXT_JSON: JSON.stringify(context ?? {}), CHECKPOINT_DISABLE: "1" },
-      stdio: ["ignore", "ignore", "pipe"],
+      stdio: passOutput ? ["ignore", "inherit", "inherit"] : ["ignore", "ignore", "pipe"],
     });
     let stderr = "";
-    child.stderr.on("data", (chunk) => (stderr += chunk));
+    child.stderr?.on("data", (chunk) => (stderr += chunk));
     child.on("error", reject);
     child.on("close", (code) => {
       if (code === 0) resolve();
-      else reject(new Error(`synth of ${projectDir} (${app}) exited with ${code}:\n${stderr.trim().slice(-4000)}`));
+      else
+        reject(
+          new AppFailed(`synth of ${projectDir} (${app}) exited with ${code}${passOutput ? "" : `:\n${stderr.trim().slice(-4000)}`}`, code),
+        );
     });
   });
 }

@@ -1,4 +1,5 @@
-import { TerraformDataSource, TerraformResource, type TerraformStack } from "cdktf";
+import type { IConstruct } from "constructs";
+import { terraformTypeOf } from "../core/terraform-type";
 
 /** What Terraform calls for one resource or data source type of the AWS provider. */
 export interface TypePermissions {
@@ -38,6 +39,14 @@ export const TYPE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
       "logs:TagLogGroup",
       "logs:UntagLogGroup",
     ],
+  },
+  aws_cloudwatch_log_metric_filter: {
+    read: ["logs:DescribeMetricFilters"],
+    write: ["logs:PutMetricFilter", "logs:DeleteMetricFilter"],
+  },
+  aws_cloudwatch_metric_alarm: {
+    read: ["cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"],
+    write: ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:TagResource", "cloudwatch:UntagResource"],
   },
   aws_db_instance: {
     read: ["rds:DescribeDBInstances", "rds:ListTagsForResource"],
@@ -232,12 +241,23 @@ export const TYPE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
     write: ["s3:CreateBucket", "s3:DeleteBucket", "s3:PutBucketTagging"],
   },
   aws_s3_bucket_lifecycle_configuration: { read: ["s3:GetLifecycleConfiguration"], write: ["s3:PutLifecycleConfiguration"] },
+  aws_s3_bucket_logging: { read: ["s3:GetBucketLogging"], write: ["s3:PutBucketLogging"] },
   aws_s3_bucket_notification: { read: ["s3:GetBucketNotification"], write: ["s3:PutBucketNotification"] },
   aws_s3_bucket_ownership_controls: { read: ["s3:GetBucketOwnershipControls"], write: ["s3:PutBucketOwnershipControls"] },
   aws_s3_bucket_policy: { read: ["s3:GetBucketPolicy"], write: ["s3:PutBucketPolicy", "s3:DeleteBucketPolicy"] },
   aws_s3_bucket_public_access_block: { read: ["s3:GetBucketPublicAccessBlock"], write: ["s3:PutBucketPublicAccessBlock"] },
   aws_s3_bucket_server_side_encryption_configuration: { read: ["s3:GetEncryptionConfiguration"], write: ["s3:PutEncryptionConfiguration"] },
   aws_s3_bucket_versioning: { read: ["s3:GetBucketVersioning"], write: ["s3:PutBucketVersioning"] },
+  aws_sns_topic: {
+    read: ["sns:GetTopicAttributes", "sns:ListTagsForResource"],
+    write: ["sns:CreateTopic", "sns:SetTopicAttributes", "sns:DeleteTopic", "sns:TagResource", "sns:UntagResource"],
+  },
+  aws_sns_topic_policy: { read: ["sns:GetTopicAttributes"], write: ["sns:SetTopicAttributes"] },
+  // Only with alarms.subscriptions.
+  aws_sns_topic_subscription: {
+    read: ["sns:GetSubscriptionAttributes"],
+    write: ["sns:Subscribe", "sns:Unsubscribe", "sns:SetSubscriptionAttributes"],
+  },
   aws_sqs_queue: {
     read: ["sqs:GetQueueAttributes", "sqs:ListQueueTags"],
     write: ["sqs:CreateQueue", "sqs:SetQueueAttributes", "sqs:DeleteQueue", "sqs:TagQueue", "sqs:UntagQueue"],
@@ -290,13 +310,9 @@ export const TYPE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
   "data.aws_region": { read: [] },
 };
 
-/** Every Terraform type `stack` synthesizes: resource types as they are, data source types as `data.<type>`. */
-export function terraformTypesOf(stack: TerraformStack): string[] {
-  const types = stack.node.findAll().flatMap((construct) => {
-    if (construct instanceof TerraformResource) return [construct.terraformResourceType];
-    if (construct instanceof TerraformDataSource) return [`data.${construct.terraformResourceType}`];
-    return [];
-  });
+/** Every Terraform type `stack` synthesizes: resource types as they are, data source types as `data.<type>` (see terraformTypeOf). */
+export function terraformTypesOf(stack: IConstruct): string[] {
+  const types = stack.node.findAll().flatMap((construct) => terraformTypeOf(construct) ?? []);
   return [...new Set(types)].sort();
 }
 

@@ -17,6 +17,8 @@ export const ENVIRONMENTS: Readonly<Record<string, StackConfigInput>> = {
   dev: {
     environment: "dev",
     accountId: "111111111111",
+    // Disposable: `npm run destroy -- dev` removes the data bucket with whatever it holds.
+    ingest: { forceDestroy: true },
   },
   prod: {
     environment: "prod",
@@ -38,8 +40,16 @@ export const ENVIRONMENTS: Readonly<Record<string, StackConfigInput>> = {
       proxy: true,
     },
     function: { memoryMb: 512, reservedConcurrency: 50, logRetentionDays: 365 },
-    ingest: { memoryMb: 1024, reservedConcurrency: 5, logRetentionDays: 365, objectRetentionDays: 90, preventDestroy: true },
+    ingest: {
+      memoryMb: 1024,
+      reservedConcurrency: 5,
+      logRetentionDays: 365,
+      objectRetentionDays: 90,
+      preventDestroy: true,
+      accessLogs: true,
+    },
     state: { noncurrentVersionDays: 365 },
+    kms: { preventDestroy: true },
   },
 };
 

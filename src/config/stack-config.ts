@@ -3,6 +3,7 @@ import { cidrContains, cidrPrefix, cidrProblem, cidrsOverlap } from "./cidr";
 import { NETWORK_DEFAULTS } from "../network/network-props";
 import { DATABASE_INSTANCE_DEFAULTS } from "../database/database-instance-props";
 import { API_FUNCTION_DEFAULTS, HTTPS_DESTINATIONS, INGEST_FUNCTION_DEFAULTS } from "../functions/function-props";
+import { ALARM_DEFAULTS, type SubscriptionProtocol } from "../monitoring/alarm-props";
 import { SUBNET_TIERS } from "../network/subnet-layout";
 import { directPathConcurrency, maxConnections } from "../database/instance-classes";
 
@@ -147,6 +148,76 @@ const ingestSchema = z
     objectRetentionDays: intInRange(1, 3650, " days").default(30),
     /** Terraform refuses any plan that destroys the data bucket or its key. */
     preventDestroy: z.boolean().default(false),
+    /**
+     * Destroying the environment deletes the data bucket with every object and version in it (force_destroy):
+     * for a disposable environment only, never with preventDestroy.
+     */
+    forceDestroy: z.boolean().default(false),
+    /**
+     * Server access logs of the data bucket (who wrote or read which object, when, from where) in a bucket of
+     * their own, `<project>-<environment>-data-logs-<accountId>`, kept objectRetentionDays and from destroy.
+     */
+    accessLogs: z.boolean().default(false),
+  })
+  .strict();
+
+/** What a subscription's endpoint must look like, per protocol. */
+const SUBSCRIPTION_ENDPOINTS: Record<SubscriptionProtocol, { pattern: RegExp; what: string }> = {
+  email: { pattern: /^[^@\s]+@[^@\s]+\.[^@\s]+$/, what: "an email address like team@example.com" },
+  https: { pattern: /^https:\/\/[^\s/]+\S*$/, what: "an https:// URL" },
+  sqs: { pattern: /^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[\w-]{1,80}$/, what: "the ARN of an SQS queue" },
+  lambda: { pattern: /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[\w-]{1,64}(:[\w-]+)?$/, what: "the ARN of a Lambda function" },
+  sms: { pattern: /^\+[1-9]\d{6,14}$/, what: "a phone number in E.164 form like +447700900123" },
+};
+const SUBSCRIPTION_PROTOCOLS = Object.keys(SUBSCRIPTION_ENDPOINTS) as [SubscriptionProtocol, ...SubscriptionProtocol[]];
+
+const subscriptionSchema = z
+  .object({
+    protocol: z.enum(SUBSCRIPTION_PROTOCOLS, {
+      error: `must be one of ${SUBSCRIPTION_PROTOCOLS.map((protocol) => `"${protocol}"`).join(", ")}`,
+    }),
+    endpoint: z.string(),
+  })
+  .strict()
+  .superRefine((subscription, ctx) => {
+    const rule = SUBSCRIPTION_ENDPOINTS[subscription.protocol];
+    if (rule && !rule.pattern.test(subscription.endpoint)) {
+      ctx.addIssue({ code: "custom", path: ["endpoint"], message: `must be ${rule.what} for protocol ${subscription.protocol}` });
+    }
+  });
+
+/** Thresholds are per 5-minute period (defaults and their reasons in src/monitoring/alarm-props.ts); every alarm notifies the alarm topic when it fires and when it clears. */
+const alarmsSchema = z
+  .object({
+    /**
+     * Who hears the alarms: subscriptions of the topic `<project>-<environment>-alarms`. None by default (the
+     * alarms still show in the console). An email or HTTPS endpoint must confirm its subscription once.
+     */
+    subscriptions: z.array(subscriptionSchema).default([]),
+    /** Failed invocations of one function. */
+    functionErrors: intInRange(1, 100000).default(ALARM_DEFAULTS.functionErrors),
+    /** Throttled invocations of one function. */
+    functionThrottles: intInRange(1, 100000).default(ALARM_DEFAULTS.functionThrottles),
+    /** IAM authentications the database refused (its iam-db-auth-error log). */
+    iamAuthFailures: intInRange(1, 100000).default(ALARM_DEFAULTS.iamAuthFailures),
+    /** Connections, as a share of the instance class's max_connections (src/database/instance-classes.ts). */
+    connectionsPercent: intInRange(10, 100, " percent").default(ALARM_DEFAULTS.connectionsPercent),
+    /** The instance's max_connections, for a class whose memory src/database/instance-classes.ts does not know; worked out from the class when absent. */
+    maxConnections: intInRange(1, 100000).optional(),
+    /** Free storage, as a share of database.allocatedStorageGb, at or below which the alarm fires. */
+    freeStoragePercent: intInRange(1, 50, " percent").default(ALARM_DEFAULTS.freeStoragePercent),
+    /** Proxy sessions pinned to one database connection (with database.proxy). */
+    proxyPinnedSessions: intInRange(1, 100000).default(ALARM_DEFAULTS.proxyPinnedSessions),
+  })
+  .strict();
+
+const kmsSchema = z
+  .object({
+    /**
+     * Terraform refuses any plan that destroys one of the environment's keys (logs, failure queues, alarm
+     * topic, and the database and data-bucket keys, which database.preventDestroy and ingest.preventDestroy keep too).
+     */
+    preventDestroy: z.boolean().default(false),
   })
   .strict();
 
@@ -235,6 +306,8 @@ const stackConfigObject = z
     ingest: ingestSchema.default(() => ingestSchema.parse({})),
     state: stateSchema.default(() => stateSchema.parse({})),
     ci: ciSchema.default(() => ciSchema.parse({})),
+    alarms: alarmsSchema.default(() => alarmsSchema.parse({})),
+    kms: kmsSchema.default(() => kmsSchema.parse({})),
   })
   .strict();
 
@@ -349,11 +422,55 @@ const subnetBlocksFit: Check = ({ network }, issue) => {
   }
 };
 
+/** The data bucket is kept, or destroyed with its objects, never both; its access-log bucket name fits S3. */
+const dataBucketSettings: Check = (config, issue) => {
+  const { ingest } = config;
+  if (ingest.accessLogs && dataAccessLogBucketName(config).length > 63) {
+    issue(
+      ["ingest", "accessLogs"],
+      `the access log bucket ${dataAccessLogBucketName(config)} would be longer than S3's 63 characters; shorten project or environment, or turn it off`,
+    );
+  }
+  if (ingest.forceDestroy && ingest.preventDestroy) {
+    issue(
+      ["ingest", "forceDestroy"],
+      "cannot be set with ingest.preventDestroy: a bucket kept from destroy is never destroyed with its objects; turn one off",
+    );
+  }
+  if (ingest.forceDestroy && ingest.accessLogs) {
+    issue(
+      ["ingest", "accessLogs"],
+      "its bucket is kept from destroy, so an environment whose data bucket is force-destroyed could not be destroyed; turn off ingest.accessLogs or ingest.forceDestroy",
+    );
+  }
+};
+
+/** The connections alarm needs max_connections; each subscription is listed once. */
+const alarmSettings: Check = ({ alarms, database }, issue) => {
+  if (
+    INSTANCE_CLASS.test(database.instanceClass) &&
+    alarms.maxConnections === undefined &&
+    maxConnections(database.instanceClass) === undefined
+  ) {
+    issue(
+      ["alarms", "maxConnections"],
+      `is needed for the connections alarm: src/database/instance-classes.ts cannot work out max_connections of ${database.instanceClass}; set it, or add the class's memory there`,
+    );
+  }
+  const endpoints = alarms.subscriptions.map((subscription) => `${subscription.protocol}:${subscription.endpoint}`);
+  endpoints.forEach((endpoint, index) => {
+    if (endpoints.indexOf(endpoint) !== index)
+      issue(["alarms", "subscriptions", index], `repeats ${endpoint}; list each subscription once`);
+  });
+};
+
 const CHECKS: Check[] = [
   inTheAccount,
   separateIdentities,
   databaseFitsItsClass,
   stateSettings,
+  dataBucketSettings,
+  alarmSettings,
   storageCeilingAboveStart,
   zonesMatchTheirCount,
   subnetBlocksFit,
@@ -366,6 +483,7 @@ export const stackConfigSchema = stackConfigObject.superRefine((config, ctx) => 
 export type StackConfigInput = z.input<typeof stackConfigSchema>;
 export type StackConfig = z.output<typeof stackConfigSchema>;
 export type CiConfig = StackConfig["ci"];
+export type IngestConfig = StackConfig["ingest"];
 
 /** Prefix of the names of what an environment's service stack makes, e.g. "lambda-rds-iam-dev". */
 export const serviceNamePrefix = (config: Pick<StackConfig, "project" | "environment">) => `${config.project}-${config.environment}`;
@@ -377,6 +495,10 @@ export const apiFunctionName = (config: Pick<StackConfig, "project" | "environme
 /** The bucket of the state bucket's server access logs. */
 export const accessLogBucketName = (config: Pick<StackConfig, "project" | "environment" | "accountId">) =>
   `${config.project}-${config.environment}-tfstate-logs-${config.accountId}`;
+
+/** The bucket of the data bucket's server access logs. */
+export const dataAccessLogBucketName = (config: Pick<StackConfig, "project" | "environment" | "accountId">) =>
+  `${config.project}-${config.environment}-data-logs-${config.accountId}`;
 
 /** The environment's data bucket: S3 names are global, so the account id keeps them apart (59 characters at most). */
 export const dataBucketName = (config: Pick<StackConfig, "project" | "environment" | "accountId">) =>

@@ -69,6 +69,11 @@ export interface DatabaseInstanceProps {
    */
   readonly preventDestroy?: boolean;
   /**
+   * Terraform refuses any plan that destroys the key, even where the instance may go (kms.preventDestroy).
+   * @default preventDestroy
+   */
+  readonly keyPreventDestroy?: boolean;
+  /**
    * Destroying without a final snapshot loses the data: for a throwaway dev database only.
    * @default true
    */

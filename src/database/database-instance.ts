@@ -1,5 +1,6 @@
 import { Construct } from "constructs";
 import { Fn } from "cdktf";
+import type { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { DbInstance } from "@cdktf/provider-aws/lib/db-instance";
 import { DbParameterGroup } from "@cdktf/provider-aws/lib/db-parameter-group";
@@ -28,6 +29,7 @@ export const IDLE_CONNECTION_TIMEOUT_SECONDS = 300;
  * exists. iam-db-auth-error shows why the server refused an IAM token (expired, wrong user, ...).
  */
 export const DB_LOG_EXPORTS = ["error", "slowquery", "iam-db-auth-error"] as const;
+export type DbLogType = (typeof DB_LOG_EXPORTS)[number];
 
 /** The AWS managed policy of the enhanced monitoring role (under arn:<partition>:iam::aws:policy/). */
 export const ENHANCED_MONITORING_POLICY = "service-role/AmazonRDSEnhancedMonitoringRole";
@@ -78,6 +80,8 @@ export class DatabaseInstance extends Construct implements DatabaseEndpoint {
   readonly key: KmsKey;
   readonly databaseName: string;
   readonly port: number;
+  /** The exported logs' groups, by log type. */
+  readonly logGroups: Readonly<Record<DbLogType, CloudwatchLogGroup>>;
 
   constructor(scope: Construct, id: string, props: DatabaseInstanceProps) {
     super(scope, id);
@@ -88,7 +92,7 @@ export class DatabaseInstance extends Construct implements DatabaseEndpoint {
 
     const keep = config.preventDestroy ? { preventDestroy: true } : undefined;
     // Destroying the key destroys every snapshot and backup encrypted with it: kept like the instance.
-    this.key = this.databaseKey(namePrefix, config.preventDestroy);
+    this.key = this.databaseKey(namePrefix, config.preventDestroy || props.keyPreventDestroy === true);
 
     this.securityGroup = new SecurityGroup(this, "security-group", {
       name: `${namePrefix}-database`,
@@ -128,6 +132,10 @@ export class DatabaseInstance extends Construct implements DatabaseEndpoint {
         retentionDays: config.logRetentionDays,
       }),
     );
+    this.logGroups = Object.fromEntries(DB_LOG_EXPORTS.map((logType, index) => [logType, logGroups[index]])) as Record<
+      DbLogType,
+      CloudwatchLogGroup
+    >;
 
     this.instance = new DbInstance(this, "instance", {
       identifier: namePrefix,

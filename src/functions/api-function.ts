@@ -28,6 +28,8 @@ export interface ApiFunctionProps extends FunctionOptions {
    * @default [] (the items API signs its tokens locally and calls nothing)
    */
   readonly httpsEgress?: readonly HttpsDestination[];
+  /** Terraform refuses any plan that destroys the failure queue's key. @default false */
+  readonly keyPreventDestroy?: boolean;
 }
 
 /**
@@ -39,7 +41,7 @@ export class ApiFunction extends VpcFunction {
   readonly failures: FailureQueue;
 
   constructor(scope: Construct, id: string, props: ApiFunctionProps) {
-    const { namePrefix, database, dbUser, httpsEgress, ...options } = withDefaults(API_FUNCTION_DEFAULTS, props);
+    const { namePrefix, database, dbUser, httpsEgress, keyPreventDestroy, ...options } = withDefaults(API_FUNCTION_DEFAULTS, props);
     const functionName = `${namePrefix}-${options.source}`;
     super(scope, id, {
       ...options,
@@ -58,6 +60,10 @@ export class ApiFunction extends VpcFunction {
       },
     });
 
-    this.failures = new FailureQueue(this, "failures", { name: `${functionName}-failures`, function: this });
+    this.failures = new FailureQueue(this, "failures", {
+      name: `${functionName}-failures`,
+      function: this,
+      preventDestroy: keyPreventDestroy,
+    });
   }
 }

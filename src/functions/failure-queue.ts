@@ -21,6 +21,8 @@ export interface FailureQueueProps {
   readonly name: string;
   /** The function whose failed asynchronous invocations land in the queue. */
   readonly function: VpcFunction;
+  /** Terraform refuses any plan that destroys the queue's key (and with it every failure queued). @default false */
+  readonly preventDestroy?: boolean;
 }
 
 /**
@@ -40,6 +42,7 @@ export class FailureQueue extends Construct {
     this.key = customerManagedKey(this, "key", {
       description: `${name}: failed asynchronous invocations`,
       alias: `alias/${name}`,
+      preventDestroy: props.preventDestroy,
       usage: [
         // SQS encrypts and decrypts this queue's messages for principals whose own IAM policies allow it:
         // the function's role sending, an operator reading. The ARN is built, not referenced: the queue needs the key first.

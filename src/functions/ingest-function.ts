@@ -6,6 +6,7 @@ import { withDefaults } from "../core/with-defaults";
 import { INCOMING_PREFIX, RESULTS_PREFIX } from "../../functions/ingest/layout";
 import type { DataBucket } from "../storage/data-bucket";
 import type { DatabaseEndpoint } from "../database/database-instance";
+import { FailureQueue } from "./failure-queue";
 import { viaService } from "../storage/kms-key";
 import { type FunctionOptions, INGEST_FUNCTION_DEFAULTS } from "./function-props";
 import { VpcFunction } from "./vpc-function";
@@ -21,16 +22,22 @@ export interface IngestFunctionProps extends FunctionOptions {
    * @default "ingest"
    */
   readonly dbUser?: string;
+  /** Terraform refuses any plan that destroys the failure queue's key. @default false */
+  readonly keyPreventDestroy?: boolean;
 }
 
 /**
  * Loads JSON Lines objects written under incoming/ of the data bucket into the items table, as its own
  * database user. It reads the bucket through the S3 gateway endpoint (its only HTTPS egress is S3's
  * prefix list), may read only incoming/ and write only results/, and only from this function's code.
+ * An object that fails every retry lands, with its event and error, in the function's failure queue.
  */
 export class IngestFunction extends VpcFunction {
+  /** Where events go that failed Lambda's retries (S3 invokes the function asynchronously). */
+  readonly failures: FailureQueue;
+
   constructor(scope: Construct, id: string, props: IngestFunctionProps) {
-    const { namePrefix, database, dataBucket, dbUser, ...options } = withDefaults(INGEST_FUNCTION_DEFAULTS, props);
+    const { namePrefix, database, dataBucket, dbUser, keyPreventDestroy, ...options } = withDefaults(INGEST_FUNCTION_DEFAULTS, props);
     const functionName = `${namePrefix}-ingest`;
     const context = AwsContext.of(scope);
     // Built, not referenced: the role's policies must exist before the function.
@@ -68,6 +75,12 @@ export class IngestFunction extends VpcFunction {
         ]);
         return [objects, ...toS3.rules];
       },
+    });
+
+    this.failures = new FailureQueue(this, "failures", {
+      name: `${functionName}-failures`,
+      function: this,
+      preventDestroy: keyPreventDestroy,
     });
 
     const permission = new LambdaPermission(this, "invoke-from-s3", {

@@ -1,6 +1,7 @@
 import { Aspects, type IAspect } from "cdktf";
 import type { IConstruct } from "constructs";
-import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import type { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { terraformTypeOf } from "../core/terraform-type";
 
 /**
  * Puts one permissions boundary on every IAM role under a scope, those made later included, like
@@ -22,8 +23,10 @@ export class PermissionsBoundary {
 class BoundaryAspect implements IAspect {
   constructor(private readonly policyArn: string) {}
 
-  visit(node: IConstruct): void {
-    if (!(node instanceof IamRole)) return;
+  visit(construct: IConstruct): void {
+    // By declared type, not instanceof: a role made by another copy of the provider is bounded too.
+    if (terraformTypeOf(construct) !== "aws_iam_role") return;
+    const node = construct as IamRole;
     const existing = node.permissionsBoundaryInput;
     if (existing !== undefined && existing !== this.policyArn) {
       throw new Error(

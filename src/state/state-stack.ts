@@ -1,10 +1,11 @@
 import type { Construct } from "constructs";
 import { LocalBackend, TerraformOutput, TerraformStack, Token } from "cdktf";
-import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
+import type { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import type { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { AccessLogBucket } from "../storage/access-log-bucket";
 import { AwsContext } from "../core/aws-context";
+import { resourcesOfType } from "../core/terraform-type";
 import { CiRoles } from "../ci/ci-roles";
 import { terraformTypesOf } from "../ci/ci-permissions";
 import {
@@ -12,6 +13,7 @@ import {
   accessLogBucketName,
   apiFunctionName,
   ciRoleNames,
+  dataAccessLogBucketName,
   dataBucketName,
   serviceNamePrefix,
 } from "../config/stack-config";
@@ -25,16 +27,13 @@ import { REQUIRED_TERRAFORM_VERSION } from "./required-terraform";
 
 /** The principals the service stack lets invoke its functions (its aws_lambda_permission resources). */
 function invokePrincipalsOf(service: TerraformStack): string[] {
-  const principals = service.node
-    .findAll()
-    .filter((construct): construct is LambdaPermission => construct instanceof LambdaPermission)
-    .map((permission) => {
-      const principal = permission.principalInput;
-      if (!principal || Token.isUnresolved(principal)) {
-        throw new Error(`${permission.node.path}: the principal must be a literal, so the deploy role may add exactly it`);
-      }
-      return principal;
-    });
+  const principals = resourcesOfType<LambdaPermission>(service, "aws_lambda_permission").map((permission) => {
+    const principal = permission.principalInput;
+    if (!principal || Token.isUnresolved(principal)) {
+      throw new Error(`${permission.node.path}: the principal must be a literal, so the deploy role may add exactly it`);
+    }
+    return principal;
+  });
   return [...new Set(principals)].sort();
 }
 
@@ -138,7 +137,7 @@ export class StateStack extends TerraformStack {
         awsManagedPolicies: [ENHANCED_MONITORING_POLICY],
         invokePrincipals: invokePrincipalsOf(service),
         serviceTypes: terraformTypesOf(service),
-        serviceBuckets: [dataBucketName(config)],
+        serviceBuckets: [dataBucketName(config), ...(config.ingest.accessLogs ? [dataAccessLogBucketName(config)] : [])],
         serviceRegion: config.region,
         state: { bucket: this.bucket, key: this.key, region: stateRegion(config), objectKey: stateObjectKey(config, service.node.id) },
       });

@@ -2,6 +2,7 @@ import { Construct } from "constructs";
 import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import type { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { AwsContext } from "../core/aws-context";
+import { AccessLogBucket } from "./access-log-bucket";
 import { customerManagedKey, usableThroughS3ForBucket } from "./kms-key";
 import { privateBucket } from "./private-bucket";
 /** Superseded versions (an input uploaded again, a result rewritten) stay recoverable this long. */
@@ -14,6 +15,12 @@ export interface DataBucketProps {
   readonly objectRetentionDays: number;
   /** Terraform refuses any plan that destroys the bucket or its key. */
   readonly preventDestroy: boolean;
+  /** Terraform refuses any plan that destroys the key, even where the bucket may go (kms.preventDestroy). @default preventDestroy */
+  readonly keyPreventDestroy?: boolean;
+  /** Destroying the bucket deletes its objects first: a disposable environment's bucket only (not with preventDestroy). @default false */
+  readonly forceDestroy?: boolean;
+  /** Server access logs go to a bucket of this name (src/storage/access-log-bucket.ts), kept objectRetentionDays; none when absent. */
+  readonly accessLogBucketName?: string;
 }
 
 /**
@@ -23,6 +30,8 @@ export interface DataBucketProps {
 export class DataBucket extends Construct {
   readonly bucket: S3Bucket;
   readonly key: KmsKey;
+  /** Where the bucket's server access logs go (accessLogBucketName). */
+  readonly accessLogs?: AccessLogBucket;
 
   constructor(scope: Construct, id: string, props: DataBucketProps) {
     super(scope, id);
@@ -30,7 +39,7 @@ export class DataBucket extends Construct {
     this.key = customerManagedKey(this, "key", {
       description: `${props.name}: objects of the data bucket`,
       alias: `alias/${props.name}`,
-      preventDestroy: props.preventDestroy,
+      preventDestroy: props.preventDestroy || props.keyPreventDestroy === true,
       usage: [
         // For this bucket's objects: the ingest function's role, whoever uploads.
         usableThroughS3ForBucket(context, "UseThroughS3ForDataBucket", props.name),
@@ -39,6 +48,7 @@ export class DataBucket extends Construct {
     this.bucket = privateBucket(this, {
       name: props.name,
       preventDestroy: props.preventDestroy,
+      forceDestroy: props.forceDestroy,
       // The bucket key makes S3 call KMS once per bucket key, not once per object.
       encryption: { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: this.key.arn }, bucketKeyEnabled: true },
       lifecycleRule: {
@@ -50,6 +60,13 @@ export class DataBucket extends Construct {
         abortIncompleteMultipartUpload: [{ daysAfterInitiation: 1 }],
       },
     });
+    if (props.accessLogBucketName) {
+      this.accessLogs = new AccessLogBucket(this, "access-logs", {
+        name: props.accessLogBucketName,
+        source: this.bucket,
+        retentionDays: props.objectRetentionDays,
+      });
+    }
   }
 
   get arn(): string {

@@ -8,6 +8,8 @@ import { customerManagedKey } from "./kms-key";
 export interface LogEncryptionProps {
   /** Prefix of names, e.g. "lambda-rds-iam-dev". */
   readonly namePrefix: string;
+  /** Terraform refuses any plan that destroys the key (and with it every log event it encrypted). @default false */
+  readonly preventDestroy?: boolean;
 }
 
 export interface EncryptedLogGroupProps {
@@ -31,6 +33,7 @@ export class LogEncryption extends Construct {
     this.key = customerManagedKey(this, "key", {
       description: `${props.namePrefix} CloudWatch log groups`,
       alias: `alias/${props.namePrefix}-logs`,
+      preventDestroy: props.preventDestroy,
       usage: [
         // CloudWatch Logs of this region encrypts and decrypts events with the key itself, for the groups
         // made here only (filled in at synthesis, once every group exists); AWS's statement for log groups.

@@ -25,6 +25,8 @@ export interface PrivateBucketProps {
   readonly policy?: (bucket: S3Bucket) => DataAwsIamPolicyDocumentStatement[];
   /** Terraform refuses any plan that destroys the bucket (default true). */
   readonly preventDestroy?: boolean;
+  /** Destroying the bucket deletes every object and version in it first (only with preventDestroy false). @default false */
+  readonly forceDestroy?: boolean;
 }
 
 /**
@@ -34,7 +36,17 @@ export interface PrivateBucketProps {
  * versioning, ...), so the state bucket keeps the Terraform addresses it had.
  */
 export function privateBucket(scope: Construct, props: PrivateBucketProps): S3Bucket {
-  const s3Bucket = new S3Bucket(scope, "bucket", { bucket: props.name, lifecycle: { preventDestroy: props.preventDestroy ?? true } });
+  const preventDestroy = props.preventDestroy ?? true;
+  if (props.forceDestroy && preventDestroy) {
+    throw new Error(
+      `privateBucket ${props.name}: forceDestroy deletes the objects of a bucket that is destroyed; set preventDestroy: false with it, or leave it out`,
+    );
+  }
+  const s3Bucket = new S3Bucket(scope, "bucket", {
+    bucket: props.name,
+    forceDestroy: props.forceDestroy,
+    lifecycle: { preventDestroy },
+  });
   const bucket = s3Bucket.id;
   new S3BucketOwnershipControls(scope, "ownership", { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } });
   new S3BucketPublicAccessBlock(scope, "public-access-block", {

@@ -1,11 +1,13 @@
-import { TerraformStack } from "cdktf";
+import { TerraformResource, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
-import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
+import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
 import { TYPE_PERMISSIONS, permissionsFor, terraformTypesOf } from "../../../src/ci/ci-permissions";
 import { loadStackConfigs } from "../../../src/config/environments";
+import { parseStackConfig } from "../../../src/config/stack-config";
 import { ServiceStack } from "../../../src/service-stack";
-import { projectRoot, synthStateStack, type Synthesized, testApp } from "../synth";
+import { StateStack } from "../../../src/state/state-stack";
+import { MINIMAL, projectRoot, synthStateStack, synthesize, type Synthesized, testApp } from "../synth";
 
 interface Statement {
   sid?: string;
@@ -38,6 +40,14 @@ describe("CI roles", () => {
     const { json } = synthStateStack();
     expect(json.resource.aws_iam_role).toBeUndefined();
     expect(json.resource.aws_iam_openid_connect_provider).toBeUndefined();
+  });
+
+  it("reach the data bucket's access-log bucket too when the service has one (ingest.accessLogs): the deploy role configures it", () => {
+    const s = synthStateStack({ ci: CI, ingest: { accessLogs: true } });
+    const buckets = ["data", "data-logs"].map((name) => `arn:${s.aws.partition}:s3:::lambda-rds-iam-dev-${name}-111111111111`);
+    const apply = statementsOf(s, "ci/deploy-role").find((statement) => statement.sid === "ApplyServiceBuckets");
+    expect(apply?.resources).toEqual(buckets);
+    expect(apply?.actions).toContain("s3:PutBucketLogging");
   });
 
   describe("with a repository", () => {
@@ -262,13 +272,32 @@ describe("deploy permissions derived from the service stack", () => {
     expect(dev.write).not.toContain("iam:AttachRolePolicy");
   });
 
+  it("do not depend on which copy of cdktf made the service stack: a second copy (an npm alias, a provider with its own) gives the same roles", () => {
+    const config = parseStackConfig({ ...MINIMAL, ci: CI }, "test");
+    const app = testApp();
+    let service: TerraformStack | undefined;
+    jest.isolateModules(() => {
+      // A fresh module registry: this ServiceStack, cdktf, constructs and the provider classes are loaded a second time.
+      const second = require("../../../src/service-stack") as typeof import("../../../src/service-stack");
+      expect(second.ServiceStack).not.toBe(ServiceStack);
+      expect((require("cdktf") as typeof import("cdktf")).TerraformResource).not.toBe(TerraformResource);
+      service = new second.ServiceStack(app, config.environment, { config, projectRoot });
+    });
+    const twoCopies = synthesize(new StateStack(app, `${config.environment}-state`, { config, service: service! }));
+    const oneCopy = synthStateStack({ ci: CI });
+    for (const role of ["ci/plan-role", "ci/deploy-role"]) {
+      expect({ role, statements: statementsOf(twoCopies, role) }).toEqual({ role, statements: statementsOf(oneCopy, role) });
+    }
+    expect(statementsOf(twoCopies, "ci/deploy-role").length).toBeGreaterThan(5);
+  });
+
   it("refuse a stack with a type nobody gave permissions for, naming it", () => {
     const stack = new TerraformStack(testApp(), "other");
     const scope = new Construct(stack, "scope");
     new IamRole(scope, "role", { assumeRolePolicy: "{}" });
-    new SnsTopic(scope, "topic");
+    new DynamodbTable(scope, "table", { name: "t", hashKey: "id", attribute: [{ name: "id", type: "S" }] });
     expect(() => permissionsFor(terraformTypesOf(stack))).toThrow(
-      "No CI permissions for aws_sns_topic: add what Terraform calls for them to TYPE_PERMISSIONS in src/ci/ci-permissions.ts",
+      "No CI permissions for aws_dynamodb_table: add what Terraform calls for them to TYPE_PERMISSIONS in src/ci/ci-permissions.ts",
     );
   });
 

@@ -63,6 +63,39 @@ describe("prod", () => {
     });
   });
 
+  it("keeps the data bucket from destroy, objects and all, and logs every access to it in a bucket of its own", () => {
+    const bucket = s.resource("aws_s3_bucket", "data-bucket/bucket");
+    expect(bucket).toMatchObject({ bucket: "lambda-rds-iam-prod-data-222222222222", lifecycle: keep });
+    expect(bucket.force_destroy).toBe(false);
+    const logBucketArn = s.ref("aws_s3_bucket", "data-bucket/access-logs/bucket", "arn");
+    expect(s.resource("aws_s3_bucket_logging", "data-bucket/access-logs/source-logging")).toEqual({
+      bucket: s.ref("aws_s3_bucket", "data-bucket/bucket", "id"),
+      target_bucket: s.ref("aws_s3_bucket", "data-bucket/access-logs/bucket", "id"),
+      target_prefix: `${s.ref("aws_s3_bucket", "data-bucket/bucket", "bucket")}/`,
+    });
+    expect(s.resource("aws_s3_bucket", "data-bucket/access-logs/bucket")).toEqual({
+      bucket: "lambda-rds-iam-prod-data-logs-222222222222",
+      lifecycle: keep,
+    });
+    // SSE-S3: the only encryption S3 log delivery accepts; written only by S3's log delivery for the data bucket of this account.
+    expect(s.resource("aws_s3_bucket_server_side_encryption_configuration", "data-bucket/access-logs/encryption").rule).toEqual([
+      { apply_server_side_encryption_by_default: { sse_algorithm: "AES256" } },
+    ]);
+    expect(s.data("aws_iam_policy_document", "data-bucket/access-logs/policy-document").statement[0]).toEqual({
+      sid: "S3ServerAccessLogDelivery",
+      principals: [{ type: "Service", identifiers: ["logging.s3.amazonaws.com"] }],
+      actions: ["s3:PutObject"],
+      resources: [`${logBucketArn}/${s.ref("aws_s3_bucket", "data-bucket/bucket", "bucket")}/*`],
+      condition: [
+        { test: "ArnLike", variable: "aws:SourceArn", values: [s.ref("aws_s3_bucket", "data-bucket/bucket", "arn")] },
+        { test: "StringEquals", variable: "aws:SourceAccount", values: [s.aws.accountId] },
+      ],
+    });
+    expect(s.resource("aws_s3_bucket_lifecycle_configuration", "data-bucket/access-logs/lifecycle").rule[0].expiration).toEqual([
+      { days: 90 },
+    ]);
+  });
+
   it("spans three zones with a NAT gateway in each", () => {
     expect(Object.keys(s.all("aws_nat_gateway"))).toHaveLength(3);
     expect(Object.keys(s.all("aws_subnet"))).toHaveLength(9);
@@ -92,6 +125,12 @@ describe("dev", () => {
     expect(instance.lifecycle).toBeUndefined();
     expect(s.resource("aws_kms_key", "database/key").lifecycle).toBeUndefined();
     expect(s.json.resource.terraform_data).toBeUndefined();
+  });
+
+  it("destroys the data bucket with its objects (force_destroy), with no access-log bucket to keep it", () => {
+    expect(s.resource("aws_s3_bucket", "data-bucket/bucket")).toMatchObject({ force_destroy: true, lifecycle: { prevent_destroy: false } });
+    expect(s.json.resource.aws_s3_bucket_logging).toBeUndefined();
+    expect(Object.keys(s.all("aws_s3_bucket"))).toEqual(["data-bucket/bucket"]);
   });
 
   it("may only touch the dev account, with the caller's own credentials", () => {

@@ -125,6 +125,21 @@ describe("stack configuration", () => {
       "state.accessLogs: the access log bucket a-project-name-of-twenty-environment-abcd-tfstate-logs-111111111111 would be longer than S3's 63 characters",
     ],
     [
+      "a data bucket both kept from destroy and destroyed with its objects",
+      { ingest: { preventDestroy: true, forceDestroy: true } },
+      "ingest.forceDestroy: cannot be set with ingest.preventDestroy: a bucket kept from destroy is never destroyed with its objects; turn one off",
+    ],
+    [
+      "access logs, kept from destroy, for a data bucket destroyed with the environment",
+      { ingest: { forceDestroy: true, accessLogs: true } },
+      "ingest.accessLogs: its bucket is kept from destroy, so an environment whose data bucket is force-destroyed could not be destroyed; turn off ingest.accessLogs or ingest.forceDestroy",
+    ],
+    [
+      "a data access log bucket name S3 refuses",
+      { project: "a-project-name-of-twenty", environment: "env-abcdefghijkl", state: { accessLogs: false }, ingest: { accessLogs: true } },
+      "ingest.accessLogs: the access log bucket a-project-name-of-twenty-env-abcdefghijkl-data-logs-111111111111 would be longer than S3's 63 characters",
+    ],
+    [
       "a CI repository with a wildcard owner",
       { ci: { repository: "*/lambda-rds-iam" } },
       'ci.repository: must be a GitHub repository "owner/repo" (no wildcards)',

@@ -3,6 +3,7 @@ import { withDefaults } from "../../../src/core/with-defaults";
 import { stackConfigSchema } from "../../../src/config/stack-config";
 import { DATABASE_INSTANCE_DEFAULTS } from "../../../src/database/database-instance-props";
 import { API_FUNCTION_DEFAULTS, INGEST_FUNCTION_DEFAULTS } from "../../../src/functions/function-props";
+import { ALARM_DEFAULTS } from "../../../src/monitoring/alarm-props";
 import { Network } from "../../../src/network/network";
 import { NETWORK_DEFAULTS } from "../../../src/network/network-props";
 import { LogEncryption } from "../../../src/storage/log-encryption";
@@ -26,8 +27,10 @@ describe("construct defaults", () => {
     const { proxy, ...instance } = config.database;
     expect({ proxy, instance }).toEqual({ proxy: false, instance: DATABASE_INSTANCE_DEFAULTS });
     expect(config.function).toEqual(API_FUNCTION_DEFAULTS);
-    const { objectRetentionDays, preventDestroy, ...ingest } = config.ingest;
+    const { objectRetentionDays, preventDestroy, forceDestroy, accessLogs, ...ingest } = config.ingest;
     expect({ ...ingest, runtime: config.function.runtime }).toEqual(INGEST_FUNCTION_DEFAULTS);
+    const { subscriptions, ...thresholds } = config.alarms;
+    expect({ subscriptions, thresholds }).toEqual({ subscriptions: [], thresholds: ALARM_DEFAULTS });
   });
 
   it("apply when a construct is used on its own: a Network with only its required props spans two zones of 10.0.0.0/16 behind one NAT", () => {

@@ -107,7 +107,7 @@ describe("DatabaseBootstrap", () => {
       database: "app",
       appUser: "app_user",
       ingestUser: "ingest",
-      migrations: ["0001_create_items.sql", "0002_create_ingested_objects.sql"],
+      migrations: ["0001_create_items.sql", "0002_create_ingested_objects.sql", "0003_create_ingested_keys.sql"],
     });
   });
 
@@ -118,11 +118,12 @@ describe("DatabaseBootstrap", () => {
     };
     const root = checkout();
     expect(inputOf(root)).toBe(s.resource("aws_lambda_invocation", "bootstrap/run").input);
-    writeFileSync(join(root, "migrations", "0003_add_owner.sql"), "ALTER TABLE items ADD COLUMN owner VARCHAR(64) NULL;\n");
+    writeFileSync(join(root, "migrations", "0004_add_owner.sql"), "ALTER TABLE items ADD COLUMN owner VARCHAR(64) NULL;\n");
     expect(JSON.parse(inputOf(root)).migrations).toEqual([
       "0001_create_items.sql",
       "0002_create_ingested_objects.sql",
-      "0003_add_owner.sql",
+      "0003_create_ingested_keys.sql",
+      "0004_add_owner.sql",
     ]);
   });
 

@@ -158,7 +158,10 @@ describe("direct-path sizing", () => {
     );
     expect(parseStackConfig({ ...input, function: { reservedConcurrency: 67 } }, "test").function.reservedConcurrency).toBe(67);
     expect(parseStackConfig({ ...input, database: { proxy: true } }, "test").database.proxy).toBe(true);
-    expect(parseStackConfig({ ...input, database: { instanceClass: "db.x2g.large" } }, "test").function.reservedConcurrency).toBe(68);
+    expect(
+      parseStackConfig({ ...input, database: { instanceClass: "db.x2g.large" }, alarms: { maxConnections: 2000 } }, "test").function
+        .reservedConcurrency,
+    ).toBe(68);
   });
 
   it("is the table the README shows", () => {

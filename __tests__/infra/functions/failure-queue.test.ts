@@ -1,41 +1,43 @@
 import { synthStack } from "../synth";
 
-describe("FailureQueue of the API function", () => {
-  const s = synthStack();
-  const queueArn = s.ref("aws_sqs_queue", "api/failures/queue", "arn");
-  const keyArn = s.ref("aws_kms_key", "api/failures/key", "arn");
-  const roleArn = s.ref("aws_iam_role", "api/role/role", "arn");
+const s = synthStack();
+
+// S3 invokes the ingest function asynchronously, as callers may invoke the API function: both get the same destination.
+describe.each(["api", "ingest"])("FailureQueue of the %s function", (fn) => {
+  const queueArn = s.ref("aws_sqs_queue", `${fn}/failures/queue`, "arn");
+  const keyArn = s.ref("aws_kms_key", `${fn}/failures/key`, "arn");
+  const roleArn = s.ref("aws_iam_role", `${fn}/role/role`, "arn");
   const { partition, region, accountId: account, dnsSuffix } = s.aws;
   const viaSqs = { test: "StringEquals", variable: "kms:ViaService", values: [`sqs.${region}.${dnsSuffix}`] };
 
   it("is the on-failure destination of the function's asynchronous invocations, after two retries within an hour", () => {
-    const config = s.resource("aws_lambda_function_event_invoke_config", "api/failures/async-invocation");
+    const config = s.resource("aws_lambda_function_event_invoke_config", `${fn}/failures/async-invocation`);
     expect(config).toMatchObject({
-      function_name: s.ref("aws_lambda_function", "api/function", "function_name"),
+      function_name: s.ref("aws_lambda_function", `${fn}/function`, "function_name"),
       maximum_retry_attempts: 2,
       maximum_event_age_in_seconds: 3600,
       destination_config: { on_failure: { destination: queueArn } },
     });
     expect(config.qualifier).toBeUndefined();
     // Lambda checks the role may send there when the destination is set.
-    expect(config.depends_on).toEqual([s.ref("aws_iam_role_policy", "api/role/send-failures", "id").slice(2, -4)]);
+    expect(config.depends_on).toEqual([s.ref("aws_iam_role_policy", `${fn}/role/send-failures`, "id").slice(2, -4)]);
   });
 
   it("keeps failures 14 days, encrypted with a rotating key of its own", () => {
-    expect(s.resource("aws_sqs_queue", "api/failures/queue")).toEqual({
-      name: "lambda-rds-iam-dev-api-failures",
+    expect(s.resource("aws_sqs_queue", `${fn}/failures/queue`)).toEqual({
+      name: `lambda-rds-iam-dev-${fn}-failures`,
       kms_master_key_id: keyArn,
       message_retention_seconds: 1209600,
     });
-    expect(s.resource("aws_kms_key", "api/failures/key")).toMatchObject({
+    expect(s.resource("aws_kms_key", `${fn}/failures/key`)).toMatchObject({
       enable_key_rotation: true,
-      policy: s.dataRef("aws_iam_policy_document", "api/failures/key-policy", "json"),
+      policy: s.dataRef("aws_iam_policy_document", `${fn}/failures/key-policy`, "json"),
     });
-    expect(s.resource("aws_kms_alias", "api/failures/key-alias").name).toBe("alias/lambda-rds-iam-dev-api-failures");
+    expect(s.resource("aws_kms_alias", `${fn}/failures/key-alias`).name).toBe(`alias/lambda-rds-iam-dev-${fn}-failures`);
   });
 
   it("lets only SQS use the key, for this queue's messages and principals of the account that IAM allows", () => {
-    const [administration, ...usage] = s.data("aws_iam_policy_document", "api/failures/key-policy").statement;
+    const [administration, ...usage] = s.data("aws_iam_policy_document", `${fn}/failures/key-policy`).statement;
     expect(administration.sid).toBe("AccountAdministersKey");
     expect(usage).toEqual([
       {
@@ -48,7 +50,7 @@ describe("FailureQueue of the API function", () => {
           {
             test: "StringEquals",
             variable: "kms:EncryptionContext:aws:sqs:arn",
-            values: [`arn:${partition}:sqs:${region}:${account}:lambda-rds-iam-dev-api-failures`],
+            values: [`arn:${partition}:sqs:${region}:${account}:lambda-rds-iam-dev-${fn}-failures`],
           },
         ],
       },
@@ -56,12 +58,12 @@ describe("FailureQueue of the API function", () => {
   });
 
   it("refuses messages from anyone but the function's role, and any request without TLS", () => {
-    expect(s.resource("aws_sqs_queue_policy", "api/failures/queue-policy")).toEqual({
-      queue_url: s.ref("aws_sqs_queue", "api/failures/queue", "url"),
-      policy: s.dataRef("aws_iam_policy_document", "api/failures/queue-policy-document", "json"),
+    expect(s.resource("aws_sqs_queue_policy", `${fn}/failures/queue-policy`)).toEqual({
+      queue_url: s.ref("aws_sqs_queue", `${fn}/failures/queue`, "url"),
+      policy: s.dataRef("aws_iam_policy_document", `${fn}/failures/queue-policy-document`, "json"),
     });
     const everyone = [{ type: "*", identifiers: ["*"] }];
-    expect(s.data("aws_iam_policy_document", "api/failures/queue-policy-document").statement).toEqual([
+    expect(s.data("aws_iam_policy_document", `${fn}/failures/queue-policy-document`).statement).toEqual([
       {
         sid: "OnlyTheFunctionSends",
         effect: "Deny",
@@ -82,18 +84,23 @@ describe("FailureQueue of the API function", () => {
   });
 
   it("lets the function's role send to exactly this queue, encrypting through SQS with its key only", () => {
-    expect(s.resource("aws_iam_role_policy", "api/role/send-failures")).toMatchObject({
-      role: s.ref("aws_iam_role", "api/role/role", "name"),
-      policy: s.dataRef("aws_iam_policy_document", "api/role/send-failures-document", "json"),
+    expect(s.resource("aws_iam_role_policy", `${fn}/role/send-failures`)).toMatchObject({
+      role: s.ref("aws_iam_role", `${fn}/role/role`, "name"),
+      policy: s.dataRef("aws_iam_policy_document", `${fn}/role/send-failures-document`, "json"),
     });
-    expect(s.data("aws_iam_policy_document", "api/role/send-failures-document").statement).toEqual([
+    expect(s.data("aws_iam_policy_document", `${fn}/role/send-failures-document`).statement).toEqual([
       { sid: "SendToFailureQueue", actions: ["sqs:SendMessage"], resources: [queueArn] },
       { sid: "EncryptFailuresThroughSqs", actions: ["kms:GenerateDataKey", "kms:Decrypt"], resources: [keyArn], condition: [viaSqs] },
     ]);
   });
+});
 
-  it("is the API function's only: the migrate function, invoked synchronously by Terraform, has none", () => {
-    expect(Object.keys(s.all("aws_lambda_function_event_invoke_config"))).toEqual(["api/failures/async-invocation"]);
-    expect(Object.keys(s.all("aws_sqs_queue"))).toEqual(["api/failures/queue"]);
+describe("FailureQueue", () => {
+  it("is the API and ingest functions' only: the migrate function, invoked synchronously by Terraform, has none", () => {
+    expect(Object.keys(s.all("aws_lambda_function_event_invoke_config"))).toEqual([
+      "api/failures/async-invocation",
+      "ingest/failures/async-invocation",
+    ]);
+    expect(Object.keys(s.all("aws_sqs_queue"))).toEqual(["api/failures/queue", "ingest/failures/queue"]);
   });
 });

@@ -96,6 +96,7 @@ describe("S3 ingest: data bucket, notification, ingest function and gateway endp
     expect(policies.map(([path]) => path).sort()).toEqual([
       "ingest/role/data-bucket-objects",
       "ingest/role/role/rds-connect-ingest",
+      "ingest/role/send-failures",
       "ingest/role/vpc-and-tracing",
       "ingest/role/write-logs",
     ]);

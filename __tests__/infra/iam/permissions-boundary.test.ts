@@ -23,6 +23,18 @@ describe("PermissionsBoundary.of(scope).apply", () => {
     expect(synthesize(other).resource("aws_iam_role", "unbounded").permissions_boundary).toBeUndefined();
   });
 
+  it("bounds a role made by another copy of cdktf and the provider (an npm alias, a provider with its own) the same", () => {
+    const stack = new TerraformStack(testApp(), "bounded");
+    PermissionsBoundary.of(stack).apply(BOUNDARY);
+    jest.isolateModules(() => {
+      const second = require("@cdktf/provider-aws/lib/iam-role") as typeof import("@cdktf/provider-aws/lib/iam-role");
+      expect(second.IamRole).not.toBe(IamRole);
+      new second.IamRole(stack, "other-copy", { assumeRolePolicy: "{}" });
+    });
+    const [role] = Object.values(synthesize(stack).json.resource.aws_iam_role);
+    expect(role).toMatchObject({ assume_role_policy: "{}", permissions_boundary: BOUNDARY });
+  });
+
   it("refuses a role that names a boundary of its own, naming the role", () => {
     const stack = new TerraformStack(testApp(), "bounded");
     new IamRole(stack, "own", { assumeRolePolicy: "{}", permissionsBoundary: "arn:aws:iam::aws:policy/AdministratorAccess" });

@@ -26,16 +26,33 @@ describe("every KMS key", () => {
   it("is found in the service and state stacks of both environments", () => {
     expect(keys.map(([path]) => path).sort()).toEqual([
       "dev-state/key",
+      "dev/alarms/topic/key",
       "dev/api/failures/key",
       "dev/data-bucket/key",
       "dev/database/key",
+      "dev/ingest/failures/key",
       "dev/logs/key",
       "prod-state/key",
+      "prod/alarms/topic/key",
       "prod/api/failures/key",
       "prod/data-bucket/key",
       "prod/database/key",
+      "prod/ingest/failures/key",
       "prod/logs/key",
     ]);
+  });
+
+  // Every key of prod's stacks, whatever made it: a new key without them fails here.
+  it.each(keys.filter(([path]) => path.startsWith("prod")))(
+    "%s (prod) is kept from destroy and waits the longest deletion window, 30 days",
+    (_, { key }) => {
+      expect(key.lifecycle).toEqual({ prevent_destroy: true });
+      expect(key.deletion_window_in_days).toBe(30);
+    },
+  );
+
+  it.each(keys.filter(([path]) => path.startsWith("dev/")))("%s (dev) goes with the environment when it is destroyed", (_, { key }) => {
+    expect(key.lifecycle?.prevent_destroy).toBeUndefined();
   });
 
   it("keeps the account's administration free of any way to use a key", () => {

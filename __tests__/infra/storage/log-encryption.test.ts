@@ -18,7 +18,14 @@ describe("LogEncryption", () => {
       "network/flow-log-group",
     ]);
     for (const group of Object.values(groups)) expect(group.kms_key_id).toBe(keyArn);
-    expect(Object.keys(s.all("aws_kms_key")).sort()).toEqual(["api/failures/key", "data-bucket/key", "database/key", "logs/key"]);
+    expect(Object.keys(s.all("aws_kms_key")).sort()).toEqual([
+      "alarms/topic/key",
+      "api/failures/key",
+      "data-bucket/key",
+      "database/key",
+      "ingest/failures/key",
+      "logs/key",
+    ]);
   });
 
   it("is a rotating key with its own alias", () => {

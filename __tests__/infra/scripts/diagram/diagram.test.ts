@@ -84,8 +84,11 @@ describe("diagram of a service stack", () => {
       "λ lambda-rds-iam-dev-api -> RDS mysql 8.4: rds-db:connect as app_user",
       "λ lambda-rds-iam-dev-api -> SQS queue: sqs:SendMessage",
       "λ lambda-rds-iam-dev-ingest -> KMS key: kms:Decrypt, kms:GenerateDataKey (conditional)",
+      // Its data bucket's key through S3, and its failure queue's key through SQS.
+      "λ lambda-rds-iam-dev-ingest -> KMS key: kms:Decrypt, kms:GenerateDataKey (conditional)",
       "λ lambda-rds-iam-dev-ingest -> RDS mysql 8.4: rds-db:connect as ingest",
       "λ lambda-rds-iam-dev-ingest -> S3 bucket: s3:GetObject, s3:GetObjectVersion (conditional); s3:PutObject (conditional)",
+      "λ lambda-rds-iam-dev-ingest -> SQS queue: sqs:SendMessage",
       "λ lambda-rds-iam-dev-migrate -> KMS key: kms:Decrypt (conditional)",
       "λ lambda-rds-iam-dev-migrate -> Secrets Manager secret: secretsmanager:GetSecretValue",
     ]);
@@ -98,10 +101,12 @@ describe("diagram of a service stack", () => {
     expect(outside).toEqual([
       "bucket: S3 bucket / lambda-rds-iam-dev-data-111111111111",
       "queue: SQS queue / lambda-rds-iam-dev-api-failures",
+      "queue: SQS queue / lambda-rds-iam-dev-ingest-failures",
     ]);
     expect(edgesOf(dev, "event")).toEqual([
       "S3 bucket -> λ lambda-rds-iam-dev-ingest: s3:ObjectCreated:* incoming/*",
       "λ lambda-rds-iam-dev-api -> SQS queue: on failure",
+      "λ lambda-rds-iam-dev-ingest -> SQS queue: on failure",
     ]);
     // Egress to the endpoint's prefix list, then the endpoint's route: the only way from the ingest function to the bucket.
     const path = ["λ lambda-rds-iam-dev-ingest -> s3 gateway endpoint: tcp 443 (prefix list)", "s3 gateway endpoint -> S3 bucket: "];

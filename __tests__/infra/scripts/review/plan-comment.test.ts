@@ -356,7 +356,7 @@ describe("plan comment: who gains what", () => {
       expect(verdict).toMatchObject({ broadens: true, dataAtRisk: false });
       const beforeDetails = markdown.slice(0, markdown.indexOf("<details>"));
       expect(beforeDetails.split("\n").length).toBeLessThan(30);
-      expect(beforeDetails).toContain("| IAM policy, role, trust or permission | 30 | `prod` |");
+      expect(beforeDetails).toContain("| IAM policy, role, trust or permission | 36 | `prod` |");
       expect(beforeDetails).toContain("No resource holding data or identity is replaced or destroyed; no protection is weakened.");
     });
   });

@@ -1,0 +1,100 @@
+import { Construct } from "constructs";
+import { withDefaults } from "../core/with-defaults";
+import type { DatabaseInstance } from "../database/database-instance";
+import type { DatabaseProxy } from "../database/database-proxy";
+import { maxConnections } from "../database/instance-classes";
+import type { FailureQueue } from "../functions/failure-queue";
+import type { VpcFunction } from "../functions/vpc-function";
+import { ALARM_DEFAULTS, type AlarmSubscription } from "./alarm-props";
+import { AlarmTopic } from "./alarm-topic";
+import { DatabaseAlarms } from "./database-alarms";
+import { FunctionAlarms } from "./function-alarms";
+import { ProxyAlarms } from "./proxy-alarms";
+
+/** A function with its on-failure destination. */
+export type MonitoredFunction = VpcFunction & { readonly failures: FailureQueue };
+
+export interface ServiceAlarmsProps {
+  /** Prefix of the topic's and the alarms' names, e.g. "lambda-rds-iam-dev". */
+  readonly namePrefix: string;
+  /** The functions to watch, by the short name their alarms carry ("api", "ingest"). */
+  readonly functions: Readonly<Record<string, MonitoredFunction>>;
+  readonly database: DatabaseInstance;
+  /** The instance's class, whose max_connections the connections threshold is a share of. */
+  readonly instanceClass: string;
+  /** The instance's initial storage, which the free-storage threshold is a share of. */
+  readonly allocatedStorageGb: number;
+  /** Its pinned sessions are watched when present. */
+  readonly proxy?: DatabaseProxy;
+  /**
+   * Who hears the alarms.
+   * @default none (the alarms still show in the console)
+   */
+  readonly subscriptions?: readonly AlarmSubscription[];
+  /**
+   * Terraform refuses any plan that destroys the alarm topic's key.
+   * @default false
+   */
+  readonly keyPreventDestroy?: boolean;
+  /** @default 1 */
+  readonly functionErrors?: number;
+  /** @default 5 */
+  readonly functionThrottles?: number;
+  /** @default 1 */
+  readonly iamAuthFailures?: number;
+  /** @default 80 */
+  readonly connectionsPercent?: number;
+  /**
+   * max_connections of the instance.
+   * @default worked out from instanceClass (src/database/instance-classes.ts)
+   */
+  readonly maxConnections?: number;
+  /** @default 5 */
+  readonly freeStoragePercent?: number;
+  /** @default 10 */
+  readonly proxyPinnedSessions?: number;
+}
+
+/** Every alarm of the environment, all to one encrypted topic. */
+export class ServiceAlarms extends Construct {
+  readonly topic: AlarmTopic;
+
+  constructor(scope: Construct, id: string, props: ServiceAlarmsProps) {
+    super(scope, id);
+    const settings = withDefaults(ALARM_DEFAULTS, props);
+    const { namePrefix } = props;
+    this.topic = new AlarmTopic(this, "topic", {
+      namePrefix,
+      subscriptions: props.subscriptions ?? [],
+      preventDestroy: props.keyPreventDestroy,
+    });
+    const topic = this.topic;
+
+    for (const [name, fn] of Object.entries(props.functions)) {
+      new FunctionAlarms(this, name, {
+        function: fn,
+        failures: fn.failures,
+        topic,
+        name,
+        errors: settings.functionErrors,
+        throttles: settings.functionThrottles,
+      });
+    }
+
+    const connections = props.maxConnections ?? maxConnections(props.instanceClass);
+    if (connections === undefined) {
+      throw new Error(
+        `ServiceAlarms: max_connections of ${props.instanceClass} is unknown; set maxConnections (alarms.maxConnections) or add the class's memory to src/database/instance-classes.ts`,
+      );
+    }
+    new DatabaseAlarms(this, "database", {
+      database: props.database,
+      topic,
+      namePrefix,
+      iamAuthFailures: settings.iamAuthFailures,
+      connections: Math.floor((connections * settings.connectionsPercent) / 100),
+      freeStorageGb: (props.allocatedStorageGb * settings.freeStoragePercent) / 100,
+    });
+    if (props.proxy) new ProxyAlarms(this, "proxy", { proxy: props.proxy, topic, pinnedSessions: settings.proxyPinnedSessions });
+  }
+}
