@@ -59,7 +59,8 @@ describe("on the direct path", () => {
     const storm = await environments.invoke(GET);
 
     const refused = storm.filter((invocation) => !succeeded(invocation));
-    expect(storm.filter(succeeded).length).toBeGreaterThan(0);
+    // How many get in at once depends on how fast this machine finishes 40 TLS logins (none did at a load
+    // average of 30); that every one gets in is asserted below, after Lambda-style retries.
     expect(storm.filter(succeeded).length).toBeLessThanOrEqual(MAX_CONNECTIONS);
     for (const invocation of refused) {
       expect(invocation.error).toEqual({
@@ -99,7 +100,6 @@ describe("through the multiplexing front, sized as the project's proxy", () => {
       expect(invocation.error).toMatchObject({ name: "DatabaseUnavailableError", retryable: true });
       expect(invocation.error?.message).not.toContain("ER_CON_COUNT_ERROR");
     }
-    expect(storm.filter(succeeded).length).toBeGreaterThan(0);
     expect(h.peakServerConnections()).toBeLessThanOrEqual(POOL.connections);
     // The pool's connections and the admin connection asking.
     expect(Number((await h.admin("SHOW GLOBAL STATUS LIKE 'Max_used_connections'"))[0].Value)).toBeLessThanOrEqual(POOL.connections + 1);
