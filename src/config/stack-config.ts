@@ -33,6 +33,7 @@ const INSTANCE_CLASS = /^db\.[a-z0-9]+\.[a-z0-9]+$/;
 
 /** MySQL account names as RDS IAM authentication accepts them. */
 export const DB_USER_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,31}$/;
+const mysqlAccount = z.string().regex(DB_USER_PATTERN, { error: "must start with a letter and hold at most 32 letters, digits or _" });
 
 const networkSchema = z
   .object({
@@ -73,10 +74,7 @@ const databaseSchema = z
       .regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, { error: "must be a MySQL database name: a letter, then letters, digits or _" })
       .default(DATABASE_INSTANCE_DEFAULTS.databaseName),
     /** The RDS master user; its password is generated and kept in Secrets Manager by RDS. */
-    masterUsername: z
-      .string()
-      .regex(DB_USER_PATTERN, { error: "must start with a letter and hold at most 32 letters, digits or _" })
-      .default(DATABASE_INSTANCE_DEFAULTS.masterUsername),
+    masterUsername: mysqlAccount.default(DATABASE_INSTANCE_DEFAULTS.masterUsername),
     port: intInRange(1150, 65535).default(DATABASE_INSTANCE_DEFAULTS.port),
     backupRetentionDays: intInRange(7, 35, " days (at least a week of backups)").default(DATABASE_INSTANCE_DEFAULTS.backupRetentionDays),
     logRetentionDays: logRetention.default(DATABASE_INSTANCE_DEFAULTS.logRetentionDays),
@@ -118,10 +116,7 @@ const functionSchema = z
     reservedConcurrency: intInRange(1, 1000).default(API_FUNCTION_DEFAULTS.reservedConcurrency),
     logRetentionDays: logRetention.default(API_FUNCTION_DEFAULTS.logRetentionDays),
     /** The MySQL account the function signs IAM tokens for. */
-    dbUser: z
-      .string()
-      .regex(DB_USER_PATTERN, { error: "must start with a letter and hold at most 32 letters, digits or _" })
-      .default(API_FUNCTION_DEFAULTS.dbUser),
+    dbUser: mysqlAccount.default(API_FUNCTION_DEFAULTS.dbUser),
     /** Where the function may open HTTPS connections besides the database (ApiFunctionProps.httpsEgress). */
     httpsEgress: z
       .array(z.enum(HTTPS_DESTINATIONS, { error: `must be ${HTTPS_DESTINATIONS.map((d) => `"${d}"`).join(", ")}` }))
@@ -140,10 +135,7 @@ const ingestSchema = z
     reservedConcurrency: intInRange(1, 100).default(INGEST_FUNCTION_DEFAULTS.reservedConcurrency),
     logRetentionDays: logRetention.default(INGEST_FUNCTION_DEFAULTS.logRetentionDays),
     /** The MySQL account the ingest function signs IAM tokens for: writes items, never deletes. */
-    dbUser: z
-      .string()
-      .regex(DB_USER_PATTERN, { error: "must start with a letter and hold at most 32 letters, digits or _" })
-      .default(INGEST_FUNCTION_DEFAULTS.dbUser),
+    dbUser: mysqlAccount.default(INGEST_FUNCTION_DEFAULTS.dbUser),
     /** Days an object (incoming/ and results/) is kept after it was written; superseded versions are kept 7 days. */
     objectRetentionDays: intInRange(1, 3650, " days").default(30),
     /** Terraform refuses any plan that destroys the data bucket or its key. */

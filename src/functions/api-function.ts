@@ -28,8 +28,6 @@ export interface ApiFunctionProps extends FunctionOptions {
    * @default [] (the items API signs its tokens locally and calls nothing)
    */
   readonly httpsEgress?: readonly HttpsDestination[];
-  /** Terraform refuses any plan that destroys the failure queue's key. @default false */
-  readonly keyPreventDestroy?: boolean;
 }
 
 /**

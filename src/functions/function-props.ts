@@ -22,6 +22,11 @@ export interface FunctionOptions {
   readonly reservedConcurrency?: number;
   /** @default 14 */
   readonly logRetentionDays?: number;
+  /**
+   * Terraform refuses any plan that destroys the keys of the function's own resources (its failure queue's).
+   * @default false
+   */
+  readonly keyPreventDestroy?: boolean;
 }
 
 /** What a function's HTTPS egress may reach: gateway endpoints by prefix list, or the internet through the NAT. */

@@ -22,8 +22,6 @@ export interface IngestFunctionProps extends FunctionOptions {
    * @default "ingest"
    */
   readonly dbUser?: string;
-  /** Terraform refuses any plan that destroys the failure queue's key. @default false */
-  readonly keyPreventDestroy?: boolean;
 }
 
 /**
