@@ -104,6 +104,31 @@ describe("Database connection path against a real MariaDB", () => {
     }
   });
 
+  it("gives a unit of work the connection to itself: another caller's statement never lands in its transaction", async () => {
+    await h.admin("CREATE TABLE app.turns (caller VARCHAR(8) NOT NULL)");
+    const db = new DatabaseClient(settings(), signerFrom(h, []));
+    try {
+      await db.run("open", health);
+      let submitted!: () => void;
+      const otherSubmitted = new Promise<void>((resolve) => (submitted = resolve));
+      const rolledBack = db.run("first", async (connection) => {
+        await connection.beginTransaction();
+        await connection.query("INSERT INTO turns VALUES ('first')");
+        await otherSubmitted;
+        // Turns of the event loop in which an interleaved statement would reach the connection first.
+        for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+        await connection.rollback();
+      });
+      const committed = db.run("second", (connection) => connection.query("INSERT INTO turns VALUES ('second')"));
+      submitted();
+      await Promise.all([rolledBack, committed]);
+      expect(await h.admin("SELECT caller FROM app.turns")).toEqual([{ caller: "second" }]);
+    } finally {
+      await db.end();
+      await h.admin("DROP TABLE app.turns");
+    }
+  });
+
   it("reads its settings from the environment, naming what is missing", () => {
     expect(settings()).toMatchObject({
       host: "127.0.0.1",

@@ -3,7 +3,12 @@ import { captureLogLines } from "../../harness/logs";
 import { bootstrapHarness } from "../../harness/migrations";
 import { closeDatabase, handler, sharedDatabase } from "../../functions/api/index";
 import { MAX_DATA_BYTES, MAX_ID_LENGTH } from "../../functions/shared/request";
-import { CONNECT_TIMEOUT_MS, DatabaseUnavailableError, POOL_SIZE, QUERY_TIMEOUT_MS } from "../../functions/shared/database-client";
+import {
+  CONNECT_TIMEOUT_MS,
+  DatabaseUnavailableError,
+  CONNECTIONS_PER_ENVIRONMENT,
+  QUERY_TIMEOUT_MS,
+} from "../../functions/shared/database-client";
 
 let h: Harness;
 const logLines: string[] = [];
@@ -161,7 +166,7 @@ describe("items API on a real MariaDB with IAM-token authentication", () => {
     await sampling;
     expect(responses.map((response) => response.statusCode).filter((code) => code >= 300)).toEqual([]);
     expect(peakConnections).toBeGreaterThan(0);
-    expect(peakConnections).toBeLessThanOrEqual(POOL_SIZE);
+    expect(peakConnections).toBeLessThanOrEqual(CONNECTIONS_PER_ENVIRONMENT);
     expect(sharedDatabase().tokens.signings - signingsBefore).toBeLessThanOrEqual(1);
   });
 

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { type Readable, pipeline } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import type { PoolConnection, RowDataPacket } from "mysql2/promise";
+import type { Connection, RowDataPacket } from "mysql2/promise";
 import { type DatabaseClient, query } from "../shared/database-client";
 import { ClientError, type ItemData, parseItem } from "../shared/request";
 import { log } from "../shared/log";
@@ -74,7 +74,7 @@ class Superseded extends Error {
  * unless a newer one is recorded there already (then throws Superseded, and the transaction rolls back).
  * Every transaction that writes rows of a version calls it first, so versions of one key never interleave.
  */
-async function claimKey(connection: PoolConnection, object: ObjectVersion, hash: string): Promise<void> {
+async function claimKey(connection: Connection, object: ObjectVersion, hash: string): Promise<void> {
   const rows = await query<RowDataPacket[]>(
     connection,
     "SELECT sequencer, object_version FROM ingested_keys WHERE key_hash = ? FOR UPDATE",
@@ -93,12 +93,12 @@ async function claimKey(connection: PoolConnection, object: ObjectVersion, hash:
 /** Errors that say the object's bytes cannot be read as what they claim to be: retrying will not help. */
 const isMalformedStream = (error: unknown) => /^Z_/.test(String((error as { code?: string }).code ?? ""));
 
-async function upsert(connection: PoolConnection, batch: UpsertBatch): Promise<void> {
+async function upsert(connection: Connection, batch: UpsertBatch): Promise<void> {
   for (const statement of batch.finish()) await query(connection, statement);
 }
 
 /** Runs `work` in a transaction; rolled back on failure (DatabaseClient.run then retries the whole unit once on a fresh connection). */
-async function inTransaction(db: DatabaseClient, requestId: string, work: (connection: PoolConnection) => Promise<void>): Promise<void> {
+async function inTransaction(db: DatabaseClient, requestId: string, work: (connection: Connection) => Promise<void>): Promise<void> {
   await db.run(requestId, async (connection) => {
     await connection.beginTransaction();
     try {

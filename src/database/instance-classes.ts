@@ -3,7 +3,7 @@
  * RDS Proxy): every execution environment holds one connection until the server reaps it.
  */
 
-/** The API function's connections per execution environment (functions/shared/database-client.ts POOL_SIZE). */
+/** The API function's connections per execution environment (functions/shared/database-client.ts CONNECTIONS_PER_ENVIRONMENT). */
 export const CONNECTIONS_PER_ENVIRONMENT = 1;
 /** Share of max_connections the function may take: the rest is for the migrate function, operators, monitoring, and environments Lambda retired whose connections the server has not reaped yet. */
 const FUNCTION_SHARE = 0.8;

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { POOL_SIZE } from "../../../functions/shared/database-client";
+import { CONNECTIONS_PER_ENVIRONMENT as CLIENT_CONNECTIONS } from "../../../functions/shared/database-client";
 import { ConfigError, parseStackConfig } from "../../../src/config/stack-config";
 import { CONNECTIONS_PER_ENVIRONMENT, directPathConcurrency, maxConnections } from "../../../src/database/instance-classes";
 import { MINIMAL, projectRoot, synthStack } from "../synth";
@@ -140,7 +140,7 @@ describe("RDS Proxy, on", () => {
 
 describe("direct-path sizing", () => {
   it("counts the connections the handler really holds per execution environment", () => {
-    expect(CONNECTIONS_PER_ENVIRONMENT).toBe(POOL_SIZE);
+    expect(CONNECTIONS_PER_ENVIRONMENT).toBe(CLIENT_CONNECTIONS);
   });
 
   it("follows RDS's max_connections formula for MySQL, memory / 12582880", () => {
