@@ -3,7 +3,7 @@
  * warm latency next to a raw mysql2 query, and token signings, all on the MariaDB IAM harness.
  * Figures only; targets are printed beside them, nothing is enforced.
  */
-import { type ChildProcess, fork, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -13,6 +13,7 @@ import mysql from "mysql2/promise";
 import { type Harness, startHarness } from "../../harness/mariadb";
 import { bootstrapHarness } from "../../harness/migrations";
 import { bundleFunction } from "../../src/functions/function-bundle";
+import { placeOnOwnCpu } from "./cpu-placement";
 import { median, percentile } from "./measure";
 
 const projectRoot = resolve(__dirname, "../..");
@@ -113,7 +114,9 @@ async function warmChild(job: WarmJob): Promise<WarmResult> {
   const raw = await mysql.createConnection(options);
   const rawWithoutTrace = await mysql.createConnection({ ...options, trace: false });
   const get = { op: "get", id: ITEM_ID };
-  const viaHandler = () => api.handler(get);
+  // Lambda always passes the invocation's id, so the handler never makes one of its own there.
+  const context = { awsRequestId: "2b1f8d1e-3c5a-4f7e-9d2b-1a2b3c4d5e6f" };
+  const viaHandler = () => api.handler(get, context);
   // The statement the handler sends, the way it sends it: text protocol, the value escaped by the driver.
   const viaRaw = () => raw.query("SELECT id, data FROM items WHERE id = ?", [ITEM_ID]);
   const viaRawWithoutTrace = () => rawWithoutTrace.query("SELECT id, data FROM items WHERE id = ?", [ITEM_ID]);
@@ -145,6 +148,8 @@ const row = (label: string, ...cells: string[]) =>
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 
 async function main(): Promise<void> {
+  // Before the harness starts, so MariaDB inherits this process's CPUs.
+  const placement = placeOnOwnCpu({ float: process.argv.includes("--float") });
   const work = mkdtempSync(join(tmpdir(), "bench-function-"));
   let h: Harness | undefined;
   try {
@@ -165,7 +170,10 @@ async function main(): Promise<void> {
     const coldStarts: ColdStart[] = [];
     for (let i = 0; i < COLD_STARTS; i++) {
       progress(`cold start ${i + 1} of ${COLD_STARTS}...`);
-      const child = spawn(process.execPath, ["-e", COLD_START, indexJs], { env, stdio: ["ignore", "ignore", "pipe", "ipc"] });
+      const child = spawn(...placement.command(process.execPath, ["-e", COLD_START, indexJs]), {
+        env,
+        stdio: ["ignore", "ignore", "pipe", "ipc"],
+      });
       coldStarts.push(await firstMessage<ColdStart>(child));
     }
 
@@ -177,7 +185,10 @@ async function main(): Promise<void> {
       credentials: h.credentials,
     }).getAuthToken();
     progress(`${(WARM_UP + INVOCATIONS) * 3} warm calls, the handler and the raw driver alternating...`);
-    const child = fork(__filename, ["--warm"], { env, stdio: ["ignore", "ignore", "pipe", "ipc"] });
+    const child = spawn(...placement.command(process.execPath, [...process.execArgv, __filename, "--warm"]), {
+      env,
+      stdio: ["ignore", "ignore", "pipe", "ipc"],
+    });
     const warm = firstMessage<WarmResult>(child);
     child.send({ indexJs, host: h.host, port: h.port, user: h.env.DB_USER, database: h.database, ca: h.caPem, token } satisfies WarmJob);
     const { handler, raw, rawWithoutTrace, signings } = await warm;
@@ -189,8 +200,9 @@ async function main(): Promise<void> {
     ];
     const cpuPerCall = (s: Side) => s.cpuMicros / s.ms.length;
     console.log(
-      `api function, nodejs22.x bundle (run here on node ${process.version}), MariaDB IAM harness on loopback (through its token-verifying front)\n`,
+      `api function, nodejs22.x bundle (run here on node ${process.version}), MariaDB IAM harness on loopback (through its token-verifying front)`,
     );
+    console.log(`${placement.description}\n`);
     row("zip size", `${(bundle.bytes / 1024).toFixed(1)} KB`, "", "target <= 600 KB");
     row("index.js unzipped", `${(code.byteLength / 1024).toFixed(1)} KB`);
     console.log(`\ncold start, median of ${COLD_STARTS} fresh node processes`);

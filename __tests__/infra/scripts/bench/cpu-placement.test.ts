@@ -1,0 +1,61 @@
+import { spawnSync } from "node:child_process";
+import { allowedCpus, onCpu, parseCpuList } from "../../../../scripts/bench/cpu-placement";
+import { projectRoot } from "../../synth";
+
+const PRINT_ALLOWED_CPUS =
+  "process.stdout.write(/^Cpus_allowed_list:\\s*(.+)$/m.exec(require('fs').readFileSync('/proc/self/status','utf8'))[1])";
+
+describe("CPU lists", () => {
+  it("reads ranges and single CPUs as /proc writes them", () => {
+    expect(parseCpuList("0-3,8")).toEqual([0, 1, 2, 3, 8]);
+    expect(parseCpuList("5\n")).toEqual([5]);
+    expect(allowedCpus("Name:\tnode\nCpus_allowed:\t3\nCpus_allowed_list:\t0-1\n")).toEqual([0, 1]);
+  });
+
+  it("names a list it cannot read", () => {
+    expect(() => parseCpuList("0-x")).toThrow('cannot read the CPU list "0-x": expected ranges such as 0-3,8');
+    expect(() => allowedCpus("Name:\tnode\n")).toThrow("/proc/self/status has no Cpus_allowed_list line");
+  });
+});
+
+describe("placement of a benchmark's processes", () => {
+  const cpus = allowedCpus();
+
+  it("starts the measured process on the one CPU it names", () => {
+    const last = cpus[cpus.length - 1];
+    const [command, args] = onCpu(last, process.execPath, ["-e", PRINT_ALLOWED_CPUS]);
+    const child = spawnSync(command, args, { encoding: "utf8" });
+    expect(child.stderr).toBe("");
+    expect(child.stdout).toBe(String(last));
+  });
+
+  // In a child: placing moves the calling process, which must not be the test runner.
+  const placed = (...flags: string[]) => {
+    const script = `const p = require("./scripts/bench/cpu-placement").placeOnOwnCpu({ float: ${flags.includes("--float")} });
+      const [command, args] = p.command(process.execPath, ["-e", ${JSON.stringify(PRINT_ALLOWED_CPUS)}]);
+      const measured = require("child_process").spawnSync(command, args, { encoding: "utf8" }).stdout;
+      process.stdout.write(JSON.stringify({ description: p.description, measured, self: (${PRINT_ALLOWED_CPUS.replace("process.stdout.write", "")}) }));`;
+    const child = spawnSync(process.execPath, ["--import", "tsx", "-e", script], { cwd: projectRoot, encoding: "utf8" });
+    if (child.status !== 0) throw new Error(child.stderr);
+    return JSON.parse(child.stdout) as { description: string; measured: string; self: string };
+  };
+
+  it("gives the measured process the last allowed CPU and keeps itself, and what it starts, on the others", () => {
+    const result = placed();
+    if (cpus.length < 2) {
+      expect(result.description).toBe(`processes float over the CPUs (only CPU ${cpus[0]} is allowed)`);
+      return;
+    }
+    const rest = cpus.slice(0, -1).join(",");
+    expect(result.description).toBe(`measured process on CPU ${cpus[cpus.length - 1]}, this process and the harness on CPU ${rest}`);
+    expect(result.measured).toBe(String(cpus[cpus.length - 1]));
+    expect(parseCpuList(result.self)).toEqual(parseCpuList(rest));
+  });
+
+  it("floats when asked to, and says so", () => {
+    const result = placed("--float");
+    expect(result.description).toBe("processes float over the CPUs (--float)");
+    expect(parseCpuList(result.measured)).toEqual(cpus);
+    expect(parseCpuList(result.self)).toEqual(cpus);
+  });
+});
