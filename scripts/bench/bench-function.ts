@@ -141,6 +141,18 @@ async function warmChild(job: WarmJob): Promise<WarmResult> {
   return result;
 }
 
+interface Figures {
+  p50: number;
+  p99: number;
+  cpuPerCall: number;
+}
+
+const figures = (side: Side): Figures => ({
+  p50: percentile(side.ms, 50),
+  p99: percentile(side.ms, 99),
+  cpuPerCall: side.cpuMicros / side.ms.length,
+});
+
 const ms = (value: number) => `${value.toFixed(value < 10 ? 3 : 1)} ms`;
 const row = (label: string, ...cells: string[]) =>
   console.log(`  ${label.padEnd(50)}${cells.map((cell) => cell.padEnd(14)).join("")}`.trimEnd());
@@ -192,13 +204,6 @@ async function main(): Promise<void> {
     const warm = firstMessage<WarmResult>(child);
     child.send({ indexJs, host: h.host, port: h.port, user: h.env.DB_USER, database: h.database, ca: h.caPem, token } satisfies WarmJob);
     const { handler, raw, rawWithoutTrace, signings } = await warm;
-    const [handlerP50, handlerP99, rawP50, rawP99] = [
-      percentile(handler.ms, 50),
-      percentile(handler.ms, 99),
-      percentile(raw.ms, 50),
-      percentile(raw.ms, 99),
-    ];
-    const cpuPerCall = (s: Side) => s.cpuMicros / s.ms.length;
     console.log(
       `api function, nodejs22.x bundle (run here on node ${process.version}), MariaDB IAM harness on loopback (through its token-verifying front)`,
     );
@@ -211,31 +216,24 @@ async function main(): Promise<void> {
     row("total", ms(median(coldStarts.map((c) => c.loadMs + c.firstInvocationMs))));
     console.log(`\nwarm get of one item, ${INVOCATIONS} sequential calls each (blocks of ${BLOCK}, alternating) after ${WARM_UP} warm-up`);
     row("", "p50", "p99", "CPU per call");
+    const [handlerFigures, rawFigures, rawWithoutTraceFigures] = [handler, raw, rawWithoutTrace].map(figures);
     const µs = (micros: number) => `${micros.toFixed(0)} µs`;
-    row("handler (bundle)", ms(handlerP50), ms(handlerP99), µs(cpuPerCall(handler)));
-    row("raw mysql2 query, open TLS connection", ms(rawP50), ms(rawP99), µs(cpuPerCall(raw)));
-    row(
-      "ratio handler / raw",
-      `${(handlerP50 / rawP50).toFixed(2)}x`,
-      `${(handlerP99 / rawP99).toFixed(2)}x`,
-      `${(cpuPerCall(handler) / cpuPerCall(raw)).toFixed(2)}x`,
-      "target <= 1.3x at p50",
-    );
+    const times = (part: number, whole: number) => `${(part / whole).toFixed(2)}x`;
+    const sideRow = (label: string, f: Figures) => row(label, ms(f.p50), ms(f.p99), µs(f.cpuPerCall));
+    const ratioRow = (label: string, f: Figures, base: Figures, ...notes: string[]) =>
+      row(label, times(f.p50, base.p50), times(f.p99, base.p99), times(f.cpuPerCall, base.cpuPerCall), ...notes);
+    sideRow("handler (bundle)", handlerFigures);
+    sideRow("raw mysql2 query, open TLS connection", rawFigures);
+    ratioRow("ratio handler / raw", handlerFigures, rawFigures, "target <= 1.3x at p50");
     row(
       "handler overhead (handler - raw)",
-      µs((handlerP50 - rawP50) * 1000),
-      µs((handlerP99 - rawP99) * 1000),
-      µs(cpuPerCall(handler) - cpuPerCall(raw)),
+      µs((handlerFigures.p50 - rawFigures.p50) * 1000),
+      µs((handlerFigures.p99 - rawFigures.p99) * 1000),
+      µs(handlerFigures.cpuPerCall - rawFigures.cpuPerCall),
     );
-    const [bareP50, bareP99] = [percentile(rawWithoutTrace.ms, 50), percentile(rawWithoutTrace.ms, 99)];
     console.log("\nthe raw query with the handler's trace: false (mysql2 captures no stack per statement), for comparison");
-    row("raw mysql2 query, trace: false", ms(bareP50), ms(bareP99), µs(cpuPerCall(rawWithoutTrace)));
-    row(
-      "ratio handler / raw with trace: false",
-      `${(handlerP50 / bareP50).toFixed(2)}x`,
-      `${(handlerP99 / bareP99).toFixed(2)}x`,
-      `${(cpuPerCall(handler) / cpuPerCall(rawWithoutTrace)).toFixed(2)}x`,
-    );
+    sideRow("raw mysql2 query, trace: false", rawWithoutTraceFigures);
+    ratioRow("ratio handler / raw with trace: false", handlerFigures, rawWithoutTraceFigures);
     console.log();
     row("token signings per 100 warm invocations", String((signings * 100) / INVOCATIONS), "", "", "target <= 1");
   } finally {
