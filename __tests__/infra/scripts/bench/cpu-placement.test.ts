@@ -1,6 +1,9 @@
 import { spawnSync } from "node:child_process";
+import { symlinkSync } from "node:fs";
+import { join } from "node:path";
 import { allowedCpus, onCpu, parseCpuList } from "../../../../scripts/bench/cpu-placement";
 import { projectRoot } from "../../synth";
+import { tempDir } from "../../temp";
 
 const PRINT_ALLOWED_CPUS =
   "process.stdout.write(/^Cpus_allowed_list:\\s*(.+)$/m.exec(require('fs').readFileSync('/proc/self/status','utf8'))[1])";
@@ -30,12 +33,16 @@ describe("placement of a benchmark's processes", () => {
   });
 
   // In a child: placing moves the calling process, which must not be the test runner.
-  const placed = (...flags: string[]) => {
-    const script = `const p = require("./scripts/bench/cpu-placement").placeOnOwnCpu({ float: ${flags.includes("--float")} });
+  const placed = (options: { float?: boolean; env?: NodeJS.ProcessEnv } = {}) => {
+    const script = `const p = require("./scripts/bench/cpu-placement").placeOnOwnCpu({ float: ${options.float === true} });
       const [command, args] = p.command(process.execPath, ["-e", ${JSON.stringify(PRINT_ALLOWED_CPUS)}]);
       const measured = require("child_process").spawnSync(command, args, { encoding: "utf8" }).stdout;
       process.stdout.write(JSON.stringify({ description: p.description, measured, self: (${PRINT_ALLOWED_CPUS.replace("process.stdout.write", "")}) }));`;
-    const child = spawnSync(process.execPath, ["--import", "tsx", "-e", script], { cwd: projectRoot, encoding: "utf8" });
+    const child = spawnSync(process.execPath, ["--import", "tsx", "-e", script], {
+      cwd: projectRoot,
+      env: options.env ?? process.env,
+      encoding: "utf8",
+    });
     if (child.status !== 0) throw new Error(child.stderr);
     return JSON.parse(child.stdout) as { description: string; measured: string; self: string };
   };
@@ -53,9 +60,22 @@ describe("placement of a benchmark's processes", () => {
   });
 
   it("floats when asked to, and says so", () => {
-    const result = placed("--float");
+    const result = placed({ float: true });
     expect(result.description).toBe("processes float over the CPUs (--float)");
     expect(parseCpuList(result.measured)).toEqual(cpus);
+    expect(parseCpuList(result.self)).toEqual(cpus);
+  });
+
+  it("floats without taskset, and says what to install", () => {
+    // A PATH that has this Node and nothing else.
+    const path = tempDir("node-");
+    symlinkSync(process.execPath, join(path, "node"));
+    const result = placed({ env: { ...process.env, PATH: path } });
+    expect(result.description).toBe(
+      cpus.length < 2
+        ? `processes float over the CPUs (only CPU ${cpus[0]} is allowed)`
+        : "processes float over the CPUs (taskset not found: install util-linux)",
+    );
     expect(parseCpuList(result.self)).toEqual(cpus);
   });
 });
