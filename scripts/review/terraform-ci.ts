@@ -15,21 +15,23 @@
  *   stops with a message saying to re-run. Never an `<env>-state` stack, which only a person deploys.
  * Environment: PLAN_ROLE_VARIABLE names the repository variable holding the plan role (PLAN_ROLE_ARN
  * is its value; the workflow has assumed it already), FORK=true for a pull request from a fork,
- * TERRAFORM overrides the binary (tests).
+ * TERRAFORM_BINARY_NAME names the binary (OpenTofu: tofu), as it does for cdktf and `npm run deploy`.
  */
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { runCli, takeOption } from "../cli/cli-args";
+import { terraformBinary } from "../cli/terraform-version";
 
 export const FORK_REASON = "pull request from a fork: GitHub gives it no OIDC token, so no AWS credentials (validate and tests ran)";
 export const STATE_STACK_REASON =
   "deployed by hand (see the README); its state is a local file on the deployer's machine, so CI validates it only";
 
-/** Runs terraform in the stack; `capture` returns its stdout, `stderr` hands what it printed to stderr (still shown) to `onFailure`. */
+/** Runs terraform (or TERRAFORM_BINARY_NAME) in the stack; `capture` returns its stdout, `stderr` hands what it printed to stderr (still shown) to `onFailure`. */
 function terraform(stackDir: string, args: string[], options: { capture?: boolean; onFailure?: (stderr: string) => void } = {}): string {
-  const binary = process.env.TERRAFORM ?? "terraform";
-  console.log(`$ terraform -chdir=${stackDir} ${args.join(" ")}`);
+  const { binary } = terraformBinary(process.env);
+  const name = basename(binary);
+  console.log(`$ ${name} -chdir=${stackDir} ${args.join(" ")}`);
   const run = spawnSync(binary, [`-chdir=${stackDir}`, ...args], {
     encoding: "utf8",
     stdio: ["ignore", options.capture ? "pipe" : "inherit", options.onFailure ? "pipe" : "inherit"],
@@ -40,7 +42,7 @@ function terraform(stackDir: string, args: string[], options: { capture?: boolea
   if (run.stderr) process.stderr.write(run.stderr);
   if (run.status !== 0) {
     options.onFailure?.(run.stderr ?? "");
-    throw new Error(`terraform ${args[0]} failed in ${stackDir} (exit ${run.status})`);
+    throw new Error(`${name} ${args[0]} failed in ${stackDir} (exit ${run.status})`);
   }
   return run.stdout ?? "";
 }

@@ -6,8 +6,8 @@ import { projectRoot } from "../../synth";
 import { tempDir } from "../../temp";
 
 /** A terraform that logs its arguments, writes the plan file it is asked for and prints a plan as JSON. */
-function fakeTerraform(dir: string): { binary: string; log: string } {
-  const binary = join(dir, "terraform");
+function fakeTerraform(dir: string, name = "terraform"): { binary: string; log: string } {
+  const binary = join(dir, name);
   const log = join(dir, "calls.log");
   writeFileSync(
     binary,
@@ -33,7 +33,7 @@ if (args[1] === "show") console.log(JSON.stringify({ format_version: "1.2", reso
   return { binary, log };
 }
 
-function workspace() {
+function workspace(binaryName?: string) {
   const dir = tempDir("terraform-ci-");
   const stacks = join(dir, "stacks");
   for (const stack of ["dev", "dev-state"]) {
@@ -42,8 +42,8 @@ function workspace() {
     mkdirSync(join(stacks, stack, "assets", "api"), { recursive: true });
     writeFileSync(join(stacks, stack, "assets", "api", "archive.zip"), "zip");
   }
-  const terraform = fakeTerraform(dir);
-  process.env.TERRAFORM = terraform.binary;
+  const terraform = fakeTerraform(dir, binaryName);
+  process.env.TERRAFORM_BINARY_NAME = terraform.binary;
   const calls = () => readFileSync(terraform.log, "utf8").trim().split("\n");
   return { dir, stacks, out: join(dir, "plans"), calls, binary: terraform.binary };
 }
@@ -51,7 +51,7 @@ function workspace() {
 describe("CI terraform steps", () => {
   beforeEach(() => jest.spyOn(console, "log").mockImplementation(() => undefined));
   afterEach(() => {
-    delete process.env.TERRAFORM;
+    delete process.env.TERRAFORM_BINARY_NAME;
     delete process.env.FAIL_ON;
     delete process.env.FAIL_WITH;
     jest.restoreAllMocks();
@@ -91,6 +91,19 @@ describe("CI terraform steps", () => {
   it("give forks no plan, whatever variables exist", () => {
     expect(skipReason("dev", { FORK: "true", PLAN_ROLE_ARN: "arn" })).toBe(FORK_REASON);
     expect(skipReason("dev", { FORK: "false", PLAN_ROLE_ARN: "arn" })).toBeUndefined();
+  });
+
+  it("run the binary TERRAFORM_BINARY_NAME names, as cdktf does, and name it when it fails", () => {
+    const { stacks, out, calls } = workspace("tofu");
+    const printed = jest.mocked(console.log);
+    validate(stacks, ["dev"]);
+    expect(calls()).toEqual([
+      `-chdir=${join(stacks, "dev")} init -backend=false -no-color`,
+      `-chdir=${join(stacks, "dev")} validate -no-color`,
+    ]);
+    expect(printed.mock.calls[0]).toEqual([`$ tofu -chdir=${join(stacks, "dev")} init -backend=false -no-color`]);
+    process.env.FAIL_ON = "plan";
+    expect(() => plan(stacks, "dev", out, { PLAN_ROLE_ARN: "arn" })).toThrow(`tofu plan failed in ${join(stacks, "dev")} (exit 1)`);
   });
 
   it("fail on a failed plan, leaving the reason for the comment", () => {
@@ -133,7 +146,7 @@ describe("CI terraform steps", () => {
     const run = spawnSync("npm", ["run", "-s", "ci:terraform", "--", "--stacks-dir", stacks, "plan", "dev", "dev-state", "--out", out], {
       cwd: projectRoot,
       encoding: "utf8",
-      env: { ...process.env, TERRAFORM: binary, PLAN_ROLE_ARN: "arn", FORK: "false" },
+      env: { ...process.env, TERRAFORM_BINARY_NAME: binary, PLAN_ROLE_ARN: "arn", FORK: "false" },
     });
     expect(run.status).toBe(0);
     expect(readdirSync(out).sort()).toEqual(["dev-state.skipped", "dev.json", "dev.tfplan", "stacks"]);
