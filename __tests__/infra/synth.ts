@@ -52,6 +52,8 @@ export interface Synthesized<S extends TerraformStack = ServiceStack> {
   all(type: string): Record<string, Block>;
   /** The standalone ingress or egress rules of the security group with this id reference. */
   rulesOf(direction: "ingress" | "egress", groupId: string): Block[];
+  /** The inline policies (aws_iam_role_policy) of the role made at `rolePath`, keyed by construct path. */
+  policiesOf(rolePath: string): Record<string, Block>;
   /** References to the stack's partition, DNS suffix, region and account id (src/core/aws-context.ts), as ARNs embed them. */
   aws: { partition: string; dnsSuffix: string; region: string; accountId: string };
 }
@@ -113,6 +115,10 @@ export function synthesize<S extends TerraformStack>(stack: S): Synthesized<S> {
     all,
     rulesOf: (direction, groupId) =>
       Object.values(all(`aws_vpc_security_group_${direction}_rule`)).filter((rule) => rule.security_group_id === groupId),
+    policiesOf: (rolePath) => {
+      const roleName = `\${aws_iam_role.${block(json.resource, "aws_iam_role", rolePath)[0]}.name}`;
+      return Object.fromEntries(Object.entries(all("aws_iam_role_policy")).filter(([, policy]) => policy.role === roleName));
+    },
     get aws() {
       return {
         partition: dataRef("aws_partition", "aws-context/partition", "partition"),

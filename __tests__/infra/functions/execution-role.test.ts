@@ -3,8 +3,7 @@ import { synthStack } from "../synth";
 describe("ExecutionRole of the API function", () => {
   const s = synthStack();
   const role = s.resource("aws_iam_role", "api/role/role");
-  const roleName = s.ref("aws_iam_role", "api/role/role", "name");
-  const policies = Object.entries(s.all("aws_iam_role_policy")).filter(([, policy]) => policy.role === roleName);
+  const policies = Object.entries(s.policiesOf("api/role/role"));
   /** Every statement the role's policies hold, read from the policy documents they reference. */
   const statements = policies.flatMap(([, policy]) => {
     const logicalId = /^\$\{data\.aws_iam_policy_document\.([^.]+)\.json\}$/.exec(policy.policy)?.[1];
