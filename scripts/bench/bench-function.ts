@@ -19,7 +19,7 @@ import { median, percentile } from "./measure";
 const projectRoot = resolve(__dirname, "../..");
 const COLD_STARTS = 5;
 // V8 is still optimising the handler's longer path after a few hundred calls (its compiler threads
-// kept using CPU over the first thousands here), and 1,000 samples a side left the ratio 0.15 apart
+// kept using CPU over the first thousands here), and 1,000 samples a side left the ratio 0.17 apart
 // between two copies of the same bundle: both are well above that now.
 const WARM_UP = 1000;
 const INVOCATIONS = 4000;
@@ -78,24 +78,22 @@ function firstMessage<T>(child: ChildProcess): Promise<T> {
   });
 }
 
-async function timed(count: number, run: () => Promise<unknown>, side?: Side): Promise<number[]> {
-  const samples: number[] = [];
+/** Calls `run` `count` times in a row; with `side`, adds each call's wall time and the calls' CPU time to it. */
+async function timed(count: number, run: () => Promise<unknown>, side?: Side): Promise<void> {
   const cpuBefore = process.cpuUsage();
   for (let i = 0; i < count; i++) {
     const started = performance.now();
     await run();
-    samples.push(performance.now() - started);
+    side?.ms.push(performance.now() - started);
   }
   if (side) {
     const cpu = process.cpuUsage(cpuBefore);
     side.cpuMicros += cpu.user + cpu.system;
-    side.ms.push(...samples);
   }
-  return samples;
 }
 
 /**
- * Runs in a forked child: the shipped bundle and a raw connection in one process with the same loop,
+ * Runs in a child of its own: the shipped bundle and a raw connection in one process with the same loop,
  * so the only difference is what the handler adds (parsing, its unit of work with one timer and a retry, row decoding, logging).
  * A child because the bundle reads its settings from process.env and logs every call to stdout.
  */
