@@ -263,3 +263,7 @@ export function functionsOf(s: Synthesized<any>): SynthesizedFunction[] {
     dbUser: block.environment?.variables?.DB_USER,
   }));
 }
+
+/** Security-group rules in the order of their descriptions: rules compared as a set, whatever order constructs made them in. */
+export const byDescription = (rules: Block[]): Block[] =>
+  [...rules].sort((a, b) => String(a.description).localeCompare(String(b.description)));

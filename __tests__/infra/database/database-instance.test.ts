@@ -1,5 +1,5 @@
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
-import { functionsOf, synthStack } from "../synth";
+import { byDescription, functionsOf, synthStack } from "../synth";
 
 describe("DatabaseInstance", () => {
   const s = synthStack();
@@ -102,7 +102,6 @@ describe("DatabaseInstance", () => {
     expect(connecting.map(({ path }) => path)).toEqual(
       expect.arrayContaining(["api/function", "ingest/function", "bootstrap/migrate/function"]),
     );
-    const byDescription = (rules: { description: string }[]) => [...rules].sort((a, b) => a.description.localeCompare(b.description));
     expect(byDescription(s.rulesOf("ingress", databaseGroup))).toEqual(
       byDescription(
         connecting.map(({ group, name }) => ({

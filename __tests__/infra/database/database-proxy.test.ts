@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { CONNECTIONS_PER_ENVIRONMENT as CLIENT_CONNECTIONS } from "../../../functions/shared/database-client";
 import { ConfigError, parseStackConfig } from "../../../src/config/stack-config";
 import { CONNECTIONS_PER_ENVIRONMENT, directPathConcurrency, maxConnections } from "../../../src/database/instance-classes";
-import { MINIMAL, functionsOf, projectRoot, synthStack } from "../synth";
+import { MINIMAL, byDescription, functionsOf, projectRoot, synthStack } from "../synth";
 
 const mysqlRule = (group: string, peer: string, description: string) => ({
   security_group_id: group,
@@ -122,7 +122,6 @@ describe("RDS Proxy, on", () => {
   });
 
   it("lets MySQL flow from each function that connects through the proxy -> proxy -> instance, and the migrate function -> instance, nothing else", () => {
-    const byDescription = (rules: { description: string }[]) => [...rules].sort((a, b) => a.description.localeCompare(b.description));
     expect(throughProxy().map(({ group }) => group)).toEqual(expect.arrayContaining([apiGroup, ingestGroup]));
     expect(byDescription(s.rulesOf("ingress", proxyGroup))).toEqual(
       byDescription(throughProxy().map(({ group, name }) => mysqlRule(proxyGroup, group, `MySQL from Lambda ${name}`))),
