@@ -93,7 +93,9 @@ export class ServiceStack extends TerraformStack {
       dataBucket: this.dataBucket,
       keyPreventDestroy,
     };
-    this.functions = Object.fromEntries(config.functions.map((fn) => [fn.name, new ServiceFunction(this, fn.name, { ...shared, config: fn })]));
+    this.functions = Object.fromEntries(
+      config.functions.map((fn) => [fn.name, new ServiceFunction(this, fn.name, { ...shared, config: fn })]),
+    );
     this.alarms = new ServiceAlarms(this, "alarms", {
       namePrefix,
       functions: Object.values(this.functions),

@@ -72,8 +72,11 @@ describe("ServiceStack", () => {
         "failure_queue_url",
         "function_arn",
         "function_name",
+        "ingest_failure_queue_arn",
         "ingest_failure_queue_url",
+        "ingest_function_arn",
         "ingest_function_name",
+        "ingest_role_arn",
         "isolated_subnet_ids",
         "private_subnet_ids",
         "public_subnet_ids",
@@ -103,6 +106,6 @@ describe("ServiceStack", () => {
     const stackDir = join(app.outdir, "stacks", "dev");
     const written = JSON.parse(readFileSync(join(stackDir, "cdk.tf.json"), "utf8"));
     const fn = Object.values(written.resource.aws_lambda_function)[0] as { filename: string };
-    expect(readFileSync(join(stackDir, fn.filename)).equals(readFileSync(s.stack.api.bundle.zipPath))).toBe(true);
+    expect(readFileSync(join(stackDir, fn.filename)).equals(readFileSync(s.stack.functions.api.bundle.zipPath))).toBe(true);
   });
 });

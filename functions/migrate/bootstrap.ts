@@ -102,7 +102,8 @@ export async function bootstrap(connection: Connection, options: BootstrapOption
 /** Names go into statements as identifiers and privileges as keywords: only plain ones from the known list. */
 function checkNames(options: BootstrapOptions): void {
   const plain = (field: string, value: string) => {
-    if (!IDENTIFIER.test(value)) throw new MigrationError(`${field} "${value}" is not a plain MySQL identifier (a letter, then letters, digits or _)`);
+    if (!IDENTIFIER.test(value))
+      throw new MigrationError(`${field} "${value}" is not a plain MySQL identifier (a letter, then letters, digits or _)`);
   };
   plain("database", options.database);
   for (const [user, grants] of Object.entries(options.users)) {
@@ -118,24 +119,27 @@ function checkNames(options: BootstrapOptions): void {
 }
 
 async function checkTablesExist(connection: Connection, options: BootstrapOptions): Promise<void> {
-  const [rows] = await connection.query<RowDataPacket[]>("SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?", [
-    options.database,
-  ]);
+  const [rows] = await connection.query<RowDataPacket[]>(
+    "SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?",
+    [options.database],
+  );
   const tables = new Set(rows.map((row) => row.name as string));
   for (const [user, grants] of Object.entries(options.users)) {
     const missing = Object.keys(grants).filter((table) => !tables.has(table));
     if (missing.length > 0) {
-      throw new MigrationError(`${user} is granted privileges on ${missing.join(", ")}, which no migration creates; add the migration or fix the grants`);
+      throw new MigrationError(
+        `${user} is granted privileges on ${missing.join(", ")}, which no migration creates; add the migration or fix the grants`,
+      );
     }
   }
 }
 
 /** Revokes what `user` holds on `database` beyond `grants`, then grants `grants`: SHOW GRANTS then lists exactly them. */
 async function grantExactly(connection: Connection, database: string, user: string, grants: TableGrants): Promise<void> {
-  const [databaseLevel] = await connection.query<RowDataPacket[]>("SELECT Grant_priv FROM mysql.db WHERE User = ? AND Host = '%' AND Db = ?", [
-    user,
-    database,
-  ]);
+  const [databaseLevel] = await connection.query<RowDataPacket[]>(
+    "SELECT Grant_priv FROM mysql.db WHERE User = ? AND Host = '%' AND Db = ?",
+    [user, database],
+  );
   if (databaseLevel.length > 0) {
     await connection.query("REVOKE ALL PRIVILEGES ON ??.* FROM ?@'%'", [database, user]);
     if (databaseLevel[0].Grant_priv === "Y") await connection.query("REVOKE GRANT OPTION ON ??.* FROM ?@'%'", [database, user]);

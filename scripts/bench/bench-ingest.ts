@@ -37,7 +37,9 @@ async function main(): Promise<void> {
   const s3 = await startLocalS3(h.credentials, h.region);
   try {
     await bootstrapHarness(h);
-    console.log(`ingest zip: ${Math.round(bundleFunction({ projectRoot, source: "functions/ingest", runtime: "nodejs22.x" }).bytes / 1024)} KB`);
+    console.log(
+      `ingest zip: ${Math.round(bundleFunction({ projectRoot, source: "functions/ingest", runtime: "nodejs22.x" }).bytes / 1024)} KB`,
+    );
 
     const file = join(dir, "bench.jsonl");
     const size = await writeObject(file);

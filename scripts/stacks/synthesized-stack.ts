@@ -168,7 +168,9 @@ export class SynthesizedStack {
         list(principal.identifiers).map((id) => (principal.type === "*" ? id : `${principal.type}:${id}`)),
       );
     const conditions = (value: Json | undefined) =>
-      ((value ?? []) as Block[]).map((condition) => `${condition.test} ${condition.variable} ${sorted(list(condition.values)).join(" | ")}`);
+      ((value ?? []) as Block[]).map(
+        (condition) => `${condition.test} ${condition.variable} ${sorted(list(condition.values)).join(" | ")}`,
+      );
     return ((document.block.statement ?? []) as Block[]).map((statement) =>
       statementFrom(statement, DOCUMENT_NAMES, principals, conditions),
     );

@@ -18,4 +18,6 @@ export const intInRange = (min: number, max: number, unit = "") =>
 
 /** MySQL account names as RDS IAM authentication accepts them. */
 export const DB_USER_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,31}$/;
-export const mysqlAccount = z.string().regex(DB_USER_PATTERN, { error: "must start with a letter and hold at most 32 letters, digits or _" });
+export const mysqlAccount = z
+  .string()
+  .regex(DB_USER_PATTERN, { error: "must start with a letter and hold at most 32 letters, digits or _" });

@@ -94,7 +94,9 @@ export const functionSchema = z
     runtime: z.enum(["nodejs20.x", "nodejs22.x"], { error: 'must be "nodejs20.x" or "nodejs22.x"' }).default(FUNCTION_DEFAULTS.runtime),
     memoryMb: intInRange(128, 10240, " MB").default(FUNCTION_DEFAULTS.memoryMb),
     /** Must leave room for the database client's timeouts (4 s to connect, 5 s per unit of work). */
-    timeoutSeconds: intInRange(10, 900, " seconds (the handler's database timeouts take up to 9 s)").default(FUNCTION_DEFAULTS.timeoutSeconds),
+    timeoutSeconds: intInRange(10, 900, " seconds (the handler's database timeouts take up to 9 s)").default(
+      FUNCTION_DEFAULTS.timeoutSeconds,
+    ),
     /** Concurrency reserved for (and capping) the function: each environment holds a database connection. */
     reservedConcurrency: intInRange(1, 1000).default(FUNCTION_DEFAULTS.reservedConcurrency),
     logRetentionDays: logRetention.default(FUNCTION_DEFAULTS.logRetentionDays),

@@ -39,9 +39,18 @@ function objectStatements(
   const writes = access.flatMap((prefixes) => (prefixes.writePrefix ? [`${bucket}/${prefixes.writePrefix}*`] : []));
   return [
     ...(reads.length > 0
-      ? [{ sid: "ReadIncomingObjects", actions: ["s3:GetObject", "s3:GetObjectVersion"], resources: reads, condition: [fromServiceFunctions] }]
+      ? [
+          {
+            sid: "ReadIncomingObjects",
+            actions: ["s3:GetObject", "s3:GetObjectVersion"],
+            resources: reads,
+            condition: [fromServiceFunctions],
+          },
+        ]
       : []),
-    ...(writes.length > 0 ? [{ sid: "WriteResultObjects", actions: ["s3:PutObject"], resources: writes, condition: [fromServiceFunctions] }] : []),
+    ...(writes.length > 0
+      ? [{ sid: "WriteResultObjects", actions: ["s3:PutObject"], resources: writes, condition: [fromServiceFunctions] }]
+      : []),
   ];
 }
 

@@ -106,11 +106,14 @@ describe("DatabaseInstance", () => {
       to_port: 3306,
       description: `MySQL from Lambda ${name}`,
     });
-    expect(s.rulesOf("ingress", databaseGroup)).toEqual([
-      fromFunction("api", "lambda-rds-iam-dev-api"),
-      fromFunction("bootstrap/migrate", "lambda-rds-iam-dev-migrate"),
-      fromFunction("ingest", "lambda-rds-iam-dev-ingest"),
-    ]);
+    const byDescription = (rules: { description: string }[]) => [...rules].sort((a, b) => a.description.localeCompare(b.description));
+    expect(byDescription(s.rulesOf("ingress", databaseGroup))).toEqual(
+      byDescription([
+        fromFunction("api", "lambda-rds-iam-dev-api"),
+        fromFunction("bootstrap/migrate", "lambda-rds-iam-dev-migrate"),
+        fromFunction("ingest", "lambda-rds-iam-dev-ingest"),
+      ]),
+    );
     expect(s.rulesOf("egress", databaseGroup)).toEqual([]);
   });
 

@@ -45,7 +45,14 @@ export class S3ObjectsTrigger implements FunctionTrigger {
           condition: [fromThisFunction],
         },
         ...(writePrefix
-          ? [{ sid: "WriteResults", actions: ["s3:PutObject"], resources: [`${dataBucket.arn}/${writePrefix}*`], condition: [fromThisFunction] }]
+          ? [
+              {
+                sid: "WriteResults",
+                actions: ["s3:PutObject"],
+                resources: [`${dataBucket.arn}/${writePrefix}*`],
+                condition: [fromThisFunction],
+              },
+            ]
           : []),
         {
           sid: "DataKeyThroughS3",
