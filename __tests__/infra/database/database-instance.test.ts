@@ -106,7 +106,8 @@ describe("DatabaseInstance", () => {
       to_port: 3306,
       description: `MySQL from Lambda ${name}`,
     });
-    const byDescription = (rules: { description: string }[]) => [...rules].sort((a, b) => a.description.localeCompare(b.description));
+    const byDescription = (rules: Record<string, string | number>[]) =>
+      [...rules].sort((a, b) => String(a.description).localeCompare(String(b.description)));
     expect(byDescription(s.rulesOf("ingress", databaseGroup))).toEqual(
       byDescription([
         fromFunction("api", "lambda-rds-iam-dev-api"),
