@@ -12,7 +12,7 @@ const NAME_LIMIT = 64;
 const RESERVED_NAMES = ["migrate"];
 
 /** The tables the migrations create, by their CREATE TABLE statements. */
-export function tablesCreatedBy(sqls: readonly string[]): Set<string> {
+function tablesCreatedBy(sqls: readonly string[]): Set<string> {
   const created = sqls.flatMap((sql) =>
     [...sql.matchAll(/CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?`?([A-Za-z][A-Za-z0-9_]*)`?/gi)].map((match) => match[1]),
   );

@@ -5,13 +5,11 @@ import { DATABASE_INSTANCE_DEFAULTS } from "../database/database-instance-props"
 import { ALARM_DEFAULTS, type SubscriptionProtocol } from "../monitoring/alarm-props";
 import { SUBNET_TIERS } from "../network/subnet-layout";
 import { directPathConcurrency, maxConnections } from "../database/instance-classes";
-import { DB_USER_PATTERN, LOG_RETENTION_DAYS, intInRange, logRetention, mysqlAccount } from "./fields";
+import { intInRange, logRetention, mysqlAccount } from "./fields";
 import { type FunctionDeclaration, functionsSchema } from "./function-schema";
 import { SERVICE_FUNCTIONS } from "./functions";
 import { functionChecks } from "./function-checks";
 import { isObject, mergeJson } from "./json-merge";
-
-export { DB_USER_PATTERN, LOG_RETENTION_DAYS };
 
 const cidr = z.string().superRefine((value, ctx) => {
   const problem = cidrProblem(value);
