@@ -59,7 +59,7 @@ describe("bootstrap against a real MariaDB", () => {
       alreadyApplied: [],
     });
     expect(await recorded()).toEqual(["0001_one.sql", "0002_two.sql", "0003_three.sql"]);
-    expect(await tables()).toEqual(["one", "schema_migrations", "two"]);
+    expect(await tables()).toEqual(["one", "schema_grantees", "schema_migrations", "two"]);
 
     const [grants] = await Promise.all([h.admin("SHOW GRANTS FOR 'shop_user'@'%'")]);
     expect(grants.map((row: Record<string, string>) => Object.values(row)[0])).toContain(
@@ -99,7 +99,7 @@ describe("bootstrap against a real MariaDB", () => {
     await expect(failure).rejects.toBeInstanceOf(MigrationError);
     await expect(failure).rejects.toThrow(/^migration 0002_broken\.sql failed: ER_PARSE_ERROR: You have an error in your SQL syntax/);
     expect(await recorded()).toEqual(["0001_one.sql"]);
-    expect(await tables()).toEqual(["one", "schema_migrations"]);
+    expect(await tables()).toEqual(["one", "schema_grantees", "schema_migrations"]);
 
     expect(await bootstrapShop([one, m("0002_broken.sql", "CREATE TABLE broken (id INT PRIMARY KEY);"), three])).toEqual({
       applied: ["0002_broken.sql", "0003_three.sql"],
@@ -134,6 +134,6 @@ describe("bootstrap against a real MariaDB", () => {
       "0002_create_ingested_objects.sql",
       "0003_create_ingested_keys.sql",
     ]);
-    expect(await tables()).toEqual(["ingested_keys", "ingested_objects", "items", "schema_migrations"]);
+    expect(await tables()).toEqual(["ingested_keys", "ingested_objects", "items", "schema_grantees", "schema_migrations"]);
   });
 });

@@ -90,11 +90,14 @@ describe("the bootstrap grants every declared user exactly its declaration", () 
     await expectExactly(DECLARED);
   });
 
-  it("never drops a user or a table: a user no longer declared keeps its account", async () => {
+  it("never drops a user or a table: a user no longer declared keeps its account and loses its privileges here", async () => {
     await bootstrapHarness(h, { database, users: DECLARED });
     const [dropped, ...kept] = Object.keys(DECLARED);
-    await bootstrapHarness(h, { database, users: Object.fromEntries(kept.map((user) => [user, DECLARED[user]])) });
+    const rest = Object.fromEntries(kept.map((user) => [user, DECLARED[user]]));
+    await bootstrapHarness(h, { database, users: rest });
     expect(await h.admin("SELECT User AS user FROM mysql.user WHERE User = ?", [dropped])).toEqual([{ user: dropped }]);
+    expect(await grantsOf(dropped)).toEqual({ "*.*": ["USAGE"] });
+    await expectExactly(rest);
     expect(
       await h.admin("SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'items'", [database]),
     ).toEqual([{ n: 1 }]);

@@ -43,6 +43,8 @@ export class MigrationError extends Error {
 const IDENTIFIER = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 
 const MIGRATIONS_TABLE = "schema_migrations";
+/** The users a run was given: a later run that is not given one revokes what it holds here. */
+const GRANTEES_TABLE = "schema_grantees";
 
 /** The one place RDS and the local harness differ: how the app user authenticates. Always TLS-only. */
 export function createAppUserStatement(user: string, authentication: AppUserAuthentication): Statement {
@@ -63,8 +65,8 @@ const serverMessage = (error: unknown) => {
  * Makes the database usable by the functions: the database, every declared user (IAM-authenticated,
  * TLS only), every migration not yet applied, in name order, each recorded once it succeeded, and then
  * each user's grants made exactly the declared ones: what is declared is granted per table, every other
- * privilege the user holds on this database (on a table or on the whole database) is revoked. Users and
- * tables are never dropped. Idempotent, and serialized across concurrent runs by a named lock.
+ * privilege the user holds on this database (on a table or on the whole database) is revoked, and so is
+ * every privilege here of a user an earlier run was given and this one is not. Users and tables are never dropped. Idempotent, and serialized across concurrent runs by a named lock.
  * The connection must allow multiple statements (migrations may hold several).
  */
 export async function bootstrap(connection: Connection, options: BootstrapOptions, migrations: Migration[]): Promise<BootstrapResult> {
@@ -89,9 +91,11 @@ export async function bootstrap(connection: Connection, options: BootstrapOption
        )`,
       [options.database],
     );
+    await connection.query(`CREATE TABLE IF NOT EXISTS ??.${GRANTEES_TABLE} (name VARCHAR(80) NOT NULL PRIMARY KEY)`, [options.database]);
     const result = await applyPending(connection, options.database, migrations);
     // After the migrations: a table-level grant needs its table.
     await checkTablesExist(connection, options);
+    await revokeFromUndeclared(connection, options);
     for (const [user, grants] of Object.entries(options.users)) await grantExactly(connection, options.database, user, grants);
     return result;
   } finally {
@@ -131,6 +135,19 @@ async function checkTablesExist(connection: Connection, options: BootstrapOption
         `${user} is granted privileges on ${missing.join(", ")}, which no migration creates; add the migration or fix the grants`,
       );
     }
+  }
+}
+
+/** Users given to an earlier run and not to this one keep their accounts and lose every privilege on the database; the others are recorded. */
+async function revokeFromUndeclared(connection: Connection, options: BootstrapOptions): Promise<void> {
+  const [recorded] = await connection.query<RowDataPacket[]>(`SELECT name FROM ??.${GRANTEES_TABLE}`, [options.database]);
+  for (const { name } of recorded as { name: string }[]) {
+    if (name in options.users) continue;
+    await grantExactly(connection, options.database, name, {});
+    await connection.query(`DELETE FROM ??.${GRANTEES_TABLE} WHERE name = ?`, [options.database, name]);
+  }
+  for (const user of Object.keys(options.users)) {
+    await connection.query(`INSERT IGNORE INTO ??.${GRANTEES_TABLE} (name) VALUES (?)`, [options.database, user]);
   }
 }
 
