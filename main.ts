@@ -1,9 +1,8 @@
 import { App } from "cdktf";
+import { ServiceStack, StateStack } from "lambda-rds-iam";
 import { stackConfigsOrExit } from "./src/config/environments";
-import { ServiceStack } from "./src/service-stack";
-import { StateStack } from "./src/state/state-stack";
 
-// Configuration is validated in full before any construct exists, so bad input writes nothing.
+// This service's configuration (its functions and environments) is validated in full before any construct exists, so bad input writes nothing.
 const configs = stackConfigsOrExit(process.env);
 const app = new App();
 for (const config of configs) {

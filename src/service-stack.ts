@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import type { Construct } from "constructs";
 import { TerraformOutput, TerraformStack } from "cdktf";
 import { type StackConfig, dataAccessLogBucketName, dataBucketName, serviceNamePrefix } from "./config/stack-config";
@@ -17,9 +18,15 @@ import { PermissionsBoundary } from "./iam/permissions-boundary";
 import { serviceRoleBoundaryName } from "./iam/service-role-boundary";
 
 export interface ServiceStackProps {
+  /** One environment of the service, from `parseStackConfig` (its functions, sizes, names and tags). */
   readonly config: StackConfig;
-  /** Directory that holds functions/ and node_modules/. */
+  /** The app's directory: the functions' sources are relative to it; its node_modules/ resolves their imports. */
   readonly projectRoot: string;
+  /**
+   * The service's migrations (NNNN_lowercase_words.sql), which the bootstrap applies.
+   * @default `<projectRoot>/migrations`
+   */
+  readonly migrationsDir?: string;
 }
 
 /** One environment of the service: network, database, the declared functions and their wiring, with remote state; every role bounded. */
@@ -41,6 +48,7 @@ export class ServiceStack extends TerraformStack {
     const { config } = props;
     const namePrefix = serviceNamePrefix(config);
     const keyPreventDestroy = config.kms.preventDestroy;
+    const migrationsDir = props.migrationsDir ?? join(props.projectRoot, "migrations");
 
     useRemoteState(this, config, id);
     guardedAwsProvider(this, config);
@@ -66,6 +74,7 @@ export class ServiceStack extends TerraformStack {
     this.bootstrap = new DatabaseBootstrap(this, "bootstrap", {
       namePrefix,
       projectRoot: props.projectRoot,
+      migrationsDir,
       runtime: FUNCTION_DEFAULTS.runtime,
       logRetentionDays: config.database.logRetentionDays,
       logs,
@@ -87,6 +96,7 @@ export class ServiceStack extends TerraformStack {
     const shared = {
       namePrefix,
       projectRoot: props.projectRoot,
+      migrationsDir,
       logs,
       network: this.network,
       database: this.proxy ?? this.database,

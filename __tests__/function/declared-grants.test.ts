@@ -7,13 +7,13 @@ import { DatabaseClient, query } from "../../functions/shared/database-client";
 import { settingsFromEnvironment } from "../../functions/shared/database-settings";
 import { databaseGrantsOf } from "../../src/config/function-schema";
 import { MINIMAL } from "../infra/synth";
-import { parseStackConfig } from "../../src/config/stack-config";
+import { parseServiceConfig } from "../../src/config/environments";
 import { REPORTS_FUNCTION } from "../fixtures/functions/reports/declaration";
 import { closeDatabase, handler as reportsHandler } from "../fixtures/functions/reports/index";
 
 /** The service's declared functions with the tests' fourth one, "reports", read-only on items. */
 const DECLARED: DatabaseGrants = databaseGrantsOf(
-  parseStackConfig({ ...MINIMAL, functions: { reports: REPORTS_FUNCTION } }, "test").functions,
+  parseServiceConfig({ ...MINIMAL, functions: { reports: REPORTS_FUNCTION } }, "test").functions,
 );
 
 let h: Harness;

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type App, Testing } from "cdktf";
-import { parseStackConfig } from "../../src/config/stack-config";
+import { parseServiceConfig } from "../../src/config/environments";
 import { ServiceStack } from "../../src/service-stack";
 import { MINIMAL, projectRoot, synthStack, testApp } from "./synth";
 
@@ -27,7 +27,7 @@ describe("ServiceStack", () => {
     const app = testApp();
     const state = { bucket: "acme-tfstate", keyPrefix: "platform/lambda-rds-iam", region: "us-east-1" };
     const keys = ["dev", "staging"].map((environment) => {
-      const config = parseStackConfig({ ...MINIMAL, environment, state }, "test");
+      const config = parseServiceConfig({ ...MINIMAL, environment, state }, "test");
       const stack = new ServiceStack(app, environment, { config, projectRoot });
       return JSON.parse(Testing.synth(stack)).terraform.backend.s3;
     });

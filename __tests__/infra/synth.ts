@@ -3,8 +3,8 @@ import { invokeAspects } from "cdktf/lib/synthesize/synthesizer";
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { ENVIRONMENTS, loadStackConfigs } from "../../src/config/environments";
-import { type StackConfig, type StackConfigInput, parseStackConfig } from "../../src/config/stack-config";
+import { ENVIRONMENTS, loadStackConfigs, parseServiceConfig } from "../../src/config/environments";
+import type { StackConfig, StackConfigInput } from "../../src/config/stack-config";
 import type { ServiceStack } from "../../src/service-stack";
 import type { StateStack } from "../../src/state/state-stack";
 import { SYNTH_CACHE_VARIABLE } from "./synth-cache";
@@ -183,7 +183,7 @@ const constructs = () => ({
 
 /** A service stack of the minimal configuration with `input` on top, not synthesized yet: a test may add constructs to it. */
 export function serviceStack(input: Partial<StackConfigInput> = {}): ServiceStack {
-  const config = parseStackConfig({ ...MINIMAL, ...input }, "test");
+  const config = parseServiceConfig({ ...MINIMAL, ...input }, "test");
   return new (constructs().ServiceStack)(testApp(), config.environment, { config, projectRoot });
 }
 
@@ -203,7 +203,7 @@ export function synthStack(input: Partial<StackConfigInput> = {}): Synthesized {
 
 /** The `<environment>-state` stack of the minimal configuration with `input` on top, beside its service stack, synthesized once per run. */
 export function synthStateStack(input: Partial<StackConfigInput> = {}): Synthesized<StateStack> {
-  const config = parseStackConfig({ ...MINIMAL, ...input }, "test");
+  const config = parseServiceConfig({ ...MINIMAL, ...input }, "test");
   const stacks = sharedSynthesis({ state: input }, () => Object.values(environmentStacks(config)));
   return synthesizedOf(stacks[`${config.environment}-state`], () => environmentStacks(config).state);
 }

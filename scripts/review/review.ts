@@ -50,6 +50,8 @@ function checkoutBase(root: string, commit: string, dir: string): void {
     existsSync(join(checkout, "package-lock.json")) ? readFileSync(join(checkout, "package-lock.json")) : undefined;
   const ours = lock(root);
   if (ours?.equals(lock(dir) ?? Buffer.alloc(0)) && existsSync(join(root, "node_modules"))) {
+    // A commit that tracked a node_modules symlink (9b8462e did) checks it out pointing elsewhere: replace it.
+    rmSync(join(dir, "node_modules"), { force: true });
     symlinkSync(join(root, "node_modules"), join(dir, "node_modules"), "dir");
     return;
   }

@@ -5,8 +5,10 @@ import {
   type StackConfigInput,
   describeValue,
   formatProblem,
+  parseStackConfig,
   validateStackConfig,
 } from "./stack-config";
+import { SERVICE_FUNCTIONS } from "./functions";
 import { type Json, isObject, mergeJson } from "./json-merge";
 
 /**
@@ -49,6 +51,9 @@ export const ENVIRONMENTS: Readonly<Record<string, StackConfigInput>> = {
     kms: { preventDestroy: true },
   },
 };
+
+/** One environment's configuration of this repository's service (its functions: src/config/functions.ts). */
+export const parseServiceConfig = (input: unknown, source: string): StackConfig => parseStackConfig(input, source, SERVICE_FUNCTIONS);
 
 /** JSON object of per-environment overrides, e.g. {"dev":{"network":{"azCount":3}}}: settings change without code edits. */
 export const CONFIG_OVERRIDE_VARIABLE = "LAMBDA_RDS_IAM_CONFIG";
@@ -113,7 +118,7 @@ export function loadStackConfigs(
   const problems: string[] = [];
   for (const [name, settings] of Object.entries(environments)) {
     const override = overrides[name] as Json | undefined;
-    const result = validateStackConfig(mergeJson(settings, override) as Json);
+    const result = validateStackConfig(mergeJson(settings, override) as Json, SERVICE_FUNCTIONS);
     if (result.success) {
       configs.push(result.config);
     } else {

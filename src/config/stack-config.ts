@@ -7,7 +7,6 @@ import { SUBNET_TIERS } from "../network/subnet-layout";
 import { directPathConcurrency, maxConnections } from "../database/instance-classes";
 import { intInRange, logRetention, mysqlAccount } from "./fields";
 import { type FunctionDeclaration, functionsSchema } from "./function-schema";
-import { SERVICE_FUNCTIONS } from "./functions";
 import { functionChecks } from "./function-checks";
 import { isObject, mergeJson } from "./json-merge";
 
@@ -233,41 +232,45 @@ function overDeclared(declared: Readonly<Record<string, FunctionDeclaration>>, o
   );
 }
 
-const stackConfigObject = z
-  .object({
-    environment: z.string().regex(/^[a-z][a-z0-9-]{0,15}$/, { error: "must be 1-16 lowercase letters, digits or -" }),
-    /** The only AWS account this environment may be deployed to (the provider refuses any other). */
-    accountId: z
-      .string({ error: "must be the 12-digit AWS account id of this environment" })
-      .regex(ACCOUNT_ID, { error: "must be the 12-digit AWS account id of this environment" }),
-    /** Role in that account that Terraform assumes to deploy; the caller's own credentials when absent. */
-    deployRoleArn: z
-      .string()
-      .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, {
-        error: "must be an IAM role ARN like arn:aws:iam::123456789012:role/deploy",
-      })
-      .optional(),
-    project: z
-      .string()
-      .regex(/^[a-z][a-z0-9-]{0,23}$/, { error: "must be 1-24 lowercase letters, digits or -" })
-      .default("lambda-rds-iam"),
-    region: region.default("eu-west-1"),
-    network: networkSchema.default(() => networkSchema.parse({})),
-    database: databaseSchema.default(() => databaseSchema.parse({})),
-    /**
-     * The service's functions: those declared in src/config/functions.ts, each with what is given here for
-     * its name merged over it (an environment's sizes); a name not declared there adds a function.
-     */
-    functions: z.preprocess((overrides) => overDeclared(SERVICE_FUNCTIONS, overrides), functionsSchema),
-    dataBucket: dataBucketSchema.default(() => dataBucketSchema.parse({})),
-    state: stateSchema.default(() => stateSchema.parse({})),
-    ci: ciSchema.default(() => ciSchema.parse({})),
-    alarms: alarmsSchema.default(() => alarmsSchema.parse({})),
-    kms: kmsSchema.default(() => kmsSchema.parse({})),
-  })
-  .strict();
+/** The functions a service declares once (its own `functions.ts`), by name; environments override their sizes. */
+export type DeclaredFunctions = Readonly<Record<string, FunctionDeclaration>>;
 
-export type Parsed = z.output<typeof stackConfigObject>;
+const stackConfigObjectFor = (declared: DeclaredFunctions) =>
+  z
+    .object({
+      environment: z.string().regex(/^[a-z][a-z0-9-]{0,15}$/, { error: "must be 1-16 lowercase letters, digits or -" }),
+      /** The only AWS account this environment may be deployed to (the provider refuses any other). */
+      accountId: z
+        .string({ error: "must be the 12-digit AWS account id of this environment" })
+        .regex(ACCOUNT_ID, { error: "must be the 12-digit AWS account id of this environment" }),
+      /** Role in that account that Terraform assumes to deploy; the caller's own credentials when absent. */
+      deployRoleArn: z
+        .string()
+        .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, {
+          error: "must be an IAM role ARN like arn:aws:iam::123456789012:role/deploy",
+        })
+        .optional(),
+      project: z
+        .string()
+        .regex(/^[a-z][a-z0-9-]{0,23}$/, { error: "must be 1-24 lowercase letters, digits or -" })
+        .default("lambda-rds-iam"),
+      region: region.default("eu-west-1"),
+      network: networkSchema.default(() => networkSchema.parse({})),
+      database: databaseSchema.default(() => databaseSchema.parse({})),
+      /**
+       * The service's functions: those it declares (this repository's: src/config/functions.ts), each with what
+       * is given here for its name merged over it (an environment's sizes); a name not declared adds a function.
+       */
+      functions: z.preprocess((overrides) => overDeclared(declared, overrides), functionsSchema),
+      dataBucket: dataBucketSchema.default(() => dataBucketSchema.parse({})),
+      state: stateSchema.default(() => stateSchema.parse({})),
+      ci: ciSchema.default(() => ciSchema.parse({})),
+      alarms: alarmsSchema.default(() => alarmsSchema.parse({})),
+      kms: kmsSchema.default(() => kmsSchema.parse({})),
+    })
+    .strict();
+
+export type Parsed = z.output<ReturnType<typeof stackConfigObjectFor>>;
 /** One cross-field check. zod runs them even when a field they read failed its own pattern: each skips such fields. */
 export type Check = (config: Parsed, issue: (path: (string | number)[], message: string) => void) => void;
 
@@ -429,16 +432,28 @@ const CHECKS: Check[] = [
   ...functionChecks,
 ];
 
-export const stackConfigSchema = stackConfigObject.superRefine((config, ctx) => {
-  for (const check of CHECKS) check(config, (path, message) => ctx.addIssue({ code: "custom", path, message }));
-});
+const schemas = new WeakMap<DeclaredFunctions, ReturnType<typeof buildStackConfigSchema>>();
+const buildStackConfigSchema = (declared: DeclaredFunctions) =>
+  stackConfigObjectFor(declared).superRefine((config, ctx) => {
+    for (const check of CHECKS) check(config, (path, message) => ctx.addIssue({ code: "custom", path, message }));
+  });
+
+/** The schema of one environment's configuration of a service that declares `declared` (built once per list). */
+export function stackConfigSchemaFor(declared: DeclaredFunctions) {
+  let schema = schemas.get(declared);
+  if (!schema) {
+    schema = buildStackConfigSchema(declared);
+    schemas.set(declared, schema);
+  }
+  return schema;
+}
 
 /** Settings of one function of the configuration: all of a new one, or what an environment changes of a declared one. */
 export type FunctionSettings = Partial<FunctionDeclaration>;
-export type StackConfigInput = Omit<z.input<typeof stackConfigSchema>, "functions"> & {
+export type StackConfigInput = Omit<z.input<ReturnType<typeof buildStackConfigSchema>>, "functions"> & {
   readonly functions?: Readonly<Record<string, FunctionSettings>>;
 };
-export type StackConfig = z.output<typeof stackConfigSchema>;
+export type StackConfig = z.output<ReturnType<typeof buildStackConfigSchema>>;
 export type CiConfig = StackConfig["ci"];
 export type DataBucketConfig = StackConfig["dataBucket"];
 
@@ -524,14 +539,18 @@ export type ConfigResult =
   | { readonly success: true; readonly config: StackConfig }
   | { readonly success: false; readonly problems: ConfigProblem[] };
 
-/** Validates a stack configuration, collecting every problem rather than stopping at the first. */
-export function validateStackConfig(input: unknown): ConfigResult {
-  const result = stackConfigSchema.safeParse(input, { reportInput: true });
+/**
+ * Validates one environment's configuration of a service whose functions are `declared`, collecting every
+ * problem rather than stopping at the first.
+ */
+export function validateStackConfig(input: unknown, declared: DeclaredFunctions): ConfigResult {
+  const result = stackConfigSchemaFor(declared).safeParse(input, { reportInput: true });
   return result.success ? { success: true, config: result.data } : { success: false, problems: result.error.issues.flatMap(problemsOf) };
 }
 
-export function parseStackConfig(input: unknown, source: string): StackConfig {
-  const result = validateStackConfig(input);
+/** One environment's configuration, validated; a ConfigError naming `source` lists every problem. */
+export function parseStackConfig(input: unknown, source: string, declared: DeclaredFunctions): StackConfig {
+  const result = validateStackConfig(input, declared);
   if (result.success) return result.config;
   throw new ConfigError(source, result.problems.map(formatProblem));
 }

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { Construct } from "constructs";
 import { LambdaInvocation } from "@cdktf/provider-aws/lib/lambda-invocation";
 import { loadMigrations } from "../../functions/shared/migration-files";
@@ -9,23 +9,30 @@ import type { LogEncryption } from "../storage/log-encryption";
 import type { InterfaceEndpoint, Network } from "../network/network";
 import { VpcFunction } from "../functions/vpc-function";
 import type { DatabaseGrants } from "../../functions/migrate/privileges";
+import { LIBRARY_ROOT } from "../core/library-root";
 
 export interface DatabaseBootstrapProps {
+  /** Prefix of the migrate function's name: `<namePrefix>-migrate`. */
   readonly namePrefix: string;
-  /** Directory that holds functions/, migrations/ and node_modules/. */
+  /** The app's directory: its node_modules/ resolves the migrate function's imports and keeps the bundle cache. */
   readonly projectRoot: string;
+  /** The service's migrations (NNNN_lowercase_words.sql), applied in name order; the bundle carries them. */
+  readonly migrationsDir: string;
   readonly runtime: NodeRuntime;
   readonly logRetentionDays: number;
   readonly logs: LogEncryption;
   readonly network: Network;
   readonly database: DatabaseInstance;
-  /** The functions' MySQL accounts, each created for IAM authentication and granted exactly these privileges per table. */
+  /**
+   * The functions' MySQL accounts, each created for IAM authentication and granted exactly these privileges
+   * per table: no other account is created, and none of another table is granted.
+   */
   readonly grants: DatabaseGrants;
 }
 
 /**
  * Makes a new database usable without a person: a "migrate" function, run by Terraform once the
- * instance exists and again whenever migrations/ or the functions' grants change, creates the database,
+ * instance exists and again whenever the migrations or the functions' grants change, creates the database,
  * the schema and the functions' IAM-authenticated users with exactly their declared grants. It reads the master secret through a Secrets Manager endpoint, not the NAT.
  */
 export class DatabaseBootstrap extends Construct {
@@ -43,7 +50,9 @@ export class DatabaseBootstrap extends Construct {
       functionName,
       description: `${functionName}: creates the app database, its IAM user and schema, and applies migrations`,
       projectRoot: props.projectRoot,
-      source: "functions/migrate",
+      // The library's own function, wherever the app installed the library.
+      source: relative(props.projectRoot, join(LIBRARY_ROOT, "functions", "migrate")),
+      migrationsDir: props.migrationsDir,
       runtime: props.runtime,
       memoryMb: 256,
       // Migrations may rebuild tables; Terraform waits for the result either way.
@@ -69,7 +78,7 @@ export class DatabaseBootstrap extends Construct {
     });
 
     // Terraform invokes again only when this input changes: new or edited migrations, other users or grants, another database.
-    const migrations = loadMigrations(join(props.projectRoot, "migrations"));
+    const migrations = loadMigrations(props.migrationsDir);
     this.invocation = new LambdaInvocation(this, "run", {
       functionName: this.function.functionName,
       input: JSON.stringify({

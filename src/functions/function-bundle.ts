@@ -8,11 +8,16 @@ import { loadMigrations } from "../../functions/shared/migration-files";
 export type NodeRuntime = "nodejs20.x" | "nodejs22.x";
 
 export interface BundleOptions {
-  /** Directory that holds functions/, migrations/ and node_modules/. */
+  /** The app's directory: its node_modules/ resolves the handler's imports and keeps the bundle cache. */
   readonly projectRoot: string;
   /** Folder whose index.ts exports `handler`, relative to the project root, e.g. "functions/api". */
   readonly source: string;
   readonly runtime: NodeRuntime;
+  /**
+   * Folder of the service's migrations (NNNN_name.sql), which the bundle carries for `loadMigrations()`.
+   * @default none: `loadMigrations()` returns []
+   */
+  readonly migrationsDir?: string;
   /**
    * Reuse the zip of an earlier build when every file it was built from is unchanged (default true).
    * Turn off to prove that a fresh build gives the same bytes.
@@ -95,7 +100,8 @@ function buildOptions(options: BundleOptions): BuildOptions {
     // Module paths stay relative to the project even when node_modules is a symlink.
     preserveSymlinks: true,
     // The migrations travel inside the bundle; functions/shared/migration-files.ts returns them.
-    define: { __EMBEDDED_MIGRATIONS__: JSON.stringify(loadMigrations(join(options.projectRoot, "migrations"))) },
+    // Every bundle of a service defines them, so a bundle's bytes do not depend on whether it reads them.
+    define: { __EMBEDDED_MIGRATIONS__: JSON.stringify(options.migrationsDir ? loadMigrations(options.migrationsDir) : []) },
     write: false,
     metafile: true,
     logLevel: "silent",

@@ -15,8 +15,13 @@ export interface ServiceFunctionProps {
   readonly namePrefix: string;
   /** The function as src/config/functions.ts declares it, with its environment's sizes. */
   readonly config: ServiceFunctionConfig;
-  /** Directory that holds functions/ and node_modules/. */
+  /** The app's directory: `config.source` is relative to it; its node_modules/ resolves the handler's imports. */
   readonly projectRoot: string;
+  /**
+   * Folder of the service's migrations, which the bundle carries like the migrate function's.
+   * @default none
+   */
+  readonly migrationsDir?: string;
   /** Makes the function's log group, encrypted with the environment's log key. */
   readonly logs: LogEncryption;
   readonly network: Network;
@@ -52,6 +57,7 @@ export class ServiceFunction extends VpcFunction {
       description: `${functionName}: ${config.description}`,
       projectRoot: props.projectRoot,
       source: config.source,
+      migrationsDir: props.migrationsDir,
       runtime: config.runtime,
       memoryMb: config.memoryMb,
       timeoutSeconds: config.timeoutSeconds,

@@ -13,10 +13,15 @@ import { type DatabaseEndpoint, connectionEnvironment } from "../database/databa
 export interface VpcFunctionProps {
   readonly functionName: string;
   readonly description: string;
-  /** Directory that holds functions/ and node_modules/. */
+  /** The app's directory: its node_modules/ resolves the handler's imports and keeps the bundle cache. */
   readonly projectRoot: string;
   /** Folder whose index.ts exports `handler`, relative to projectRoot, e.g. "functions/api". */
   readonly source: string;
+  /**
+   * Folder of the service's migrations, which the bundle carries (the migrate function applies them).
+   * @default none
+   */
+  readonly migrationsDir?: string;
   readonly runtime: NodeRuntime;
   readonly memoryMb: number;
   readonly timeoutSeconds: number;
@@ -65,7 +70,12 @@ export class VpcFunction extends Construct {
     super(scope, id);
     const { functionName, network } = props;
 
-    this.bundle = bundleFunction({ projectRoot: props.projectRoot, source: props.source, runtime: props.runtime });
+    this.bundle = bundleFunction({
+      projectRoot: props.projectRoot,
+      source: props.source,
+      runtime: props.runtime,
+      migrationsDir: props.migrationsDir,
+    });
     const code = new TerraformAsset(this, "code", {
       path: this.bundle.zipPath,
       type: AssetType.FILE,

@@ -4,7 +4,7 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
 import { TYPE_PERMISSIONS, permissionsFor, terraformTypesOf } from "../../../src/ci/ci-permissions";
 import { loadStackConfigs } from "../../../src/config/environments";
-import { parseStackConfig } from "../../../src/config/stack-config";
+import { parseServiceConfig } from "../../../src/config/environments";
 import { ServiceStack } from "../../../src/service-stack";
 import { StateStack } from "../../../src/state/state-stack";
 import { MINIMAL, projectRoot, synthStateStack, synthesize, type Synthesized, testApp } from "../synth";
@@ -273,7 +273,7 @@ describe("deploy permissions derived from the service stack", () => {
   });
 
   it("do not depend on which copy of cdktf made the service stack: a second copy (an npm alias, a provider with its own) gives the same roles", () => {
-    const config = parseStackConfig({ ...MINIMAL, ci: CI }, "test");
+    const config = parseServiceConfig({ ...MINIMAL, ci: CI }, "test");
     const app = testApp();
     let service: TerraformStack | undefined;
     jest.isolateModules(() => {

@@ -3,7 +3,8 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { CONFIG_OVERRIDE_VARIABLE, loadStackConfigs } from "../../../src/config/environments";
 import { SERVICE_FUNCTIONS } from "../../../src/config/functions";
-import { ConfigError, type FunctionSettings, parseStackConfig } from "../../../src/config/stack-config";
+import { ConfigError, type FunctionSettings } from "../../../src/config/stack-config";
+import { parseServiceConfig } from "../../../src/config/environments";
 import { REPORTS_FUNCTION } from "../../fixtures/functions/reports/declaration";
 import { MINIMAL, projectRoot } from "../synth";
 import { tempDir } from "../temp";
@@ -11,7 +12,7 @@ import { tempDir } from "../temp";
 /** Every problem of the minimal configuration with `functions` added to (or over) the declared ones. */
 function problemsOf(functions: Record<string, FunctionSettings>, input: Record<string, unknown> = {}): string[] {
   try {
-    parseStackConfig({ ...MINIMAL, ...input, functions }, "test");
+    parseServiceConfig({ ...MINIMAL, ...input, functions }, "test");
   } catch (error) {
     if (error instanceof ConfigError) return error.problems;
     throw error;
@@ -33,12 +34,12 @@ describe("the function list", () => {
   });
 
   it("takes an environment's sizes over the declaration and keeps the rest of the entry", () => {
-    const [api] = parseStackConfig({ ...MINIMAL, functions: { api: { memoryMb: 1024 } } }, "test").functions;
+    const [api] = parseServiceConfig({ ...MINIMAL, functions: { api: { memoryMb: 1024 } } }, "test").functions;
     expect(api).toMatchObject({ ...SERVICE_FUNCTIONS.api, memoryMb: 1024, name: "api" });
   });
 
   it("accepts one more entry with a handler folder and a read-only grant, and fills its defaults", () => {
-    const config = parseStackConfig({ ...MINIMAL, functions: { reports: REPORTS_FUNCTION } }, "test");
+    const config = parseServiceConfig({ ...MINIMAL, functions: { reports: REPORTS_FUNCTION } }, "test");
     expect(config.functions.at(-1)).toMatchObject({ name: "reports", outputPrefix: "reports_", httpsEgress: [], alarms: {} });
   });
 
@@ -126,7 +127,7 @@ describe("the function list", () => {
   });
 
   it("lets two functions share a user that has the same grants", () => {
-    const config = parseStackConfig({ ...MINIMAL, functions: reports({ database: SERVICE_FUNCTIONS.api.database }) }, "test");
+    const config = parseServiceConfig({ ...MINIMAL, functions: reports({ database: SERVICE_FUNCTIONS.api.database }) }, "test");
     expect(config.functions.filter((fn) => fn.database.user === "app_user").map((fn) => fn.name)).toEqual(["api", "reports"]);
   });
 

@@ -1,11 +1,12 @@
-import { ConfigError, parseStackConfig } from "../../../src/config/stack-config";
+import { ConfigError } from "../../../src/config/stack-config";
+import { parseServiceConfig } from "../../../src/config/environments";
 import { subnetLayout } from "../../../src/network/subnet-layout";
 import { CONFIG_OVERRIDE_VARIABLE, CREDENTIALS_VARIABLE, ENVIRONMENTS, loadStackConfigs } from "../../../src/config/environments";
 import { MINIMAL } from "../synth";
 
 function problemsOf(input: unknown): string[] {
   try {
-    parseStackConfig(input, "test");
+    parseServiceConfig(input, "test");
   } catch (error) {
     if (error instanceof ConfigError) return error.problems;
     throw error;
@@ -15,7 +16,7 @@ function problemsOf(input: unknown): string[] {
 
 describe("stack configuration", () => {
   it("fills every documented default for a bare environment", () => {
-    const config = parseStackConfig(MINIMAL, "test");
+    const config = parseServiceConfig(MINIMAL, "test");
     expect(config).toMatchObject({
       project: "lambda-rds-iam",
       region: "eu-west-1",
@@ -26,7 +27,7 @@ describe("stack configuration", () => {
   });
 
   it("splits the VPC block evenly into disjoint subnets: public, then private, then isolated", () => {
-    const { network } = parseStackConfig({ ...MINIMAL, network: { vpcCidr: "10.1.0.0/20", azCount: 3 } }, "test");
+    const { network } = parseServiceConfig({ ...MINIMAL, network: { vpcCidr: "10.1.0.0/20", azCount: 3 } }, "test");
     expect(subnetLayout(network)).toEqual({
       public: ["10.1.0.0/24", "10.1.1.0/24", "10.1.2.0/24"],
       private: ["10.1.3.0/24", "10.1.4.0/24", "10.1.5.0/24"],
@@ -242,7 +243,7 @@ describe("stack configuration", () => {
       ["state", "bucket"],
       ["state", "region"],
     ];
-    const fields = [...leaves(parseStackConfig(MINIMAL, "test")), ...optional];
+    const fields = [...leaves(parseServiceConfig(MINIMAL, "test")), ...optional];
     const set = (path: string[], value: unknown): Record<string, unknown> => {
       const [key, ...rest] = path;
       return { [key]: rest.length === 0 ? value : set(rest, value) };
@@ -251,7 +252,7 @@ describe("stack configuration", () => {
       for (const wrong of [null, "x", 2.5, -1, [], [7], {}, true]) {
         let problems: string[] = [];
         try {
-          parseStackConfig({ ...MINIMAL, ...set(path, wrong) }, "test");
+          parseServiceConfig({ ...MINIMAL, ...set(path, wrong) }, "test");
         } catch (error) {
           problems = (error as ConfigError).problems;
         }
@@ -268,7 +269,7 @@ describe("stack configuration", () => {
   });
 
   it("accepts a valid explicit layout", () => {
-    expect(() => parseStackConfig(subnets({}), "test")).not.toThrow();
+    expect(() => parseServiceConfig(subnets({}), "test")).not.toThrow();
   });
 });
 

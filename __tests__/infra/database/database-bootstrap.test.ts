@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { unzipSync } from "fflate";
 import { Testing } from "cdktf";
-import { parseStackConfig } from "../../../src/config/stack-config";
+import { parseServiceConfig } from "../../../src/config/environments";
 import { databaseGrantsOf } from "../../../src/config/function-schema";
 import { ServiceStack } from "../../../src/service-stack";
 import { MINIMAL, checkout, projectRoot, synthStack, testApp } from "../synth";
@@ -57,7 +57,7 @@ describe("DatabaseBootstrap", () => {
       DB_PORT: "3306",
       DB_NAME: "app",
       DB_USER: s.ref("aws_db_instance", "database/instance", "username"),
-      DB_GRANTS: JSON.stringify(databaseGrantsOf(parseStackConfig(MINIMAL, "test").functions)),
+      DB_GRANTS: JSON.stringify(databaseGrantsOf(parseServiceConfig(MINIMAL, "test").functions)),
       MASTER_SECRET_ARN: s.ref("aws_db_instance", "database/instance", "master_user_secret[0].secret_arn"),
     });
   });
@@ -104,14 +104,14 @@ describe("DatabaseBootstrap", () => {
     ]);
     expect(JSON.parse(run.input)).toMatchObject({
       database: "app",
-      grants: databaseGrantsOf(parseStackConfig(MINIMAL, "test").functions),
+      grants: databaseGrantsOf(parseServiceConfig(MINIMAL, "test").functions),
       migrations: ["0001_create_items.sql", "0002_create_ingested_objects.sql", "0003_create_ingested_keys.sql"],
     });
   });
 
   it("re-invokes only when the migrations change", () => {
     const inputOf = (root: string) => {
-      const stack = new ServiceStack(testApp(), "dev", { config: parseStackConfig(MINIMAL, "test"), projectRoot: root });
+      const stack = new ServiceStack(testApp(), "dev", { config: parseServiceConfig(MINIMAL, "test"), projectRoot: root });
       return JSON.parse(Testing.synth(stack)).resource.aws_lambda_invocation[stack.bootstrap.invocation.friendlyUniqueId].input as string;
     };
     const root = checkout();

@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CONNECTIONS_PER_ENVIRONMENT as CLIENT_CONNECTIONS } from "../../../functions/shared/database-client";
-import { ConfigError, parseStackConfig } from "../../../src/config/stack-config";
+import { ConfigError } from "../../../src/config/stack-config";
+import { parseServiceConfig } from "../../../src/config/environments";
 import { CONNECTIONS_PER_ENVIRONMENT, directPathConcurrency, maxConnections } from "../../../src/database/instance-classes";
 import { MINIMAL, byDescription, functionsOf, projectRoot, synthStack } from "../synth";
 
@@ -159,17 +160,17 @@ describe("direct-path sizing", () => {
   });
 
   it("refuses reserved concurrency the class cannot serve on the direct path, summed over every function and naming the numbers, unless the proxy is on", () => {
-    const declared = parseStackConfig(MINIMAL, "test").functions;
+    const declared = parseServiceConfig(MINIMAL, "test").functions;
     const others = declared.filter((fn) => fn.name !== "api").reduce((sum, fn) => sum + fn.reservedConcurrency, 0);
     const input = { ...MINIMAL, functions: { api: { reservedConcurrency: 68 - others } } };
-    expect(() => parseStackConfig(input, "test")).toThrow(ConfigError);
-    expect(() => parseStackConfig(input, "test")).toThrow(
+    expect(() => parseServiceConfig(input, "test")).toThrow(ConfigError);
+    expect(() => parseServiceConfig(input, "test")).toThrow(
       /^Invalid configuration[\s\S]*functions: reserve 68 environments together \(.*\), but db\.t4g\.micro \(max_connections about 85\) serves at most 67 on the direct path; lower their reservedConcurrency, choose a larger database\.instanceClass, or turn on database\.proxy/,
     );
-    expect(() => parseStackConfig({ ...input, functions: { api: { reservedConcurrency: 67 - others } } }, "test")).not.toThrow();
-    expect(parseStackConfig({ ...input, database: { proxy: true } }, "test").database.proxy).toBe(true);
+    expect(() => parseServiceConfig({ ...input, functions: { api: { reservedConcurrency: 67 - others } } }, "test")).not.toThrow();
+    expect(parseServiceConfig({ ...input, database: { proxy: true } }, "test").database.proxy).toBe(true);
     expect(() =>
-      parseStackConfig({ ...input, database: { instanceClass: "db.x2g.large" }, alarms: { maxConnections: 2000 } }, "test"),
+      parseServiceConfig({ ...input, database: { instanceClass: "db.x2g.large" }, alarms: { maxConnections: 2000 } }, "test"),
     ).not.toThrow();
   });
 

@@ -1,4 +1,5 @@
-import { ConfigError, parseStackConfig } from "../../../src/config/stack-config";
+import { ConfigError } from "../../../src/config/stack-config";
+import { parseServiceConfig } from "../../../src/config/environments";
 import { loadStackConfigs } from "../../../src/config/environments";
 import { ServiceStack } from "../../../src/service-stack";
 import { MINIMAL, projectRoot, synthStack, synthesize, testApp } from "../synth";
@@ -237,7 +238,7 @@ describe("alarm configuration", () => {
   it("refuses endpoints that do not fit their protocol, repeated subscriptions, and an unknown class without maxConnections", () => {
     const problems = (alarms: unknown, database: unknown = {}) => {
       try {
-        parseStackConfig({ ...MINIMAL, alarms, database }, "test");
+        parseServiceConfig({ ...MINIMAL, alarms, database }, "test");
       } catch (error) {
         if (error instanceof ConfigError) return error.problems;
         throw error;
