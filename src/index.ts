@@ -15,6 +15,7 @@ export {
   type ConfigProblem,
   type ConfigResult,
   type DeclaredFunctions,
+  type ServiceDefinition,
   type FunctionSettings,
   type StackConfig,
   type StackConfigInput,

@@ -1,8 +1,8 @@
-import { join } from "node:path";
 import type { Construct } from "constructs";
 import { TerraformOutput, TerraformStack } from "cdktf";
 import { type StackConfig, dataAccessLogBucketName, dataBucketName, serviceNamePrefix } from "./config/stack-config";
 import { FUNCTION_DEFAULTS, databaseGrantsOf } from "./config/function-schema";
+import { migrationsDirOf } from "./config/function-checks";
 import { DataBucket } from "./storage/data-bucket";
 import { DatabaseInstance } from "./database/database-instance";
 import { DatabaseBootstrap } from "./database/database-bootstrap";
@@ -48,7 +48,7 @@ export class ServiceStack extends TerraformStack {
     const { config } = props;
     const namePrefix = serviceNamePrefix(config);
     const keyPreventDestroy = config.kms.preventDestroy;
-    const migrationsDir = props.migrationsDir ?? join(props.projectRoot, "migrations");
+    const migrationsDir = migrationsDirOf(props);
 
     useRemoteState(this, config, id);
     guardedAwsProvider(this, config);

@@ -8,7 +8,7 @@ import {
   parseStackConfig,
   validateStackConfig,
 } from "./stack-config";
-import { SERVICE_FUNCTIONS } from "./functions";
+import { SERVICE } from "./functions";
 import { type Json, isObject, mergeJson } from "./json-merge";
 
 /**
@@ -53,7 +53,7 @@ export const ENVIRONMENTS: Readonly<Record<string, StackConfigInput>> = {
 };
 
 /** One environment's configuration of this repository's service (its functions: src/config/functions.ts). */
-export const parseServiceConfig = (input: unknown, source: string): StackConfig => parseStackConfig(input, source, SERVICE_FUNCTIONS);
+export const parseServiceConfig = (input: unknown, source: string): StackConfig => parseStackConfig(input, source, SERVICE);
 
 /** JSON object of per-environment overrides, e.g. {"dev":{"network":{"azCount":3}}}: settings change without code edits. */
 export const CONFIG_OVERRIDE_VARIABLE = "LAMBDA_RDS_IAM_CONFIG";
@@ -118,7 +118,7 @@ export function loadStackConfigs(
   const problems: string[] = [];
   for (const [name, settings] of Object.entries(environments)) {
     const override = overrides[name] as Json | undefined;
-    const result = validateStackConfig(mergeJson(settings, override) as Json, SERVICE_FUNCTIONS);
+    const result = validateStackConfig(mergeJson(settings, override) as Json, SERVICE);
     if (result.success) {
       configs.push(result.config);
     } else {

@@ -1,11 +1,12 @@
 import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { loadMigrations } from "../../functions/shared/migration-files";
 import { FUNCTION_NAME } from "./function-schema";
-import type { Check } from "./stack-config";
+import type { Check, ServiceDefinition } from "./stack-config";
 
-/** Where sources and migrations/ are found: the checkout this module belongs to. */
-const PROJECT_ROOT = resolve(__dirname, "..", "..");
+/** Where a service's migrations are. */
+export const migrationsDirOf = (service: Pick<ServiceDefinition, "projectRoot" | "migrationsDir">): string =>
+  service.migrationsDir ?? join(service.projectRoot, "migrations");
 /** Lambda function and IAM role names: the tightest limit a function's `<prefix>-<name>` meets. */
 const NAME_LIMIT = 64;
 /** The service's own function (src/database/database-bootstrap.ts). */
@@ -27,53 +28,60 @@ const ofFunctions =
   };
 
 /** Names, sources and lengths: every function's, alone. */
-const functionNamesFit: Check = (config, issue) => {
-  const prefix = `${config.project}-${config.environment}`;
-  for (const fn of config.functions) {
-    const at = ["functions", fn.name];
-    if (!FUNCTION_NAME.test(fn.name)) {
-      issue(at, 'must be a function name of lowercase letters, digits and -, starting with a letter, like "reports"');
-    } else if (RESERVED_NAMES.includes(fn.name)) {
-      issue(at, `is the name of the service's own ${fn.name} function; choose another name`);
-    } else if (`${prefix}-${fn.name}`.length > NAME_LIMIT) {
-      issue(
-        at,
-        `makes the function and role name ${prefix}-${fn.name}, ${prefix.length + 1 + fn.name.length} characters, over Lambda's and IAM's ${NAME_LIMIT}; shorten the name to at most ${NAME_LIMIT - prefix.length - 1} characters`,
-      );
+const functionNamesFit =
+  (projectRoot: string): Check =>
+  (config, issue) => {
+    const prefix = `${config.project}-${config.environment}`;
+    for (const fn of config.functions) {
+      const at = ["functions", fn.name];
+      if (!FUNCTION_NAME.test(fn.name)) {
+        issue(at, 'must be a function name of lowercase letters, digits and -, starting with a letter, like "reports"');
+      } else if (RESERVED_NAMES.includes(fn.name)) {
+        issue(at, `is the name of the service's own ${fn.name} function; choose another name`);
+      } else if (`${prefix}-${fn.name}`.length > NAME_LIMIT) {
+        issue(
+          at,
+          `makes the function and role name ${prefix}-${fn.name}, ${prefix.length + 1 + fn.name.length} characters, over Lambda's and IAM's ${NAME_LIMIT}; shorten the name to at most ${NAME_LIMIT - prefix.length - 1} characters`,
+        );
+      }
+      if (!existsSync(join(projectRoot, fn.source, "index.ts"))) {
+        issue(
+          [...at, "source"],
+          `${fn.source}/index.ts does not exist; create the handler there or set source to the folder that holds it`,
+        );
+      }
     }
-    if (!existsSync(join(PROJECT_ROOT, fn.source, "index.ts"))) {
-      issue([...at, "source"], `${fn.source}/index.ts does not exist; create the handler there or set source to the folder that holds it`);
-    }
-  }
-};
+  };
 
 /** Database users: one set of grants per user, never the master user, only on tables the migrations create. */
-const databaseUsersFit: Check = (config, issue) => {
-  const tables = tablesCreatedBy(loadMigrations(join(PROJECT_ROOT, "migrations")).map((migration) => migration.sql));
-  const firstOfUser = new Map<string, (typeof config.functions)[number]>();
-  for (const fn of config.functions) {
-    const { user, grants } = fn.database;
-    const at = ["functions", fn.name, "database"];
-    if (user === config.database.masterUsername) {
-      issue([...at, "user"], `is the master user ${user}; give the function a user of its own`);
+const databaseUsersFit =
+  (migrationsDir: string): Check =>
+  (config, issue) => {
+    const tables = tablesCreatedBy(loadMigrations(migrationsDir).map((migration) => migration.sql));
+    const firstOfUser = new Map<string, (typeof config.functions)[number]>();
+    for (const fn of config.functions) {
+      const { user, grants } = fn.database;
+      const at = ["functions", fn.name, "database"];
+      if (user === config.database.masterUsername) {
+        issue([...at, "user"], `is the master user ${user}; give the function a user of its own`);
+      }
+      for (const table of Object.keys(grants).filter((name) => !tables.has(name))) {
+        issue(
+          [...at, "grants", table],
+          `no migration creates the table ${table}; add a migration under migrations/ that creates it, or grant on one of ${[...tables].sort().join(", ")}`,
+        );
+      }
+      const first = firstOfUser.get(user);
+      if (!first) {
+        firstOfUser.set(user, fn);
+      } else if (JSON.stringify(normalized(first.database.grants)) !== JSON.stringify(normalized(grants))) {
+        issue(
+          [...at, "grants"],
+          `differ from those of ${first.name}, which connects as ${user} too; give one of them its own user, or the same grants`,
+        );
+      }
     }
-    for (const table of Object.keys(grants).filter((name) => !tables.has(name))) {
-      issue(
-        [...at, "grants", table],
-        `no migration creates the table ${table}; add a migration under migrations/ that creates it, or grant on one of ${[...tables].sort().join(", ")}`,
-      );
-    }
-    const first = firstOfUser.get(user);
-    if (!first) {
-      firstOfUser.set(user, fn);
-    } else if (JSON.stringify(normalized(first.database.grants)) !== JSON.stringify(normalized(grants))) {
-      issue(
-        [...at, "grants"],
-        `differ from those of ${first.name}, which connects as ${user} too; give one of them its own user, or the same grants`,
-      );
-    }
-  }
-};
+  };
 
 const normalized = (grants: Readonly<Record<string, readonly string[]>>) =>
   Object.keys(grants)
@@ -103,4 +111,6 @@ const s3PrefixesApart: Check = (config, issue) => {
   });
 };
 
-export const functionChecks: Check[] = [functionNamesFit, databaseUsersFit, s3PrefixesApart].map(ofFunctions);
+/** The checks of a service's functions, against its sources and migrations. */
+export const functionChecks = (service: ServiceDefinition): Check[] =>
+  [functionNamesFit(service.projectRoot), databaseUsersFit(migrationsDirOf(service)), s3PrefixesApart].map(ofFunctions);

@@ -1,5 +1,7 @@
 import { INCOMING_PREFIX, RESULTS_PREFIX } from "../../functions/ingest/layout";
+import { resolve } from "node:path";
 import type { FunctionDeclaration } from "./function-schema";
+import type { ServiceDefinition } from "./stack-config";
 
 /**
  * The service's functions, each declared once: everything else (roles, security groups, database users
@@ -42,3 +44,6 @@ export const SERVICE_FUNCTIONS = {
     reservedConcurrency: 2,
   },
 } satisfies Readonly<Record<string, FunctionDeclaration>>;
+
+/** This repository's service: its functions, with their sources and migrations/ in this checkout. */
+export const SERVICE: ServiceDefinition = { functions: SERVICE_FUNCTIONS, projectRoot: resolve(__dirname, "..", "..") };

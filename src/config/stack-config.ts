@@ -235,7 +235,20 @@ function overDeclared(declared: Readonly<Record<string, FunctionDeclaration>>, o
 /** The functions a service declares once (its own `functions.ts`), by name; environments override their sizes. */
 export type DeclaredFunctions = Readonly<Record<string, FunctionDeclaration>>;
 
-const stackConfigObjectFor = (declared: DeclaredFunctions) =>
+/** What a service is made of besides its settings: its functions, and where their sources and its migrations are. */
+export interface ServiceDefinition {
+  /** Its functions, each declared once. */
+  readonly functions: DeclaredFunctions;
+  /** The app's directory: each function's `source` is relative to it. */
+  readonly projectRoot: string;
+  /**
+   * Its migrations (NNNN_lowercase_words.sql): a function may be granted only tables they create.
+   * @default `<projectRoot>/migrations`
+   */
+  readonly migrationsDir?: string;
+}
+
+const stackConfigObjectFor = (service: ServiceDefinition) =>
   z
     .object({
       environment: z.string().regex(/^[a-z][a-z0-9-]{0,15}$/, { error: "must be 1-16 lowercase letters, digits or -" }),
@@ -261,7 +274,7 @@ const stackConfigObjectFor = (declared: DeclaredFunctions) =>
        * The service's functions: those it declares (this repository's: src/config/functions.ts), each with what
        * is given here for its name merged over it (an environment's sizes); a name not declared adds a function.
        */
-      functions: z.preprocess((overrides) => overDeclared(declared, overrides), functionsSchema),
+      functions: z.preprocess((overrides) => overDeclared(service.functions, overrides), functionsSchema),
       dataBucket: dataBucketSchema.default(() => dataBucketSchema.parse({})),
       state: stateSchema.default(() => stateSchema.parse({})),
       ci: ciSchema.default(() => ciSchema.parse({})),
@@ -429,21 +442,22 @@ const CHECKS: Check[] = [
   storageCeilingAboveStart,
   zonesMatchTheirCount,
   subnetBlocksFit,
-  ...functionChecks,
 ];
 
-const schemas = new WeakMap<DeclaredFunctions, ReturnType<typeof buildStackConfigSchema>>();
-const buildStackConfigSchema = (declared: DeclaredFunctions) =>
-  stackConfigObjectFor(declared).superRefine((config, ctx) => {
-    for (const check of CHECKS) check(config, (path, message) => ctx.addIssue({ code: "custom", path, message }));
+const schemas = new WeakMap<ServiceDefinition, ReturnType<typeof buildStackConfigSchema>>();
+const buildStackConfigSchema = (service: ServiceDefinition) => {
+  const checks = [...CHECKS, ...functionChecks(service)];
+  return stackConfigObjectFor(service).superRefine((config, ctx) => {
+    for (const check of checks) check(config, (path, message) => ctx.addIssue({ code: "custom", path, message }));
   });
+};
 
-/** The schema of one environment's configuration of a service that declares `declared` (built once per list). */
-export function stackConfigSchemaFor(declared: DeclaredFunctions) {
-  let schema = schemas.get(declared);
+/** The schema of one environment's configuration of `service` (built once per definition). */
+export function stackConfigSchemaFor(service: ServiceDefinition) {
+  let schema = schemas.get(service);
   if (!schema) {
-    schema = buildStackConfigSchema(declared);
-    schemas.set(declared, schema);
+    schema = buildStackConfigSchema(service);
+    schemas.set(service, schema);
   }
   return schema;
 }
@@ -539,18 +553,15 @@ export type ConfigResult =
   | { readonly success: true; readonly config: StackConfig }
   | { readonly success: false; readonly problems: ConfigProblem[] };
 
-/**
- * Validates one environment's configuration of a service whose functions are `declared`, collecting every
- * problem rather than stopping at the first.
- */
-export function validateStackConfig(input: unknown, declared: DeclaredFunctions): ConfigResult {
-  const result = stackConfigSchemaFor(declared).safeParse(input, { reportInput: true });
+/** Validates one environment's configuration of `service`, collecting every problem rather than stopping at the first. */
+export function validateStackConfig(input: unknown, service: ServiceDefinition): ConfigResult {
+  const result = stackConfigSchemaFor(service).safeParse(input, { reportInput: true });
   return result.success ? { success: true, config: result.data } : { success: false, problems: result.error.issues.flatMap(problemsOf) };
 }
 
 /** One environment's configuration, validated; a ConfigError naming `source` lists every problem. */
-export function parseStackConfig(input: unknown, source: string, declared: DeclaredFunctions): StackConfig {
-  const result = validateStackConfig(input, declared);
+export function parseStackConfig(input: unknown, source: string, service: ServiceDefinition): StackConfig {
+  const result = validateStackConfig(input, service);
   if (result.success) return result.config;
   throw new ConfigError(source, result.problems.map(formatProblem));
 }

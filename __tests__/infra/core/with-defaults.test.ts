@@ -1,7 +1,7 @@
 import { Testing, TerraformStack } from "cdktf";
 import { withDefaults } from "../../../src/core/with-defaults";
 import { stackConfigSchemaFor } from "../../../src/config/stack-config";
-import { SERVICE_FUNCTIONS } from "../../../src/config/functions";
+import { SERVICE } from "../../../src/config/functions";
 import { DATABASE_INSTANCE_DEFAULTS } from "../../../src/database/database-instance-props";
 import { ALARM_DEFAULTS } from "../../../src/monitoring/alarm-props";
 import { Network } from "../../../src/network/network";
@@ -22,7 +22,7 @@ describe("withDefaults", () => {
 
 describe("construct defaults", () => {
   it("are the configuration schema's defaults: an empty configuration gets exactly what a construct does with no props", () => {
-    const config = stackConfigSchemaFor(SERVICE_FUNCTIONS).parse(MINIMAL);
+    const config = stackConfigSchemaFor(SERVICE).parse(MINIMAL);
     expect(config.network).toEqual(NETWORK_DEFAULTS);
     const { proxy, ...instance } = config.database;
     expect({ proxy, instance }).toEqual({ proxy: false, instance: DATABASE_INSTANCE_DEFAULTS });

@@ -1,11 +1,16 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { test } from "node:test";
 import { Testing } from "cdktf";
 import { ServiceStack, parseStackConfig } from "lambda-rds-iam";
 import { FUNCTIONS } from "../functions";
 
-const config = parseStackConfig({ project: "orders", environment: "dev", accountId: "333333333333" }, "test", FUNCTIONS);
-const stack = JSON.parse(Testing.synth(new ServiceStack(Testing.app(), "dev", { config, projectRoot: `${__dirname}/..` })));
+const projectRoot = join(__dirname, "..");
+const config = parseStackConfig({ project: "orders", environment: "dev", accountId: "333333333333" }, "test", {
+  functions: FUNCTIONS,
+  projectRoot,
+});
+const stack = JSON.parse(Testing.synth(new ServiceStack(Testing.app(), "dev", { config, projectRoot })));
 type Lambda = { function_name: string; environment: { variables: Record<string, string> } };
 const lambdas = Object.values<Lambda>(stack.resource.aws_lambda_function);
 

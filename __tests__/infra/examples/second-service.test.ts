@@ -1,0 +1,105 @@
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { unzipSync } from "fflate";
+import { type Harness, startHarness } from "../../../harness/mariadb";
+import { bootstrapHarness } from "../../../harness/migrations";
+import { loadMigrations } from "../../../functions/shared/migration-files";
+
+/**
+ * examples/second-service as a platform team's second service gets the library: `npm pack` of this
+ * checkout installed from the tarball into a copy of the example (the npm cache, offline first), which
+ * synthesizes, passes its own test, and whose function bundle runs against the MariaDB harness.
+ */
+const projectRoot = resolve(__dirname, "..", "..", "..");
+const EXAMPLE = join(projectRoot, "examples", "second-service");
+const run = (cwd: string, command: string, ...args: string[]) =>
+  execFileSync(command, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "true" } });
+
+type Lambda = { function_name: string; filename: string; environment: { variables: Record<string, string> } };
+
+let work: string;
+let app: string;
+let packed: string[];
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), "second-service-"));
+  run(projectRoot, "npm", "run", "-s", "build");
+  const [pack] = JSON.parse(run(projectRoot, "npm", "pack", "--json", "--ignore-scripts", "--pack-destination", work));
+  packed = pack.files.map((file: { path: string }) => file.path);
+  app = join(work, "app");
+  cpSync(EXAMPLE, app, { recursive: true, filter: (source) => !/[/\\](node_modules|cdktf\.out)$/.test(source) });
+  run(app, "npm", "install", join(work, pack.filename), "--prefer-offline", "--no-audit", "--no-fund");
+}, 600_000);
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe("the packed library", () => {
+  it("holds the compiled entry with its types and the migrate function's sources, and nothing of the repository's own", () => {
+    const shipped = /^(package\.json|README\.md|dist\/(src|functions)\/.+\.(js|d\.ts)|functions\/(migrate|shared)\/[a-z-]+\.ts)$/;
+    expect(packed.filter((path) => !shipped.test(path))).toEqual([]);
+    expect(packed).toEqual(expect.arrayContaining(["dist/src/index.js", "dist/src/index.d.ts", "functions/migrate/index.ts"]));
+  });
+});
+
+describe("examples/second-service on the installed tarball", () => {
+  let stack: { resource: { aws_lambda_function: Record<string, Lambda>; aws_db_instance: Record<string, { db_name: string }> } };
+  const lambda = (name: string) => Object.values(stack.resource.aws_lambda_function).find((fn) => fn.function_name === name)!;
+
+  beforeAll(() => {
+    run(app, "npm", "run", "-s", "synth");
+    stack = JSON.parse(readFileSync(join(app, "cdktf.out", "stacks", "dev", "cdk.tf.json"), "utf8"));
+  });
+
+  it("passes its own test", () => {
+    expect(run(app, "npm", "test")).toMatch(/^# fail 0$/m);
+  });
+
+  it("synthesizes its own database, its one function, and a bootstrap that creates only that function's user", () => {
+    expect(Object.values(stack.resource.aws_db_instance).map((db) => db.db_name)).toEqual(["orders"]);
+    expect(
+      Object.values(stack.resource.aws_lambda_function)
+        .map((fn) => fn.function_name)
+        .sort(),
+    ).toEqual(["orders-dev-migrate", "orders-dev-orders"]);
+    expect(JSON.parse(lambda("orders-dev-migrate").environment.variables.DB_GRANTS)).toEqual({
+      orders_app: { orders: ["SELECT", "INSERT"] },
+    });
+  });
+
+  describe("its function's bundle on the MariaDB harness", () => {
+    let h: Harness;
+    let handler: (event: unknown) => Promise<{ orders: unknown[] }>;
+
+    beforeAll(async () => {
+      const orders = lambda("orders-dev-orders");
+      const migrate = lambda("orders-dev-migrate");
+      h = await startHarness({ database: "orders", iamUsers: [] });
+      // The deploy's bootstrap with what the stack hands the migrate function: its users and the example's migrations.
+      await bootstrapHarness(h, {
+        users: JSON.parse(migrate.environment.variables.DB_GRANTS),
+        migrations: loadMigrations(join(app, "migrations")),
+      });
+      const zip = unzipSync(readFileSync(join(app, "cdktf.out", "stacks", "dev", orders.filename)));
+      const bundle = join(work, "orders.js");
+      writeFileSync(bundle, zip["index.js"]);
+      for (const name of ["AWS_SESSION_TOKEN", "AWS_PROFILE", "DB_TLS_CA_FILE"]) delete process.env[name];
+      Object.assign(process.env, h.env, { DB_USER: orders.environment.variables.DB_USER });
+      handler = require(bundle).handler;
+    });
+
+    afterAll(async () => {
+      await h?.destroy();
+    });
+
+    it("records and lists orders as its own IAM-authenticated user", async () => {
+      expect(await handler({ item: "tea", quantity: 2 })).toEqual({ orders: [{ item: "tea", quantity: 2 }] });
+      expect(await handler({})).toEqual({ orders: [{ item: "tea", quantity: 2 }] });
+      const grants = await h.admin("SHOW GRANTS FOR 'orders_app'@'%'");
+      expect(
+        grants.map((row: Record<string, string>) => Object.values(row)[0]).filter((grant: string) => grant.includes("`orders`")),
+      ).toEqual(["GRANT SELECT, INSERT ON `orders`.`orders` TO `orders_app`@`%`"]);
+    });
+  });
+});
