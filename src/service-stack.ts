@@ -29,18 +29,28 @@ export interface ServiceStackProps {
   readonly migrationsDir?: string;
 }
 
-/** One environment of the service: network, database, the declared functions and their wiring, with remote state; every role bounded. */
+/**
+ * The whole service of one environment as one construct: network, database (and RDS Proxy), the bootstrap
+ * that creates its users and schema, the declared functions with their triggers, the data bucket and the
+ * alarms, with remote state and every role bounded by the `<env>-state` stack's boundary. Its companion
+ * `StateStack` holds the state bucket, that boundary and the CI roles.
+ */
 export class ServiceStack extends TerraformStack {
   /** The key of every log group, and the groups' maker. */
   readonly logs: LogEncryption;
+  /** The VPC, its three tiers of subnets and its endpoints. */
   readonly network: Network;
+  /** The MySQL instance, IAM authentication on. */
   readonly database: DatabaseInstance;
   /** RDS Proxy between the functions and the instance, when configured. */
   readonly proxy?: DatabaseProxy;
+  /** Creates the database, the functions' users with their grants, and the schema. */
   readonly bootstrap: DatabaseBootstrap;
+  /** The bucket S3-triggered functions read from and write to. */
   readonly dataBucket: DataBucket;
-  /** The functions of src/config/functions.ts, by name; each construct's id is its name. */
+  /** The declared functions (this repository's: src/config/functions.ts), by name; each construct's id is its name. */
   readonly functions: Readonly<Record<string, ServiceFunction>>;
+  /** The environment's alarms and the topic they notify. */
   readonly alarms: ServiceAlarms;
 
   constructor(scope: Construct, id: string, props: ServiceStackProps) {

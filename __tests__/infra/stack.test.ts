@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { type App, Testing } from "cdktf";
 import { parseServiceConfig } from "../../src/config/environments";
 import { ServiceStack } from "../../src/service-stack";
+import { StateStack } from "../../src/state/state-stack";
 import { MINIMAL, projectRoot, synthStack, testApp } from "./synth";
 
 describe("ServiceStack", () => {
@@ -50,6 +51,19 @@ describe("ServiceStack", () => {
         default_tags: [{ tags: { Project: "lambda-rds-iam", Environment: "dev", ManagedBy: "cdktf" } }],
       },
     ]);
+  });
+
+  it("adds the configured tags to every resource of both stacks, under the project's own, which they cannot replace", () => {
+    const tags = { CostCentre: "platform-42", Owner: "orders team" };
+    const tagged = parseServiceConfig({ ...MINIMAL, tags }, "test");
+    const app = testApp();
+    const service = new ServiceStack(app, "dev", { config: tagged, projectRoot });
+    for (const stack of [service, new StateStack(app, "dev-state", { config: tagged, service })]) {
+      expect(JSON.parse(Testing.synth(stack)).provider.aws[0].default_tags).toEqual([
+        { tags: { ...tags, Project: "lambda-rds-iam", Environment: "dev", ManagedBy: "cdktf" } },
+      ]);
+    }
+    expect(() => parseServiceConfig({ ...MINIMAL, tags: { "bad|key": "x" } }, "test")).toThrow("tags.bad|key: must be a tag key");
   });
 
   it("assumes the environment's deploy role, for the provider and the state alike, when one is configured", () => {

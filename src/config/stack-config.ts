@@ -16,6 +16,7 @@ const cidr = z.string().superRefine((value, ctx) => {
 });
 
 const ACCOUNT_ID = /^\d{12}$/;
+const TAG_KEY = /^[\w .:/=+@-]{1,128}$/;
 const INSTANCE_CLASS = /^db\.[a-z0-9]+\.[a-z0-9]+$/;
 
 const networkSchema = z
@@ -268,6 +269,15 @@ const stackConfigObjectFor = (service: ServiceDefinition) =>
         .regex(/^[a-z][a-z0-9-]{0,23}$/, { error: "must be 1-24 lowercase letters, digits or -" })
         .default("lambda-rds-iam"),
       region: region.default("eu-west-1"),
+      /** Tags on every resource of the environment, besides Project, Environment and ManagedBy. */
+      tags: z
+        .record(z.string(), z.string().max(256, { error: "must be a tag value of at most 256 characters" }))
+        .superRefine((tags, ctx) => {
+          for (const key of Object.keys(tags).filter((name) => !TAG_KEY.test(name))) {
+            ctx.addIssue({ code: "custom", path: [key], message: "must be a tag key: 1-128 letters, digits, spaces or _.:/=+-@" });
+          }
+        })
+        .default({}),
       network: networkSchema.default(() => networkSchema.parse({})),
       database: databaseSchema.default(() => databaseSchema.parse({})),
       /**

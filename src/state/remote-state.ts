@@ -19,7 +19,7 @@ export function guardedAwsProvider(scope: Construct, config: StackConfig): AwsPr
     assumeRole: config.deployRoleArn
       ? [{ roleArn: config.deployRoleArn, sessionName: `${config.project}-${config.environment}` }]
       : undefined,
-    defaultTags: [{ tags: { Project: config.project, Environment: config.environment, ManagedBy: "cdktf" } }],
+    defaultTags: [{ tags: { ...config.tags, Project: config.project, Environment: config.environment, ManagedBy: "cdktf" } }],
   });
 }
 
