@@ -56,7 +56,9 @@ function stockProject(): string {
       .filter((path) => path.endsWith(".ts"))
       .map((path) => join("src", path)),
   ]) {
-    writeFileSync(join(dir, file), toBarrelImports(readFileSync(join(projectRoot, file), "utf8")));
+    // main.ts imports the library by its package name, which the copy (no package.json) resolves by path.
+    const source = readFileSync(join(projectRoot, file), "utf8").replace(/from "lambda-rds-iam"/g, 'from "./src/index"');
+    writeFileSync(join(dir, file), toBarrelImports(source));
   }
   writeFileSync(
     join(dir, "tsconfig.json"),
