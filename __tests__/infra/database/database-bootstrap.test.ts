@@ -4,7 +4,9 @@ import { join } from "node:path";
 import { unzipSync } from "fflate";
 import { Testing } from "cdktf";
 import { parseServiceConfig } from "../../../src/config/environments";
-import { databaseGrantsOf } from "../../../src/config/function-schema";
+import { type FunctionDeclaration, databaseGrantsOf } from "../../../src/config/function-schema";
+import { parseStackConfig } from "../../../src/config/stack-config";
+import { REPORTS_FUNCTION } from "../../fixtures/functions/reports/declaration";
 import { ServiceStack } from "../../../src/service-stack";
 import { MINIMAL, checkout, projectRoot, synthStack, testApp } from "../synth";
 import { tempDir } from "../temp";
@@ -123,6 +125,36 @@ describe("DatabaseBootstrap", () => {
       "0003_create_ingested_keys.sql",
       "0004_add_owner.sql",
     ]);
+  });
+
+  describe("of a service that declares other functions and migrations (another app's, say)", () => {
+    const migrationsDir = tempDir("migrations-");
+    writeFileSync(join(migrationsDir, "0001_create_reports.sql"), "CREATE TABLE reports (id INT PRIMARY KEY, total INT NOT NULL);\n");
+    const reports: FunctionDeclaration = { ...REPORTS_FUNCTION, database: { user: "reports", grants: { reports: ["SELECT"] } } };
+    const service = { functions: { reports }, projectRoot, migrationsDir };
+    const config = parseStackConfig({ ...MINIMAL, project: "reports", database: { proxy: true } }, "test", service);
+    const stack = new ServiceStack(testApp(), "dev", { config, projectRoot, migrationsDir });
+    const json = JSON.parse(Testing.synth(stack));
+    const migrateFunction = json.resource.aws_lambda_function[stack.bootstrap.function.function.friendlyUniqueId];
+
+    it("creates exactly its declared users with their grants, and applies its migrations, not this checkout's", () => {
+      const input = JSON.parse(json.resource.aws_lambda_invocation[stack.bootstrap.invocation.friendlyUniqueId].input);
+      expect({ grants: input.grants, migrations: input.migrations }).toEqual({
+        grants: { reports: { reports: ["SELECT"] } },
+        migrations: ["0001_create_reports.sql"],
+      });
+      expect(JSON.parse(migrateFunction.environment.variables.DB_GRANTS)).toEqual({ reports: { reports: ["SELECT"] } });
+      expect(Buffer.from(unzipSync(readFileSync(stack.bootstrap.function.bundle.zipPath))["index.js"]).toString("utf8")).toContain(
+        "CREATE TABLE reports",
+      );
+    });
+
+    it("names the migrate function for the service, and lets every role, the proxy's included, connect only as the declared user", () => {
+      expect(migrateFunction.function_name).toBe("reports-dev-migrate");
+      const users = [...JSON.stringify(json).matchAll(/:dbuser:[^"\\]*?\/([A-Za-z0-9_]+)/g)].map((match) => match[1]);
+      expect(users.length).toBeGreaterThan(0);
+      expect(new Set(users)).toEqual(new Set(["reports"]));
+    });
   });
 
   it("bundles the repository's migrations into the migrate function, which loads with no node_modules", () => {
