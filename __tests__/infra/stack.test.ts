@@ -43,6 +43,12 @@ describe("ServiceStack", () => {
     ]);
   });
 
+  it("keys the state under the project's name when no key prefix is configured", () => {
+    const config = parseServiceConfig({ ...MINIMAL, project: "orders" }, "test");
+    const backend = JSON.parse(Testing.synth(new ServiceStack(testApp(), "dev", { config, projectRoot }))).terraform.backend.s3;
+    expect(backend).toMatchObject({ bucket: "orders-dev-tfstate-111111111111", key: "orders/dev.tfstate" });
+  });
+
   it("configures the AWS provider for the configured region and account only, with tags on everything", () => {
     expect(s.json.provider.aws).toEqual([
       {

@@ -179,11 +179,11 @@ const stateSchema = z
      * the environment's most sensitive object, and the logs cost cents a month.
      */
     accessLogs: z.boolean().default(true),
-    /** Prefix of the state keys; each stack appends its own name. */
+    /** Prefix of the state keys; each stack appends its own name. The project when absent. */
     keyPrefix: z
       .string()
       .regex(/^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*$/, { error: "must be an S3 key prefix without leading or trailing /" })
-      .default("lambda-rds-iam"),
+      .optional(),
     /** Region of the state bucket; the stack's region when absent. */
     region: z.string().optional(),
   })
@@ -271,7 +271,13 @@ const stackConfigObjectFor = (service: ServiceDefinition) =>
       region: region.default("eu-west-1"),
       /** Tags on every resource of the environment, besides Project, Environment and ManagedBy. */
       tags: z
-        .record(z.string(), z.string().max(256, { error: "must be a tag value of at most 256 characters" }))
+        .record(
+          z.string(),
+          z.string({ error: "must be a tag value: a string" }).max(256, { error: "must be a tag value of at most 256 characters" }),
+          {
+            error: 'must be an object of tag keys and values, like {"CostCentre": "42"}',
+          },
+        )
         .superRefine((tags, ctx) => {
           for (const key of Object.keys(tags).filter((name) => !TAG_KEY.test(name))) {
             ctx.addIssue({ code: "custom", path: [key], message: "must be a tag key: 1-128 letters, digits, spaces or _.:/=+-@" });

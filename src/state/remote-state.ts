@@ -9,7 +9,7 @@ export const stateBucketName = (config: StackConfig) =>
 export const stateKeyAlias = (config: StackConfig) => `alias/${stateBucketName(config)}`;
 export const stateRegion = (config: StackConfig) => config.state.region ?? config.region;
 /** Object key of a stack's state in the bucket. */
-export const stateObjectKey = (config: StackConfig, stackId: string) => `${config.state.keyPrefix}/${stackId}.tfstate`;
+export const stateObjectKey = (config: StackConfig, stackId: string) => `${config.state.keyPrefix ?? config.project}/${stackId}.tfstate`;
 
 /** The environment's AWS provider: its account only, through its deploy role when one is set, with tags on everything. */
 export function guardedAwsProvider(scope: Construct, config: StackConfig): AwsProvider {

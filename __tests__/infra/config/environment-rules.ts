@@ -1,6 +1,7 @@
 import { SUBNET_TIERS } from "../../../src/network/subnet-layout";
 import { dataAccessLogBucketName, dataBucketName, serviceNamePrefix } from "../../../src/config/stack-config";
 import type { SynthesizedEnvironment } from "../synth";
+import { stateObjectKey } from "../../../src/state/remote-state";
 
 /** A year: what an environment that protects its data keeps every log for. */
 const PROTECTED_LOG_RETENTION_DAYS = 365;
@@ -26,7 +27,7 @@ export function describeEnvironmentRules(environments: SynthesizedEnvironment[])
       expect(provider.allowed_account_ids).toEqual([config.accountId]);
       expect(provider.assume_role).toEqual(config.deployRoleArn ? [{ role_arn: config.deployRoleArn, session_name: prefix }] : undefined);
       expect(s.json.terraform.backend.s3).toMatchObject({
-        key: `${config.state.keyPrefix}/${name}.tfstate`,
+        key: stateObjectKey(config, name),
         allowed_account_ids: [config.accountId],
       });
     });

@@ -22,7 +22,7 @@ describe("stack configuration", () => {
       region: "eu-west-1",
       network: { vpcCidr: "10.0.0.0/16", azCount: 2, natGateways: "single", flowLogRetentionDays: 30 },
       database: { engineVersion: "8.4", instanceClass: "db.t4g.micro", backupRetentionDays: 7, port: 3306 },
-      state: { keyPrefix: "lambda-rds-iam", noncurrentVersionDays: 90, accessLogs: true },
+      state: { noncurrentVersionDays: 90, accessLogs: true },
     });
   });
 
@@ -241,7 +241,10 @@ describe("stack configuration", () => {
       ["network", "subnetCidrs"],
       ["network", "subnetCidrs", "public"],
       ["state", "bucket"],
+      ["state", "keyPrefix"],
       ["state", "region"],
+      ["tags"],
+      ["tags", "Owner"],
     ];
     const fields = [...leaves(parseServiceConfig(MINIMAL, "test")), ...optional];
     const set = (path: string[], value: unknown): Record<string, unknown> => {
