@@ -52,6 +52,12 @@ describe("examples/second-service on the installed tarball", () => {
     stack = JSON.parse(readFileSync(join(app, "cdktf.out", "stacks", "dev", "cdk.tf.json"), "utf8"));
   });
 
+  it("type-checks against the tarball's declarations", () => {
+    // This checkout's TypeScript and Node types: the example itself installs neither.
+    const tsc = join(projectRoot, "node_modules", ".bin", "tsc");
+    expect(run(app, tsc, "-p", ".", "--typeRoots", join(projectRoot, "node_modules", "@types"))).toBe("");
+  });
+
   it("passes its own test", () => {
     expect(run(app, "npm", "test")).toMatch(/^# fail 0$/m);
   });
