@@ -1,4 +1,4 @@
-import { type Harness, startHarness } from "../../harness/mariadb";
+import { type Harness, startHarness, useHarnessEnvironment } from "../../harness/mariadb";
 import { captureLogLines } from "../../harness/logs";
 import { bootstrapHarness } from "../../harness/migrations";
 import { closeDatabase, handler, sharedDatabase } from "../../functions/api/index";
@@ -12,12 +12,6 @@ import {
 
 let h: Harness;
 const logLines: string[] = [];
-
-/** Points the handler at the harness exactly as Lambda's environment would, and captures its logs. */
-function useHarnessEnvironment(harness: Harness): void {
-  for (const name of ["AWS_SESSION_TOKEN", "AWS_PROFILE", "DB_TLS_CA_FILE"]) delete process.env[name];
-  Object.assign(process.env, harness.env);
-}
 
 beforeAll(async () => {
   h = await startHarness();
