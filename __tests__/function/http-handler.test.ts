@@ -3,7 +3,8 @@ import { captureLogLines } from "../../harness/logs";
 import { bootstrapHarness } from "../../harness/migrations";
 import { CALLER_ARN, type HttpRequest, httpApiEvent } from "../../harness/http-api-events";
 import { closeDatabase, handler } from "../../functions/api/index";
-import { ITEM_ROUTES, routeKey } from "../../functions/api/routes";
+import { ITEM_ROUTES } from "../../functions/api/routes";
+import { routeKey } from "../../functions/shared/http-event";
 import type { HttpApiEvent } from "../../functions/shared/http-event";
 import { MAX_DATA_BYTES, MAX_ID_LENGTH } from "../../functions/shared/request";
 

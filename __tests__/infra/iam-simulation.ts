@@ -28,8 +28,16 @@ export interface IamPolicy {
 type Block = Record<string, any>;
 const arn = (service: string, region: string, resource: string) => `arn:${AWS.partition}:${service}:${region}:${AWS.accountId}:${resource}`;
 
+/** API Gateway's id for an API: ten lowercase letters and digits, here from its Terraform id (two APIs, two ids). */
+const apiIdOf = (id: string) =>
+  id
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, "")
+    .slice(-10);
+
 /** What AWS returns for an attribute of a resource, from its arguments; only the attributes this service's policies reference. */
 const ATTRIBUTES: Record<string, (resource: Block, id: string) => string> = {
+  "aws_apigatewayv2_api.execution_arn": (_, id) => arn("execute-api", AWS.region, apiIdOf(id)),
   "aws_cloudwatch_log_group.arn": (r) => arn("logs", AWS.region, `log-group:${r.name}`),
   "aws_db_instance.master_user_secret[0].secret_arn": () =>
     arn("secretsmanager", AWS.region, "secret:rds!db-00000000-1111-2222-3333-444444444444-AbCdEf"),

@@ -1,7 +1,5 @@
-import { type HttpApiEvent, jsonBody } from "../shared/http-event";
+import { type HttpApiEvent, type HttpMethod, jsonBody, routeKey } from "../shared/http-event";
 import { ClientError, MAX_DATA_BYTES, fail } from "../shared/request";
-
-export type HttpMethod = "GET" | "PUT" | "DELETE";
 
 /** What a route reads of an HTTP event to build the direct event it stands for. */
 interface RouteInput {
@@ -53,8 +51,6 @@ export const ITEM_ROUTES: readonly ItemRoute[] = [
   },
   { method: "DELETE", path: "/items/{id}", event: ({ path }) => ({ op: "delete", id: path.id }) },
 ];
-
-export const routeKey = (route: Pick<ItemRoute, "method" | "path">) => `${route.method} ${route.path}`;
 
 const ROUTES = new Map(ITEM_ROUTES.map((route) => [routeKey(route), route]));
 

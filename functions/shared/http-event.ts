@@ -1,5 +1,12 @@
 import { ClientError, fail, isObject } from "./request";
 
+/** Methods a route may take; ANY is not one: each route is granted and admitted by its own method. */
+export const HTTP_METHODS = ["GET", "PUT", "DELETE", "POST", "PATCH"] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+/** A route as API Gateway keys it, e.g. "GET /items/{id}": its events' `routeKey`. */
+export const routeKey = (route: { readonly method: HttpMethod; readonly path: string }) => `${route.method} ${route.path}`;
+
 /**
  * An API Gateway HTTP API event, payload format 2.0: the fields the handler reads. Path and query
  * parameters arrive decoded (repeated query parameters joined with commas); a body the caller sent
