@@ -1,27 +1,15 @@
-import { type Harness, startHarness, useHarnessEnvironment } from "../../harness/mariadb";
-import { captureLogLines } from "../../harness/logs";
-import { bootstrapHarness } from "../../harness/migrations";
+import type { Harness } from "../../harness/mariadb";
+import { useApiHandlerHarness } from "../../harness/api-handler";
 import { CALLER_ARN, type HttpRequest, httpApiEvent } from "../../harness/http-api-events";
-import { closeDatabase, handler } from "../../functions/api/index";
+import { handler } from "../../functions/api/index";
 import { ITEM_ROUTES } from "../../functions/api/routes";
-import { routeKey } from "../../functions/shared/http-event";
-import type { HttpApiEvent } from "../../functions/shared/http-event";
+import { type HttpApiEvent, routeKey } from "../../functions/shared/http-event";
 import { MAX_DATA_BYTES, MAX_ID_LENGTH } from "../../functions/shared/request";
 
 let h: Harness;
 const logLines: string[] = [];
-
-beforeAll(async () => {
-  h = await startHarness();
-  await bootstrapHarness(h);
-  useHarnessEnvironment(h);
-  captureLogLines(logLines);
-});
-
-afterAll(async () => {
-  await closeDatabase();
-  await h?.destroy();
-  jest.restoreAllMocks();
+useApiHandlerHarness(logLines, (started) => {
+  h = started;
 });
 
 const ROUTE_KEYS = ITEM_ROUTES.map(routeKey);
