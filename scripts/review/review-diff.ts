@@ -22,6 +22,7 @@ import {
   POLICY_ATTRIBUTE,
   type Widening,
   concernsOf,
+  routeOpened,
   weakensProtection,
   widenings,
 } from "../stacks/security-rules";
@@ -233,23 +234,28 @@ const comparedElements = (side: SynthesizedStack) =>
     ]),
   );
 
-const elementChange = (
+function elementChange(
   stack: string,
   element: Element,
   kind: ElementChange["kind"],
   attributes: AttributeChange[] = [],
   replacedBecause?: string,
-): ElementChange => ({
-  stack,
-  path: element.path,
-  type: element.type,
-  mode: element.mode,
-  kind,
-  ...(replacedBecause ? { replacedBecause } : {}),
-  attributes,
-  concerns: concernsOf(element.type, kind === "removed" || replacedBecause !== undefined, attributes),
-  widenings: widenings(attributes),
-});
+  before?: Element,
+): ElementChange {
+  const settings = [...widenings(attributes), ...(kind === "removed" ? [] : routeOpened(element.type, before?.block, element.block))];
+  const concerns = concernsOf(element.type, kind === "removed" || replacedBecause !== undefined, attributes);
+  return {
+    stack,
+    path: element.path,
+    type: element.type,
+    mode: element.mode,
+    kind,
+    ...(replacedBecause ? { replacedBecause } : {}),
+    attributes,
+    concerns: CONCERNS.filter((concern) => concerns.includes(concern) || settings.some((widening) => widening.concern === concern)),
+    widenings: settings,
+  };
+}
 
 /** Why Terraform destroys and recreates an element that stayed (or moved): a lost address or an attribute that cannot change in place. */
 function replacementReason(element: Element, now: Element, attributes: AttributeChange[], movedBlocks: Set<string>): string | undefined {
@@ -279,7 +285,10 @@ function elementChanges(before: SynthesizedStack, after: SynthesizedStack, renam
     const replacedBecause = replacementReason(element, now, attributes, movedBlocks);
     const kind = path !== element.path ? "moved" : "changed";
     if (kind === "changed" && attributes.length === 0 && !replacedBecause) continue;
-    changes.push({ ...elementChange(stack, now, kind, attributes, replacedBecause), ...(kind === "moved" ? { from: element.path } : {}) });
+    changes.push({
+      ...elementChange(stack, now, kind, attributes, replacedBecause, element),
+      ...(kind === "moved" ? { from: element.path } : {}),
+    });
   }
   for (const element of afterByPath.values()) {
     if (!matched.has(element.path)) changes.push(elementChange(stack, element, "added"));

@@ -63,6 +63,7 @@ export function renderReviewText(review: Review, labels: ReviewLabels, options: 
       lines.push(`  ${paint(kindColor[change.kind], `${SYMBOL[change.kind]} ${elementName(change)}`)}  ${typeName(change)}${replaced}`);
       for (const row of change.attributes)
         lines.push(`      ${row.attribute}: ${row.before} -> ${row.after}${row.replaces ? paint("red", "  (replaces)") : ""}`);
+      for (const { concern, why } of change.widenings) lines.push(paint("red", `      WIDENS (${concern}): ${why}`));
     }
   }
   const unchanged = unchangedStacks(review);
@@ -91,7 +92,8 @@ export function renderReviewText(review: Review, labels: ReviewLabels, options: 
 function changeSection(change: ElementChange): string {
   const name = change.kind === "moved" ? `${code(change.from!)} → ${code(change.path)}` : code(change.path);
   const replaced = change.replacedBecause ? ` **replaced**: ${change.replacedBecause}` : "";
-  const title = `- <code>${SYMBOL[change.kind]}</code> **${change.kind}** ${name} · \`${typeName(change)}\`${replaced}`;
+  const widens = change.widenings.map(({ concern, why }) => `\n  - ⚠️ widens (${concern}): ${why}`).join("");
+  const title = `- <code>${SYMBOL[change.kind]}</code> **${change.kind}** ${name} · \`${typeName(change)}\`${replaced}${widens}`;
   if (change.attributes.length === 0) return `${title}\n`;
   const rows = change.attributes.map(
     (row) => `  | ${code(row.attribute)}${row.replaces ? " **replaces**" : ""} | ${code(row.before)} | ${code(row.after)} |`,
