@@ -8,6 +8,10 @@ import { type Diagram, diagramOf } from "../../../../scripts/diagram/diagram-gra
 import { toMermaid, toSvg } from "../../../../scripts/diagram/diagram-render";
 import { SynthesizedStack } from "../../../../scripts/stacks/synthesized-stack";
 import type { ServiceStack } from "../../../../src/service-stack";
+import { ITEM_ROUTES } from "../../../../functions/api/routes";
+import { HttpApi } from "../../../../src/api/http-api";
+import { HttpApiInvokePolicy } from "../../../../src/api/http-api-invoke-policy";
+import type { HttpRoute } from "../../../../src/api/http-route";
 import { projectRoot, serviceStack, synthesizedJson, synthStateStack } from "../../synth";
 
 const diagramOfStack = (stack: ServiceStack) => diagramOf(new SynthesizedStack(stack.node.id, synthesizedJson(stack)))!;
@@ -112,6 +116,32 @@ describe("diagram of a service stack", () => {
     const path = ["λ lambda-rds-iam-dev-ingest -> s3 gateway endpoint: tcp 443 (prefix list)", "s3 gateway endpoint -> S3 bucket: "];
     expect([...edgesOf(dev, "network"), ...edgesOf(dev, "route")]).toEqual(expect.arrayContaining(path));
     expect(edgesOf(dev, "network").filter((edge) => edge.startsWith("λ lambda-rds-iam-dev-ingest -> Internet"))).toEqual([]);
+  });
+
+  it("draws an HTTP API with every route and its authorization, the function each route invokes, and the policies that let callers call which routes", async () => {
+    const stack = serviceStack();
+    const routes: HttpRoute[] = ITEM_ROUTES.map(({ method, path }) => ({ method, path, authorization: "AWS_IAM" }));
+    const api = new HttpApi(stack, "http-api", { name: "items", function: stack.api, routes, logs: stack.logs });
+    new HttpApiInvokePolicy(stack, "read-policy", { api, access: "read" });
+    const diagram = diagramOfStack(stack);
+    const [node, ...others] = diagram.nodes.filter((candidate) => candidate.kind === "api");
+    expect(others).toEqual([]);
+    expect(node).toMatchObject({
+      group: "aws",
+      label: ["HTTP API items", ...routes.map((route) => `${route.method} ${route.path} (AWS_IAM)`)],
+    });
+    expect(edgesOf(diagram, "network").filter((edge) => edge.includes("HTTP API"))).toEqual([
+      "Internet -> HTTP API items: HTTPS, SigV4-signed",
+    ]);
+    expect(edgesOf(diagram, "event").filter((edge) => edge.startsWith("HTTP API"))).toEqual([
+      `HTTP API items -> λ lambda-rds-iam-dev-api: invokes on ${routes.map((route) => `${route.method} ${route.path}`).join(", ")}`,
+    ]);
+    const reads = routes.filter((route) => route.method === "GET").map((route) => `GET ${route.path.replace(/\{[^}]+\}/g, "*")}`);
+    expect(edgesOf(diagram, "iam").filter((edge) => edge.includes("HTTP API"))).toEqual([
+      `may call -> HTTP API items: execute-api:Invoke ${reads.join(", ")}`,
+    ]);
+    expect(diagram.nodes.find((candidate) => candidate.kind === "api-caller")?.label).toEqual(["may call", "read-policy/policy"]);
+    for (const picture of [toMermaid(diagram), await toSvg(diagram)]) expect(picture).toContain("GET /items/{id} (AWS_IAM)");
   });
 
   it("puts RDS Proxy between the API function and the database when it is on", () => {
