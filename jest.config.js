@@ -14,6 +14,9 @@ module.exports = {
       displayName: "infra",
       testMatch: ["<rootDir>/__tests__/infra/**/*.test.ts"],
       setupFilesAfterEnv: ["<rootDir>/__tests__/infra/setup.ts"],
+      // One synthesis per configuration per run, shared by every test file (__tests__/infra/synth.ts).
+      globalSetup: "<rootDir>/__tests__/infra/global-setup.ts",
+      globalTeardown: "<rootDir>/__tests__/infra/global-teardown.ts",
     },
     {
       ...shared,

@@ -73,7 +73,7 @@ function merge(base: Json, override: Json): Json {
   return merged;
 }
 
-function readOverrides(raw: string | undefined): Json {
+function readOverrides(raw: string | undefined, environments: Readonly<Record<string, StackConfigInput>>): Json {
   if (raw === undefined || raw.trim() === "") return {};
   let parsed: unknown;
   try {
@@ -83,11 +83,11 @@ function readOverrides(raw: string | undefined): Json {
   }
   if (!isObject(parsed)) {
     throw new ConfigError(CONFIG_OVERRIDE_VARIABLE, [
-      `${CONFIG_OVERRIDE_VARIABLE}: must be a JSON object keyed by environment (${Object.keys(ENVIRONMENTS).join(", ")})`,
+      `${CONFIG_OVERRIDE_VARIABLE}: must be a JSON object keyed by environment (${Object.keys(environments).join(", ")})`,
     ]);
   }
   const problems = Object.entries(parsed).flatMap(([name, override]) => {
-    if (!(name in ENVIRONMENTS)) return [`${name}: no such environment; use one of ${Object.keys(ENVIRONMENTS).join(", ")}`];
+    if (!(name in environments)) return [`${name}: no such environment; use one of ${Object.keys(environments).join(", ")}`];
     return isObject(override) ? [] : [`${name}: must be an object of settings to override`];
   });
   if (problems.length > 0) throw new ConfigError(CONFIG_OVERRIDE_VARIABLE, problems);
@@ -109,9 +109,15 @@ function describeProblem(name: string, problem: ConfigProblem, settings: Json, o
   return `${text}; it is ${describeValue(checkedIn)} in src/config/environments.ts: override ${name}.${problem.path.join(".")} in ${CONFIG_OVERRIDE_VARIABLE} too`;
 }
 
-/** Every environment's configuration, validated; throws one ConfigError that lists every problem of every environment. */
-export function loadStackConfigs(env: Record<string, string | undefined>): StackConfig[] {
-  const overrides = readOverrides(env[CONFIG_OVERRIDE_VARIABLE]);
+/**
+ * Every environment's configuration, validated; throws one ConfigError that lists every problem of every
+ * environment. `environments` is the checked-in list unless a caller (a test, another app) brings its own.
+ */
+export function loadStackConfigs(
+  env: Record<string, string | undefined>,
+  environments: Readonly<Record<string, StackConfigInput>> = ENVIRONMENTS,
+): StackConfig[] {
+  const overrides = readOverrides(env[CONFIG_OVERRIDE_VARIABLE], environments);
   const credentials = env[CREDENTIALS_VARIABLE] ?? "";
   if (!["", "ambient"].includes(credentials)) {
     throw new ConfigError(CREDENTIALS_VARIABLE, [`${CREDENTIALS_VARIABLE}: must be "ambient" or unset (got "${credentials}")`]);
@@ -119,7 +125,7 @@ export function loadStackConfigs(env: Record<string, string | undefined>): Stack
   const configs: StackConfig[] = [];
   const invalid: string[] = [];
   const problems: string[] = [];
-  for (const [name, settings] of Object.entries(ENVIRONMENTS)) {
+  for (const [name, settings] of Object.entries(environments)) {
     const override = overrides[name] as Json | undefined;
     const result = validateStackConfig(merge(settings as Json, override ?? {}));
     if (result.success) {
