@@ -8,10 +8,12 @@ import { attributeRows } from "../stacks/attribute-diff";
 import {
   type IamRow,
   type Rename,
+  type RouteRow,
   type RuleRow,
   canonical,
   iamChanges,
   readableStatement,
+  routeChanges,
   ruleChanges,
   samePath,
 } from "../stacks/security-rows";
@@ -31,7 +33,7 @@ import type { Json } from "../stacks/terraform-plan";
 import { REPLACED_WHEN_CHANGED } from "./replaced-when-changed";
 
 export type Stacks = Record<string, TerraformJson>;
-export type { Concern, IamRow, RuleRow };
+export type { Concern, IamRow, RouteRow, RuleRow };
 
 export interface AttributeChange {
   attribute: string;
@@ -71,6 +73,8 @@ export interface Review {
   dataRisks: DataRisk[];
   iam: IamRow[];
   rules: RuleRow[];
+  /** HTTP API routes added and removed, with their authorization and who may call them. */
+  routes: RouteRow[];
   /** Every concern a change touches, widening or not. */
   concerns: Concern[];
   /** The concerns that widen access or put data at risk: what makes exit status 4. */
@@ -94,6 +98,7 @@ export function reviewInfrastructure(base: Stacks, head: Stacks): Review {
   dataRisks.sort((a, b) => holdsOrder.indexOf(a.type) - holdsOrder.indexOf(b.type));
   const iam = compared.flatMap((stack) => stack.iam);
   const rules = compared.flatMap((stack) => stack.rules);
+  const routes = compared.flatMap((stack) => stack.routes);
   const changes = compared.flatMap((stack) => stack.changes);
   const raised = new Set([
     ...changes.flatMap((change) => change.concerns),
@@ -111,6 +116,7 @@ export function reviewInfrastructure(base: Stacks, head: Stacks): Review {
     dataRisks,
     iam,
     rules,
+    routes,
     concerns: CONCERNS.filter((concern) => raised.has(concern)),
     widens: CONCERNS.filter((concern) => widening.has(concern)),
   };
@@ -223,6 +229,7 @@ interface StackComparison {
   dataRisks: DataRisk[];
   iam: IamRow[];
   rules: RuleRow[];
+  routes: RouteRow[];
 }
 
 /** The elements of a side by construct path; policy documents are compared through the policies that use them. */
@@ -329,5 +336,6 @@ function compareStack(before: SynthesizedStack, after: SynthesizedStack): StackC
     dataRisks: dataRisksOf(changes),
     iam: iamChanges(after.name, before, after, rename),
     rules: ruleChanges(after.name, before, after, rename),
+    routes: routeChanges(after.name, before, after, rename),
   };
 }

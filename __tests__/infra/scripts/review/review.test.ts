@@ -13,6 +13,7 @@ import { renderReviewMarkdown, renderReviewText } from "../../../../scripts/revi
 import { ENVIRONMENTS } from "../../../../src/config/environments";
 import type { ServiceStack } from "../../../../src/service-stack";
 import { HttpApi } from "../../../../src/api/http-api";
+import { HttpApiInvokePolicy } from "../../../../src/api/http-api-invoke-policy";
 import type { HttpRoute } from "../../../../src/api/http-route";
 import { serviceStack, synthStateStack, synthesizedJson } from "../../synth";
 
@@ -275,6 +276,20 @@ describe("infrastructure review", () => {
       expect(renderReviewMarkdown(review, labels)).toContain('  - ⚠️ widens (public exposure): authorization_type unset -> "NONE"');
     });
 
+    it("are listed with their authorization and who may call them, each route once", () => {
+      const review = reviewInfrastructure(
+        base,
+        withApi((api, stack) => new HttpApiInvokePolicy(stack, "read-policy", { api, access: "read" })),
+      );
+      expect(
+        review.routes.map(({ change, api, route, authorization, callers, widens }) => [change, api, route, authorization, callers, widens]),
+      ).toEqual(
+        routes.map((route) => ["added", "http-api/api", `${route.method} ${route.path}`, "AWS_IAM", ["read-policy/policy"], false]),
+      );
+      expect(renderReviewMarkdown(review, labels)).toContain("#### HTTP API route changes");
+      expect(renderReviewText(review, labels, { color: false })).toMatch(/HTTP API route changes\n.*may call \(execute-api:Invoke\)/);
+    });
+
     it("widen when a route's IAM authorization is dropped", () => {
       const review = reviewInfrastructure(
         withApiBase,
@@ -285,6 +300,10 @@ describe("infrastructure review", () => {
           "http-api/route-get-items",
           ['authorization_type "AWS_IAM" -> "NONE" (anyone may call the route GET /items; authorize it with AWS_IAM)'],
         ],
+      ]);
+      expect(review.routes.map(({ change, route, authorization, widens }) => [change, route, authorization, widens])).toEqual([
+        ["removed", "GET /items", "AWS_IAM", false],
+        ["added", "GET /items", "NONE", true],
       ]);
       expect(reviewExitStatus(review)).toBe(4);
     });
