@@ -364,5 +364,6 @@ describe("ingest of JSON Lines objects from a local S3 into MariaDB with IAM-tok
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+    // 400,000 rows through two processes into MariaDB: 20-30 s alone, past a minute on a 2-core machine busy with other tests.
+  }, 240_000);
 });

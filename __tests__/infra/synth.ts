@@ -238,3 +238,32 @@ export function synthApp(options: AppOptions = {}): SynthesizedEnvironment[] {
     };
   });
 }
+
+/** A Lambda function of a synthesized stack, as the rules about functions read it. */
+export interface SynthesizedFunction {
+  /** Construct path of the aws_lambda_function, e.g. "api/function". */
+  readonly path: string;
+  readonly block: Block;
+  readonly name: string;
+  /** Reference to the id of its (first) security group. */
+  readonly group: string;
+  /** What its environment says it connects to (DB_HOST, DB_USER), when it connects to the database. */
+  readonly dbHost?: string;
+  readonly dbUser?: string;
+}
+
+/** Every Lambda function of the stack: a rule over them holds for any function the stack gains. */
+export function functionsOf(s: Synthesized<any>): SynthesizedFunction[] {
+  return Object.entries(s.all("aws_lambda_function")).map(([path, block]) => ({
+    path,
+    block,
+    name: block.function_name,
+    group: block.vpc_config?.security_group_ids?.[0],
+    dbHost: block.environment?.variables?.DB_HOST,
+    dbUser: block.environment?.variables?.DB_USER,
+  }));
+}
+
+/** Security-group rules in the order of their descriptions: rules compared as a set, whatever order constructs made them in. */
+export const byDescription = (rules: Block[]): Block[] =>
+  [...rules].sort((a, b) => String(a.description).localeCompare(String(b.description)));

@@ -33,7 +33,7 @@ export function describeKeyRules(environments: SynthesizedEnvironment[]): void {
 
   it.each(stacks.map(({ stackName, s }) => [stackName, s] as const))(
     "%s: every key its resources use is one of the keys these rules cover",
-    (stackName, s) => {
+    (_, s) => {
       const covered = Object.keys(s.json.resource.aws_kms_key ?? {});
       expect(covered.length).toBeGreaterThan(0);
       expect(keyIdsReferenced(s).filter((id) => !covered.includes(id))).toEqual([]);
