@@ -20,7 +20,7 @@ const logLines: string[] = [];
 
 beforeAll(async () => {
   h = await startHarness();
-  await bootstrapHarness(h, { ingestUser: "ingest" });
+  await bootstrapHarness(h);
   s3 = await startLocalS3(h.credentials, h.region);
   for (const name of ["AWS_SESSION_TOKEN", "AWS_PROFILE", "DB_TLS_CA_FILE"]) delete process.env[name];
   Object.assign(process.env, h.env, s3.env, { DB_USER: "ingest" });

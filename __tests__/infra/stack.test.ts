@@ -91,6 +91,6 @@ describe("ServiceStack", () => {
     const stackDir = join(app.outdir, "stacks", "dev");
     const written = JSON.parse(readFileSync(join(stackDir, "cdk.tf.json"), "utf8"));
     const fn = Object.values(written.resource.aws_lambda_function)[0] as { filename: string };
-    expect(readFileSync(join(stackDir, fn.filename)).equals(readFileSync(s.stack.api.bundle.zipPath))).toBe(true);
+    expect(readFileSync(join(stackDir, fn.filename)).equals(readFileSync(s.stack.functions.api.bundle.zipPath))).toBe(true);
   });
 });

@@ -7,6 +7,7 @@ import {
   formatProblem,
   validateStackConfig,
 } from "./stack-config";
+import { type Json, isObject, mergeJson } from "./json-merge";
 
 /**
  * Checked-in settings per environment; everything left out takes the documented default in
@@ -18,7 +19,7 @@ export const ENVIRONMENTS: Readonly<Record<string, StackConfigInput>> = {
     environment: "dev",
     accountId: "111111111111",
     // Disposable: `npm run destroy -- dev` removes the data bucket with whatever it holds.
-    ingest: { forceDestroy: true },
+    dataBucket: { forceDestroy: true },
   },
   prod: {
     environment: "prod",
@@ -39,15 +40,11 @@ export const ENVIRONMENTS: Readonly<Record<string, StackConfigInput>> = {
       monitoringIntervalSeconds: 30,
       proxy: true,
     },
-    function: { memoryMb: 512, reservedConcurrency: 50, logRetentionDays: 365 },
-    ingest: {
-      memoryMb: 1024,
-      reservedConcurrency: 5,
-      logRetentionDays: 365,
-      objectRetentionDays: 90,
-      preventDestroy: true,
-      accessLogs: true,
+    functions: {
+      api: { memoryMb: 512, reservedConcurrency: 50, logRetentionDays: 365 },
+      ingest: { memoryMb: 1024, reservedConcurrency: 5, logRetentionDays: 365 },
     },
+    dataBucket: { objectRetentionDays: 90, preventDestroy: true, accessLogs: true },
     state: { noncurrentVersionDays: 365 },
     kms: { preventDestroy: true },
   },
@@ -61,17 +58,6 @@ export const CONFIG_OVERRIDE_VARIABLE = "LAMBDA_RDS_IAM_CONFIG";
  * deployRoleArn: CI already holds the environment's plan or deploy role through GitHub's OIDC token.
  */
 export const CREDENTIALS_VARIABLE = "LAMBDA_RDS_IAM_CREDENTIALS";
-
-type Json = { [key: string]: unknown };
-const isObject = (value: unknown): value is Json => typeof value === "object" && value !== null && !Array.isArray(value);
-
-function merge(base: Json, override: Json): Json {
-  const merged: Json = { ...base };
-  for (const [key, value] of Object.entries(override)) {
-    merged[key] = isObject(value) && isObject(base[key]) ? merge(base[key], value) : value;
-  }
-  return merged;
-}
 
 function readOverrides(raw: string | undefined, environments: Readonly<Record<string, StackConfigInput>>): Json {
   if (raw === undefined || raw.trim() === "") return {};
@@ -127,7 +113,7 @@ export function loadStackConfigs(
   const problems: string[] = [];
   for (const [name, settings] of Object.entries(environments)) {
     const override = overrides[name] as Json | undefined;
-    const result = validateStackConfig(merge(settings as Json, override ?? {}));
+    const result = validateStackConfig(mergeJson(settings, override) as Json);
     if (result.success) {
       configs.push(result.config);
     } else {

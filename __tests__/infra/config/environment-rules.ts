@@ -76,7 +76,7 @@ export function describeEnvironmentRules(environments: SynthesizedEnvironment[])
     });
 
     it("keeps or force-destroys its data bucket as configured, and logs every access to it where configured", () => {
-      const { ingest } = config;
+      const ingest = config.dataBucket;
       const bucket = s.resource("aws_s3_bucket", "data-bucket/bucket");
       expect(bucket).toMatchObject({ bucket: dataBucketName(config), force_destroy: ingest.forceDestroy });
       expect(bucket.lifecycle?.prevent_destroy ?? false).toBe(ingest.preventDestroy);

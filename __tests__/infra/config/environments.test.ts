@@ -13,7 +13,7 @@ describe("prod, as checked in", () => {
   it("protects its data: deletion protection, prevent_destroy on the database, its keys and the data bucket, a final snapshot", () => {
     expect(prod.config.database).toMatchObject({ deletionProtection: true, preventDestroy: true, skipFinalSnapshot: false, multiAz: true });
     expect(prod.config.kms.preventDestroy).toBe(true);
-    expect(prod.config.ingest).toMatchObject({ preventDestroy: true, forceDestroy: false, accessLogs: true });
+    expect(prod.config.dataBucket).toMatchObject({ preventDestroy: true, forceDestroy: false, accessLogs: true });
   });
 
   it("is deployed through its own role into its own account, behind RDS Proxy, across three zones with a NAT gateway each", () => {
@@ -37,7 +37,7 @@ describe("dev, as checked in", () => {
       skipFinalSnapshot: true,
       multiAz: false,
     });
-    expect(dev.config.ingest).toMatchObject({ forceDestroy: true, preventDestroy: false });
+    expect(dev.config.dataBucket).toMatchObject({ forceDestroy: true, preventDestroy: false });
     expect(dev.config.network.natGateways).toBe("single");
     expect(dev.config.database.instanceClass).toBe("db.t4g.micro");
     expect(dev.config.deployRoleArn).toBeUndefined();

@@ -158,18 +158,19 @@ describe("direct-path sizing", () => {
     expect(maxConnections("db.x2g.large")).toBeUndefined();
   });
 
-  it("refuses a reserved concurrency the class cannot serve on the direct path, naming both numbers, unless the proxy is on", () => {
-    const input = { ...MINIMAL, function: { reservedConcurrency: 68 } };
+  it("refuses reserved concurrency the class cannot serve on the direct path, summed over every function and naming the numbers, unless the proxy is on", () => {
+    const declared = parseStackConfig(MINIMAL, "test").functions;
+    const others = declared.filter((fn) => fn.name !== "api").reduce((sum, fn) => sum + fn.reservedConcurrency, 0);
+    const input = { ...MINIMAL, functions: { api: { reservedConcurrency: 68 - others } } };
     expect(() => parseStackConfig(input, "test")).toThrow(ConfigError);
     expect(() => parseStackConfig(input, "test")).toThrow(
-      "function.reservedConcurrency: is 68, but db.t4g.micro (max_connections about 85) serves at most 67 environments on the direct path; lower it, choose a larger database.instanceClass, or turn on database.proxy",
+      /^Invalid configuration[\s\S]*functions: reserve 68 environments together \(.*\), but db\.t4g\.micro \(max_connections about 85\) serves at most 67 on the direct path; lower their reservedConcurrency, choose a larger database\.instanceClass, or turn on database\.proxy/,
     );
-    expect(parseStackConfig({ ...input, function: { reservedConcurrency: 67 } }, "test").function.reservedConcurrency).toBe(67);
+    expect(() => parseStackConfig({ ...input, functions: { api: { reservedConcurrency: 67 - others } } }, "test")).not.toThrow();
     expect(parseStackConfig({ ...input, database: { proxy: true } }, "test").database.proxy).toBe(true);
-    expect(
-      parseStackConfig({ ...input, database: { instanceClass: "db.x2g.large" }, alarms: { maxConnections: 2000 } }, "test").function
-        .reservedConcurrency,
-    ).toBe(68);
+    expect(() =>
+      parseStackConfig({ ...input, database: { instanceClass: "db.x2g.large" }, alarms: { maxConnections: 2000 } }, "test"),
+    ).not.toThrow();
   });
 
   it("is the table the README shows", () => {

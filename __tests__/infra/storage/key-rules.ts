@@ -52,7 +52,7 @@ export function describeKeyRules(environments: SynthesizedEnvironment[]): void {
   }
 
   const disposable = environments.filter(
-    ({ config }) => !config.kms.preventDestroy && !config.database.preventDestroy && !config.ingest.preventDestroy,
+    ({ config }) => !config.kms.preventDestroy && !config.database.preventDestroy && !config.dataBucket.preventDestroy,
   );
   const disposableKeys = disposable.flatMap(({ name }) => keysOfEnvironment(name, "service"));
   if (disposableKeys.length > 0) {

@@ -184,8 +184,8 @@ describe("diagram of a service stack", () => {
   it("draws no edge the rules do not allow: egress without the target's ingress is no way through", () => {
     const egressOnly = serviceStack();
     const https = { ipProtocol: "tcp", fromPort: 443, toPort: 443 };
-    new VpcSecurityGroupEgressRule(egressOnly.api, "egress-only", {
-      securityGroupId: egressOnly.api.securityGroup.id,
+    new VpcSecurityGroupEgressRule(egressOnly.functions.api, "egress-only", {
+      securityGroupId: egressOnly.functions.api.securityGroup.id,
       referencedSecurityGroupId: egressOnly.bootstrap.secretsEndpoint.securityGroup.id,
       ...https,
     });
@@ -194,10 +194,10 @@ describe("diagram of a service stack", () => {
     );
 
     // Admitted by the endpoint, the API function's HTTPS to 0.0.0.0/0 (which holds the endpoint's subnets) gets through.
-    const admitted = serviceStack({ function: { httpsEgress: ["internet"] } });
+    const admitted = serviceStack({ functions: { api: { httpsEgress: ["internet"] } } });
     new VpcSecurityGroupIngressRule(admitted.bootstrap.secretsEndpoint, "ingress-only", {
       securityGroupId: admitted.bootstrap.secretsEndpoint.securityGroup.id,
-      referencedSecurityGroupId: admitted.api.securityGroup.id,
+      referencedSecurityGroupId: admitted.functions.api.securityGroup.id,
       ...https,
     });
     expect(edgesOf(diagramOfStack(admitted), "network")).toContain("λ lambda-rds-iam-dev-api -> secretsmanager endpoint: tcp 443");

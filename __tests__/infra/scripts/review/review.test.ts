@@ -53,7 +53,7 @@ describe("infrastructure review", () => {
   it("lists an added grant as an added role policy and its statements as added IAM rows: exit status 4", () => {
     const review = reviewInfrastructure(
       base,
-      app((stack) => stack.database.grantMasterSecretRead(stack.api.role.role)),
+      app((stack) => stack.database.grantMasterSecretRead(stack.functions.api.role.role)),
     );
     expect(summary(review)).toEqual(["added api/role/role/read-master-secret aws_iam_role_policy"]);
     expect(
@@ -228,7 +228,7 @@ describe("infrastructure review", () => {
         const group = new SecurityGroup(scope, "group", { name: "audit", description: "audit", vpcId: stack.network.vpc.id });
         new VpcSecurityGroupIngressRule(scope, "from-api", {
           securityGroupId: group.id,
-          referencedSecurityGroupId: stack.api.securityGroup.id,
+          referencedSecurityGroupId: stack.functions.api.securityGroup.id,
           ipProtocol: "tcp",
           fromPort: 443,
           toPort: 443,
@@ -328,7 +328,7 @@ describe("infrastructure review", () => {
   });
 
   it("exits 3 for changes without a security concern", () => {
-    const review = reviewInfrastructure(base, app(undefined, { function: { memoryMb: 512 } }));
+    const review = reviewInfrastructure(base, app(undefined, { functions: { api: { memoryMb: 512 } } }));
     expect(summary(review)).toEqual(["changed api/function aws_lambda_function"]);
     expect(changesOf(review)[0].attributes).toEqual([{ attribute: "memory_size", before: "256", after: "512", replaces: false }]);
     expect(review.concerns).toEqual([]);
@@ -377,7 +377,7 @@ describe("infrastructure review", () => {
         protocol: "udp",
         fromPort: 53,
         toPort: 53,
-        sourceSecurityGroupId: stack.api.securityGroup.id,
+        sourceSecurityGroupId: stack.functions.api.securityGroup.id,
       });
     };
     const review = reviewInfrastructure(base, app(legacy));
@@ -404,7 +404,7 @@ describe("infrastructure review", () => {
   it("renders Markdown for the pull request: data at risk first, then the stack's changes, then the IAM and rule tables", () => {
     const head = app(
       (stack) => {
-        stack.database.grantMasterSecretRead(stack.api.role.role);
+        stack.database.grantMasterSecretRead(stack.functions.api.role.role);
         adminIngress("0.0.0.0/0", 3306, 3306)(stack);
       },
       { database: { databaseName: "items" } },
@@ -432,7 +432,7 @@ describe("infrastructure review", () => {
   });
 
   it("tells narrowing from widening: a grant taken away is IAM that narrows, exit status 3", () => {
-    const granted = app((stack) => stack.database.grantMasterSecretRead(stack.api.role.role));
+    const granted = app((stack) => stack.database.grantMasterSecretRead(stack.functions.api.role.role));
     const review = reviewInfrastructure(granted, base);
     expect(review.iam.map(({ change, widens, statement }) => [change, widens, statement.actions])).toEqual([
       ["removed", false, ["secretsmanager:GetSecretValue"]],
