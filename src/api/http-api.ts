@@ -57,6 +57,28 @@ export const ACCESS_LOG_FORMAT = {
   sourceIp: "$context.identity.sourceIp",
 } as const;
 
+/**
+ * The ARN IAM checks `execute-api:Invoke` against for requests to `route` of the API with this execution
+ * ARN: a path parameter stands for any one value (`/items/*`), a literal path for itself alone.
+ */
+export const routeArn = (executionArn: string, route: HttpRoute) =>
+  `${executionArn}/${STAGE}/${route.method}${route.path.replace(/\{[^}]+\}/g, "*")}`;
+
+/** `execute-api:Invoke` on these routes of the API with this execution ARN (`reads`: the GET ones only), and nothing else. */
+export function routeInvokeStatement(
+  executionArn: string,
+  routes: readonly HttpRoute[],
+  reads: boolean,
+): DataAwsIamPolicyDocumentStatement {
+  const granted = reads ? routes.filter(isRead) : routes;
+  if (granted.length === 0) throw new Error(`no ${reads ? "GET " : ""}route to grant on ${executionArn}`);
+  return {
+    sid: reads ? "ReadRoutes" : "InvokeRoutes",
+    actions: ["execute-api:Invoke"],
+    resources: granted.map((route) => routeArn(executionArn, route)),
+  };
+}
+
 /** Terraform ids and Lambda statement ids of a route: "GET /items/{id}" is "get-items-by-id". */
 const routeId = (route: HttpRoute) =>
   `${route.method.toLowerCase()}${route.path.replace(/\{/g, "by-").replace(/[^A-Za-z0-9]+/g, "-")}`.replace(/-$/, "");
@@ -147,23 +169,9 @@ export class HttpApi extends Construct {
     return this.api.apiEndpoint;
   }
 
-  /**
-   * The ARN IAM checks `execute-api:Invoke` against for requests to `route`: a path parameter stands
-   * for any one value (`/items/*`), a literal path for itself alone (`/items` is not `/items/x`).
-   */
-  routeArn(route: HttpRoute): string {
-    return `${this.api.executionArn}/${STAGE}/${route.method}${route.path.replace(/\{[^}]+\}/g, "*")}`;
-  }
-
   /** `execute-api:Invoke` on every route (`reads`: the GET routes only), as a statement of an IAM policy. */
   invokeStatement(reads = false): DataAwsIamPolicyDocumentStatement {
-    const routes = reads ? this.routes.filter(isRead) : this.routes;
-    if (routes.length === 0) throw new Error(`HttpApi ${this.name} has no GET route to grant`);
-    return {
-      sid: reads ? "ReadRoutes" : "InvokeRoutes",
-      actions: ["execute-api:Invoke"],
-      resources: routes.map((route) => this.routeArn(route)),
-    };
+    return routeInvokeStatement(this.api.executionArn, this.routes, reads);
   }
 
   /** Lets `role` call every route of this API, and nothing else of it or of any other API. */

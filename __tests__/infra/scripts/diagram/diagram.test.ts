@@ -8,11 +8,10 @@ import { type Diagram, diagramOf } from "../../../../scripts/diagram/diagram-gra
 import { toMermaid, toSvg } from "../../../../scripts/diagram/diagram-render";
 import { SynthesizedStack } from "../../../../scripts/stacks/synthesized-stack";
 import type { ServiceStack } from "../../../../src/service-stack";
-import { ITEM_ROUTES } from "../../../../functions/api/routes";
-import { HttpApi } from "../../../../src/api/http-api";
+import { parseStackConfig } from "../../../../src/config/stack-config";
 import { HttpApiInvokePolicy } from "../../../../src/api/http-api-invoke-policy";
-import type { HttpRoute } from "../../../../src/api/http-route";
-import { type Synthesized, projectRoot, serviceStack, synthStack, synthStateStack, synthesizedJson } from "../../synth";
+import type { HttpTrigger } from "../../../../src/functions/triggers/http-trigger";
+import { MINIMAL, type Synthesized, projectRoot, serviceStack, synthStack, synthStateStack, synthesizedJson } from "../../synth";
 
 const diagramOfStack = (stack: ServiceStack) => diagramOf(new SynthesizedStack(stack.node.id, synthesizedJson(stack)))!;
 const diagramOfSynthesized = (name: string, s: Synthesized) => diagramOf(new SynthesizedStack(name, s.raw))!;
@@ -137,30 +136,43 @@ describe("diagram of a service stack", () => {
     expect([...edgesOf(dev, "network"), ...edgesOf(dev, "route")]).toEqual(expect.arrayContaining(path));
   });
 
-  it("draws an HTTP API with every route and its authorization, the function each route invokes, and the policies that let callers call which routes", async () => {
+  it("draws each HTTP trigger's API with every route and its authorization, the function the routes invoke, and the policies that let callers call which routes", async () => {
+    const config = parseStackConfig({ ...MINIMAL }, "test");
+    const triggered = config.functions.filter((fn) => fn.trigger.kind === "http");
+    expect(triggered.length).toBeGreaterThan(0);
+    for (const { name, trigger } of triggered) {
+      if (trigger.kind !== "http") continue;
+      const apiName = `lambda-rds-iam-dev-${name}`;
+      const keys = trigger.routes.map((route) => `${route.method} ${route.path}`);
+      const node = dev.nodes.find((candidate) => candidate.kind === "api" && candidate.label[0] === `HTTP API ${apiName}`);
+      expect(node).toMatchObject({ group: "aws", label: [`HTTP API ${apiName}`, ...keys.map((key) => `${key} (AWS_IAM)`)] });
+      const title = `HTTP API ${apiName}`;
+      expect(edgesOf(dev, "network").filter((edge) => edge.includes(title))).toEqual([`Internet -> ${title}: HTTPS, SigV4-signed`]);
+      expect(edgesOf(dev, "event").filter((edge) => edge.startsWith(title))).toEqual([
+        `${title} -> λ ${apiName}: invokes on ${keys.join(", ")}`,
+      ]);
+      // The callers' policies are the state stack's: none of them is drawn here.
+      expect(edgesOf(dev, "iam").filter((edge) => edge.includes(`${title}:`))).toEqual([]);
+    }
+    for (const picture of [toMermaid(dev), await toSvg(dev)]) expect(picture).toContain("GET /items/{id} (AWS_IAM)");
+  });
+
+  it("draws the policies of the stack that let callers call an API's routes, with the routes they allow", () => {
     const stack = serviceStack();
-    const routes: HttpRoute[] = ITEM_ROUTES.map(({ method, path }) => ({ method, path, authorization: "AWS_IAM" }));
-    const api = new HttpApi(stack, "http-api", { name: "items", function: stack.api, routes, logs: stack.logs });
-    new HttpApiInvokePolicy(stack, "read-policy", { api, access: "read" });
-    const diagram = diagramOfStack(stack);
-    const [node, ...others] = diagram.nodes.filter((candidate) => candidate.kind === "api");
-    expect(others).toEqual([]);
-    expect(node).toMatchObject({
-      group: "aws",
-      label: ["HTTP API items", ...routes.map((route) => `${route.method} ${route.path} (AWS_IAM)`)],
+    const { api } = stack.functions.api.trigger as HttpTrigger;
+    new HttpApiInvokePolicy(stack, "read-policy", {
+      name: "items-read",
+      apiName: api.name,
+      executionArn: api.api.executionArn,
+      routes: api.routes,
+      access: "read",
     });
-    expect(edgesOf(diagram, "network").filter((edge) => edge.includes("HTTP API"))).toEqual([
-      "Internet -> HTTP API items: HTTPS, SigV4-signed",
-    ]);
-    expect(edgesOf(diagram, "event").filter((edge) => edge.startsWith("HTTP API"))).toEqual([
-      `HTTP API items -> λ lambda-rds-iam-dev-api: invokes on ${routes.map((route) => `${route.method} ${route.path}`).join(", ")}`,
-    ]);
-    const reads = routes.filter((route) => route.method === "GET").map((route) => `GET ${route.path.replace(/\{[^}]+\}/g, "*")}`);
+    const diagram = diagramOfStack(stack);
+    const reads = api.routes.filter((route) => route.method === "GET").map((route) => `GET ${route.path.replace(/\{[^}]+\}/g, "*")}`);
     expect(edgesOf(diagram, "iam").filter((edge) => edge.includes("HTTP API"))).toEqual([
-      `may call -> HTTP API items: execute-api:Invoke ${reads.join(", ")}`,
+      `may call -> HTTP API ${api.name}: execute-api:Invoke ${reads.sort().join(", ")}`,
     ]);
-    expect(diagram.nodes.find((candidate) => candidate.kind === "api-caller")?.label).toEqual(["may call", "read-policy/policy"]);
-    for (const picture of [toMermaid(diagram), await toSvg(diagram)]) expect(picture).toContain("GET /items/{id} (AWS_IAM)");
+    expect(diagram.nodes.find((node) => node.kind === "api-caller")?.label).toEqual(["may call", "read-policy/policy"]);
   });
 
   it("puts RDS Proxy between the API function and the database when it is on", () => {

@@ -250,7 +250,9 @@ describe("infrastructure review", () => {
       { method: "GET", path: "/items/{id}", authorization: "AWS_IAM" },
     ];
     const withApi = (extend: (api: HttpApi, stack: ServiceStack) => void = () => {}) =>
-      app((stack) => extend(new HttpApi(stack, "http-api", { name: "items", function: stack.api, routes, logs: stack.logs }), stack));
+      app((stack) =>
+        extend(new HttpApi(stack, "http-api", { name: "items", function: stack.functions.api, routes, logs: stack.logs }), stack),
+      );
     const target = (api: HttpApi) => `integrations/${(api.node.findChild("integration") as Apigatewayv2Integration).id}`;
     const withApiBase = withApi();
 
@@ -279,7 +281,16 @@ describe("infrastructure review", () => {
     it("are listed with their authorization and who may call them, each route once", () => {
       const review = reviewInfrastructure(
         base,
-        withApi((api, stack) => new HttpApiInvokePolicy(stack, "read-policy", { api, access: "read" })),
+        withApi(
+          (api, stack) =>
+            new HttpApiInvokePolicy(stack, "read-policy", {
+              name: "items-read",
+              apiName: "items",
+              executionArn: api.api.executionArn,
+              routes,
+              access: "read",
+            }),
+        ),
       );
       expect(
         review.routes.map(({ change, api, route, authorization, callers, widens }) => [change, api, route, authorization, callers, widens]),
