@@ -255,14 +255,12 @@ describe("infrastructure review", () => {
       );
     const target = (api: HttpApi) => `integrations/${(api.node.findChild("integration") as Apigatewayv2Integration).id}`;
     const withApiBase = withApi();
+    /** The API with one more route, written by hand rather than through HttpApi. */
+    const withRoute = (id: string, routeKey: string, authorizationType?: string) =>
+      withApi((api, stack) => new Apigatewayv2Route(stack, id, { apiId: api.apiId, routeKey, authorizationType, target: target(api) }));
 
     it("widen when a route anyone may call is added, beside the construct that refuses one: exit status 4", () => {
-      const review = reviewInfrastructure(
-        withApiBase,
-        withApi(
-          (api, stack) => new Apigatewayv2Route(stack, "open-route", { apiId: api.apiId, routeKey: "GET /open", target: target(api) }),
-        ),
-      );
+      const review = reviewInfrastructure(withApiBase, withRoute("open-route", "GET /open"));
       expect(summary(review)).toEqual(["added open-route aws_apigatewayv2_route"]);
       expect(changesOf(review)[0].widenings).toEqual([
         {
@@ -320,18 +318,7 @@ describe("infrastructure review", () => {
     });
 
     it("do not widen by themselves when added with IAM authorization: exit status 3", () => {
-      const review = reviewInfrastructure(
-        withApiBase,
-        withApi(
-          (api, stack) =>
-            new Apigatewayv2Route(stack, "signed-route", {
-              apiId: api.apiId,
-              routeKey: "GET /health",
-              authorizationType: "AWS_IAM",
-              target: target(api),
-            }),
-        ),
-      );
+      const review = reviewInfrastructure(withApiBase, withRoute("signed-route", "GET /health", "AWS_IAM"));
       expect(summary(review)).toEqual(["added signed-route aws_apigatewayv2_route"]);
       expect(review.widens).toEqual([]);
       expect(reviewExitStatus(review)).toBe(3);
