@@ -77,15 +77,19 @@ describe("on the direct path", () => {
     expect(await appConnections()).toBeLessThanOrEqual(storm.filter(succeeded).length);
     expect(await h.admin("SELECT 1 AS up")).toEqual([{ up: 1 }]);
 
-    // Lambda retries a failed asynchronous invocation later; by then the server has reaped idle connections.
+    // Lambda retries a failed asynchronous invocation later, spread over minutes: here a batch smaller than the
+    // server's connections at a time, each once the server has reaped idle connections. (All of them at once were
+    // a second storm, whose outcome is again this machine's TLS speed: at a load of 20, 19 of 40 never got in.)
     let waiting = storm.map((invocation, i) => (succeeded(invocation) ? -1 : i)).filter((i) => i >= 0);
-    for (let retry = 1; waiting.length > 0 && retry <= 8; retry++) {
+    const batchSize = MAX_CONNECTIONS - 1;
+    for (let retry = 1; waiting.length > 0 && retry <= 3 * Math.ceil(ENVIRONMENTS / batchSize); retry++) {
       await untilReaped();
-      const results = await environments.invoke(GET, waiting);
-      waiting = waiting.filter((_, k) => !succeeded(results[k]));
+      const batch = waiting.slice(0, batchSize);
+      const results = await environments.invoke(GET, batch);
+      waiting = [...batch.filter((_, k) => !succeeded(results[k])), ...waiting.slice(batch.length)];
     }
     expect(waiting).toEqual([]);
-  }, 120_000);
+  }, 240_000);
 });
 
 describe("through the multiplexing front, sized as the project's proxy", () => {
