@@ -436,3 +436,9 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     throw err;
   }
 }
+
+/** Points a handler in this process at the harness exactly as Lambda's environment would: no profile, no session token or CA file of the caller's. */
+export function useHarnessEnvironment(harness: Harness): void {
+  for (const name of ["AWS_SESSION_TOKEN", "AWS_PROFILE", "DB_TLS_CA_FILE"]) delete process.env[name];
+  Object.assign(process.env, harness.env);
+}

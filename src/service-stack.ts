@@ -156,6 +156,8 @@ export class ServiceStack extends TerraformStack {
         `Queue of the ${name} function's failed asynchronous invocations after their retries (event, error, request id)`,
       );
       output(`${outputPrefix}failure_queue_arn`, fn.failures.queue.arn, "ARN of that queue");
+      for (const [key, { value, description }] of Object.entries(fn.trigger.outputs?.() ?? {}))
+        output(`${outputPrefix}${key}`, value, description);
     }
     output(
       "alarm_topic_arn",

@@ -1,7 +1,6 @@
-import { type Harness, startHarness } from "../../harness/mariadb";
-import { captureLogLines } from "../../harness/logs";
-import { bootstrapHarness } from "../../harness/migrations";
-import { closeDatabase, handler, sharedDatabase } from "../../functions/api/index";
+import type { Harness } from "../../harness/mariadb";
+import { useApiHandlerHarness } from "../../harness/api-handler";
+import { handler, sharedDatabase } from "../../functions/api/index";
 import { MAX_DATA_BYTES, MAX_ID_LENGTH } from "../../functions/shared/request";
 import {
   CONNECT_TIMEOUT_MS,
@@ -12,24 +11,8 @@ import {
 
 let h: Harness;
 const logLines: string[] = [];
-
-/** Points the handler at the harness exactly as Lambda's environment would, and captures its logs. */
-function useHarnessEnvironment(harness: Harness): void {
-  for (const name of ["AWS_SESSION_TOKEN", "AWS_PROFILE", "DB_TLS_CA_FILE"]) delete process.env[name];
-  Object.assign(process.env, harness.env);
-}
-
-beforeAll(async () => {
-  h = await startHarness();
-  await bootstrapHarness(h);
-  useHarnessEnvironment(h);
-  captureLogLines(logLines);
-});
-
-afterAll(async () => {
-  await closeDatabase();
-  await h?.destroy();
-  jest.restoreAllMocks();
+useApiHandlerHarness(logLines, (started) => {
+  h = started;
 });
 
 const invoke = (event: unknown) => handler(event, { awsRequestId: `test-${Math.random().toString(36).slice(2)}` });

@@ -28,8 +28,19 @@ export interface IamPolicy {
 type Block = Record<string, any>;
 const arn = (service: string, region: string, resource: string) => `arn:${AWS.partition}:${service}:${region}:${AWS.accountId}:${resource}`;
 
+/** The id of the API that an aws_apigatewayv2_apis lookup finds. */
+export const FOUND_API_ID = "a1b2c3d4e5";
+
+/** API Gateway's id for an API: ten lowercase letters and digits, here from its Terraform id (two APIs, two ids). */
+const apiIdOf = (id: string) =>
+  id
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, "")
+    .slice(-10);
+
 /** What AWS returns for an attribute of a resource, from its arguments; only the attributes this service's policies reference. */
 const ATTRIBUTES: Record<string, (resource: Block, id: string) => string> = {
+  "aws_apigatewayv2_api.execution_arn": (_, id) => arn("execute-api", AWS.region, apiIdOf(id)),
   "aws_cloudwatch_log_group.arn": (r) => arn("logs", AWS.region, `log-group:${r.name}`),
   "aws_db_instance.master_user_secret[0].secret_arn": () =>
     arn("secretsmanager", AWS.region, "secret:rds!db-00000000-1111-2222-3333-444444444444-AbCdEf"),
@@ -51,14 +62,19 @@ const DATA: Record<string, string> = {
   "aws_region.region": AWS.region,
   "aws_region.name": AWS.region,
   "aws_caller_identity.account_id": AWS.accountId,
+  // The one HTTP API a lookup by name finds (src/state/state-stack.ts: the callers' HTTP policies).
+  "aws_apigatewayv2_apis.ids": FOUND_API_ID,
 };
 
-/** Resolves the `${...}` expressions of `value` in `json`: references, and `element(split(sep, x), n)`. */
+/** Resolves the `${...}` expressions of `value` in `json`: references, `element(split(sep, x), n)` and `coalesce(one(ids), "...")`. */
 export function resolve(json: TerraformJson, value: string): string {
   return value.replace(/\$\{([^}]+)\}/g, (_, expression: string) => evaluate(json, expression.trim()));
 }
 
 function evaluate(json: TerraformJson, expression: string): string {
+  // coalesce(one(<a lookup's ids, as a list>), "<placeholder>"): the one id found.
+  const found = /^coalesce\(one\((?:tolist\((.+)\)|(.+))\), ".*"\)$/.exec(expression);
+  if (found) return evaluate(json, found[1] ?? found[2]);
   const element = /^element\(split\("(.*?)", (.+)\), (\d+)\)$/.exec(expression);
   if (element) return evaluate(json, element[2]).split(element[1])[Number(element[3])];
   const data = /^data\.([a-z0-9_]+)\.([^.]+)\.(.+)$/.exec(expression);

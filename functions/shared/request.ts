@@ -17,8 +17,8 @@ export type Request =
 /** A mistake of the caller: answered with a 4xx, never retried, never sent to the database. */
 export class ClientError extends Error {
   constructor(
-    readonly statusCode: 400 | 404,
-    readonly code: "invalid_request" | "not_found",
+    readonly statusCode: 400 | 404 | 413,
+    readonly code: "invalid_request" | "not_found" | "too_large",
     message: string,
     readonly field?: string,
   ) {
@@ -36,7 +36,8 @@ const FIELDS: Record<(typeof OPS)[number], string[]> = {
   list: ["op", "limit", "cursor"],
 };
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+export const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
 
 // Control characters make ids unprintable in logs and consoles; nothing legitimate needs them.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is this pattern's purpose.
@@ -51,12 +52,13 @@ function parseId(value: unknown, field: string): string {
   return value;
 }
 
-function fail(field: string, message: string): never {
+/** Refuses the request with a 400 naming `field`: "<field>: <message>". */
+export function fail(field: string, message: string): never {
   throw new ClientError(400, "invalid_request", `${field}: ${message}`, field);
 }
 
 /** What the caller sent, for messages: "got nothing" when the field is missing, never "undefined". */
-function describe(value: unknown): string {
+export function describe(value: unknown): string {
   if (value === undefined) return "nothing (the field is missing)";
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";

@@ -1,6 +1,6 @@
 /**
  * Prints figures for the api function as it ships: zip size, cold start of the extracted bundle,
- * warm latency next to a raw mysql2 query, and token signings, all on the MariaDB IAM harness.
+ * warm latency of a direct event and an HTTP API event next to a raw mysql2 query, and token signings, all on the MariaDB IAM harness.
  * Figures only; targets are printed beside them, nothing is enforced.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -12,6 +12,9 @@ import { unzipSync } from "fflate";
 import mysql from "mysql2/promise";
 import { type Harness, startHarness } from "../../harness/mariadb";
 import { bootstrapHarness } from "../../harness/migrations";
+import { httpApiEvent } from "../../harness/http-api-events";
+import { ITEM_ROUTES } from "../../functions/api/routes";
+import { routeKey } from "../../functions/shared/http-event";
 import { bundleFunction } from "../../src/functions/function-bundle";
 import { placeOnOwnCpu } from "./cpu-placement";
 import { median, percentile } from "./measure";
@@ -61,6 +64,8 @@ interface Side {
 
 interface WarmResult {
   handler: Side;
+  /** The same get as API Gateway's HTTP API sends it (payload format 2.0), answered as a JSON body. */
+  http: Side;
   raw: Side;
   /** The same raw statement on a connection with the handler's `trace: false` (mysql2 captures no stack per statement). */
   rawWithoutTrace: Side;
@@ -115,6 +120,8 @@ async function warmChild(job: WarmJob): Promise<WarmResult> {
   // Lambda always passes the invocation's id, so the handler never makes one of its own there.
   const context = { awsRequestId: "2b1f8d1e-3c5a-4f7e-9d2b-1a2b3c4d5e6f" };
   const viaHandler = () => api.handler(get, context);
+  const httpGet = httpApiEvent(ITEM_ROUTES.map(routeKey), "GET", `/items/${ITEM_ID}`);
+  const viaHttp = () => api.handler(httpGet, context);
   // The statement the handler sends, the way it sends it: text protocol, the value escaped by the driver.
   const viaRaw = () => raw.query("SELECT id, data FROM items WHERE id = ?", [ITEM_ID]);
   const viaRawWithoutTrace = () => rawWithoutTrace.query("SELECT id, data FROM items WHERE id = ?", [ITEM_ID]);
@@ -122,17 +129,21 @@ async function warmChild(job: WarmJob): Promise<WarmResult> {
   await api.handler({ op: "put", item: { id: ITEM_ID, data: { colour: "red", sizes: [1, 2, 3] } } });
   const answer = await viaHandler();
   if (answer.statusCode !== 200) throw new Error(`get answered ${JSON.stringify(answer)}`);
+  const httpAnswer = await viaHttp();
+  if (httpAnswer.statusCode !== 200) throw new Error(`GET /items/{id} answered ${JSON.stringify(httpAnswer)}`);
   await timed(WARM_UP, viaHandler);
+  await timed(WARM_UP, viaHttp);
   await timed(WARM_UP, viaRaw);
   await timed(WARM_UP, viaRawWithoutTrace);
 
   // Alternating blocks, so a burst of load from elsewhere on the machine hits every side alike.
   const side = (): Side => ({ ms: [], cpuMicros: 0 });
-  const result: WarmResult = { handler: side(), raw: side(), rawWithoutTrace: side(), signings: 0 };
+  const result: WarmResult = { handler: side(), http: side(), raw: side(), rawWithoutTrace: side(), signings: 0 };
   for (let done = 0; done < INVOCATIONS; done += BLOCK) {
     const signedBefore = api.sharedDatabase().tokens.signings;
     await timed(BLOCK, viaHandler, result.handler);
     result.signings += api.sharedDatabase().tokens.signings - signedBefore;
+    await timed(BLOCK, viaHttp, result.http);
     await timed(BLOCK, viaRaw, result.raw);
     await timed(BLOCK, viaRawWithoutTrace, result.rawWithoutTrace);
   }
@@ -194,14 +205,14 @@ async function main(): Promise<void> {
       region: h.region,
       credentials: h.credentials,
     }).getAuthToken();
-    progress(`${(WARM_UP + INVOCATIONS) * 3} warm calls, the handler and the raw driver alternating...`);
+    progress(`${(WARM_UP + INVOCATIONS) * 4} warm calls, the handler (direct and HTTP events) and the raw driver alternating...`);
     const child = spawn(...placement.command(process.execPath, [...process.execArgv, __filename, "--warm"]), {
       env,
       stdio: ["ignore", "ignore", "pipe", "ipc"],
     });
     const warm = firstMessage<WarmResult>(child);
     child.send({ indexJs, host: h.host, port: h.port, user: h.env.DB_USER, database: h.database, ca: h.caPem, token } satisfies WarmJob);
-    const { handler, raw, rawWithoutTrace, signings } = await warm;
+    const { handler, http, raw, rawWithoutTrace, signings } = await warm;
     console.log(
       `api function, nodejs22.x bundle (run here on node ${process.version}), MariaDB IAM harness on loopback (through its token-verifying front)`,
     );
@@ -214,15 +225,17 @@ async function main(): Promise<void> {
     row("total", ms(median(coldStarts.map((c) => c.loadMs + c.firstInvocationMs))));
     console.log(`\nwarm get of one item, ${INVOCATIONS} sequential calls each (blocks of ${BLOCK}, alternating) after ${WARM_UP} warm-up`);
     row("", "p50", "p99", "CPU per call");
-    const [handlerFigures, rawFigures, rawWithoutTraceFigures] = [handler, raw, rawWithoutTrace].map(figures);
+    const [handlerFigures, httpFigures, rawFigures, rawWithoutTraceFigures] = [handler, http, raw, rawWithoutTrace].map(figures);
     const µs = (micros: number) => `${micros.toFixed(0)} µs`;
     const times = (part: number, whole: number) => `${(part / whole).toFixed(2)}x`;
     const sideRow = (label: string, f: Figures) => row(label, ms(f.p50), ms(f.p99), µs(f.cpuPerCall));
     const ratioRow = (label: string, f: Figures, base: Figures, ...notes: string[]) =>
       row(label, times(f.p50, base.p50), times(f.p99, base.p99), times(f.cpuPerCall, base.cpuPerCall), ...notes);
-    sideRow("handler (bundle)", handlerFigures);
+    sideRow("handler (bundle), direct event", handlerFigures);
+    sideRow("handler (bundle), HTTP API event (payload 2.0)", httpFigures);
     sideRow("raw mysql2 query, open TLS connection", rawFigures);
     ratioRow("ratio handler / raw", handlerFigures, rawFigures, "target <= 1.3x at p50");
+    ratioRow("ratio HTTP event / direct event", httpFigures, handlerFigures, "target <= 1.1x at p50");
     row(
       "handler overhead (handler - raw)",
       µs((handlerFigures.p50 - rawFigures.p50) * 1000),

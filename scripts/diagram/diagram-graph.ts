@@ -1,8 +1,9 @@
 /**
  * The picture of a service stack, read from its synthesized JSON: the VPC with its subnet tiers per
  * zone, gateways and endpoints, the functions, the database and RDS Proxy, who may reach whom (an edge
- * only where the source's egress and the target's ingress rules both allow it) and what the IAM
- * policies let functions and the proxy do to resources of the stack.
+ * only where the source's egress and the target's ingress rules both allow it), what the IAM
+ * policies let functions and the proxy do to resources of the stack, and the HTTP APIs: their routes,
+ * the functions they invoke and who may call them.
  */
 import { cidrContains, cidrProblem } from "../../src/config/cidr";
 import type { Json } from "../stacks/terraform-plan";
@@ -21,7 +22,9 @@ export type NodeKind =
   | "secret"
   | "key"
   | "bucket"
-  | "queue";
+  | "queue"
+  | "api"
+  | "api-caller";
 
 export interface DiagramNode {
   id: string;
@@ -272,6 +275,53 @@ class DiagramBuilder {
     }
   }
 
+  /**
+   * HTTP APIs, outside the VPC: each with its routes and their authorization, called from the internet
+   * (signed where the routes say AWS_IAM), invoking the functions whose permissions admit its routes,
+   * and the policies of this stack that let callers invoke its routes.
+   */
+  httpApis(): void {
+    const routes = this.stack.ofType("aws_apigatewayv2_route");
+    const permissions = this.stack.ofType("aws_lambda_permission");
+    const grants = this.stack
+      .iamStatements()
+      .filter(({ statement }) => statement.effect === "Allow" && statement.actions.includes("execute-api:Invoke"));
+    for (const api of this.stack.ofType("aws_apigatewayv2_api")) {
+      const own = routes.filter((route) => this.referenced(route.block.api_id) === api);
+      const authorization = (route: Element) => String(route.block.authorization_type ?? "NONE");
+      const label = [
+        `${api.block.protocol_type} API ${api.block.name}`,
+        ...own.map((route) => `${route.block.route_key} (${authorization(route)})`),
+      ];
+      const node = this.outside(idOf(api), "api", label, api);
+      const open = own.filter((route) => authorization(route) === "NONE").map((route) => String(route.block.route_key));
+      const callers = open.length > 0 ? `HTTPS, open to anyone: ${open.join(", ")}` : "HTTPS, SigV4-signed";
+      this.edges.push({ from: INTERNET, to: node.id, kind: "network", label: callers });
+      // A permission admits the API's route by its source ARN (`<execution_arn>/<stage>/<METHOD>/<path>`).
+      const admitted = new Map<string, string[]>();
+      for (const permission of permissions.filter((candidate) => this.stack.mentions(String(candidate.block.source_arn)).includes(api))) {
+        const fn = this.referenced(permission.block.function_name);
+        const route = String(permission.block.source_arn)
+          .replace(/^\$\{[^}]+\}\/[^/]+\//, "")
+          .replace("/", " /");
+        if (fn) admitted.set(idOf(fn), [...(admitted.get(idOf(fn)) ?? []), route]);
+      }
+      for (const [fn, admittedRoutes] of admitted)
+        this.edges.push({ from: node.id, to: fn, kind: "event", label: `invokes on ${admittedRoutes.join(", ")}` });
+      const callerLabels = new Map<string, string[]>();
+      for (const { owner, statement } of grants) {
+        const onThisApi = statement.resources.filter((resource) => this.stack.mentions(resource).includes(api));
+        if (onThisApi.length === 0 || typeof owner === "string") continue;
+        const routesGranted = onThisApi.map((resource) => resource.replace(/^\$\{[^}]+\}\/[^/]+\//, "").replace("/", " /"));
+        callerLabels.set(owner.path, [...(callerLabels.get(owner.path) ?? []), ...routesGranted]);
+      }
+      for (const [owner, granted] of callerLabels) {
+        const caller = this.outside(`${owner.replace(/[^A-Za-z0-9]/g, "_")}_caller`, "api-caller", ["may call", owner]);
+        this.edges.push({ from: caller.id, to: node.id, kind: "iam", label: `execute-api:Invoke ${granted.join(", ")}` });
+      }
+    }
+  }
+
   /** The node a grant's resource names: a member, bucket or queue, a KMS key, or the master secret RDS keeps. */
   grantTarget = (resource: string): DiagramNode[] =>
     this.stack.mentions(resource).flatMap((element) => {
@@ -319,6 +369,7 @@ export function diagramOf(stack: SynthesizedStack): Diagram | undefined {
   builder.edges.push(...networkEdges(stack, builder.members, String(vpc.block.cidr_block)));
   builder.prefixListEdges();
   builder.bucketsAndQueues();
+  builder.httpApis();
   builder.edges.push(...grantEdges(stack, builder.members, builder.grantTarget));
   return builder.diagram();
 }

@@ -19,6 +19,8 @@ const FILLS: Record<NodeKind, string> = {
   key: "#f7e3e3",
   bucket: "#e6f2e6",
   queue: "#fff1d6",
+  api: "#efe6f7",
+  "api-caller": "#f7e3e3",
 };
 const EDGE_COLORS: Record<DiagramEdge["kind"], string> = { network: "#1f5fbf", iam: "#b35900", route: "#999999", event: "#7a3db8" };
 const LEGEND =
@@ -41,6 +43,8 @@ const SHAPES: Record<NodeKind, [string, string]> = {
   key: ["[[", "]]"],
   bucket: ["[(", ")]"],
   queue: ["[/", "/]"],
+  api: ["[[", "]]"],
+  "api-caller": ["[", "]"],
 };
 const ARROWS: Record<DiagramEdge["kind"], string> = { network: "-->", iam: "-.->", route: "==>", event: "--o" };
 
@@ -92,6 +96,8 @@ const DOT_SHAPES: Record<Exclude<NodeKind, "subnet">, string> = {
   key: "shape=note",
   bucket: "shape=cylinder",
   queue: 'shape=box, style="filled,diagonals"',
+  api: 'shape=box, style="filled,bold"',
+  "api-caller": "shape=note",
 };
 const DOT_EDGE_STYLES: Record<DiagramEdge["kind"], string> = {
   network: ", penwidth=1.4",

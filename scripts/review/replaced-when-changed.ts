@@ -5,6 +5,10 @@
  * instance's identifier is not among them: the provider renames the instance in place.)
  */
 export const REPLACED_WHEN_CHANGED: Record<string, readonly string[]> = {
+  aws_apigatewayv2_api: ["protocol_type"],
+  aws_apigatewayv2_integration: ["api_id", "integration_type"],
+  aws_apigatewayv2_route: ["api_id"],
+  aws_apigatewayv2_stage: ["api_id", "name"],
   aws_cloudwatch_log_group: ["name", "name_prefix", "log_group_class"],
   aws_cloudwatch_log_metric_filter: ["name", "log_group_name"],
   aws_cloudwatch_metric_alarm: ["alarm_name"],

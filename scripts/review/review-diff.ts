@@ -8,10 +8,12 @@ import { attributeRows } from "../stacks/attribute-diff";
 import {
   type IamRow,
   type Rename,
+  type RouteRow,
   type RuleRow,
   canonical,
   iamChanges,
   readableStatement,
+  routeChanges,
   ruleChanges,
   samePath,
 } from "../stacks/security-rows";
@@ -22,6 +24,7 @@ import {
   POLICY_ATTRIBUTE,
   type Widening,
   concernsOf,
+  routeOpened,
   weakensProtection,
   widenings,
 } from "../stacks/security-rules";
@@ -30,7 +33,7 @@ import type { Json } from "../stacks/terraform-plan";
 import { REPLACED_WHEN_CHANGED } from "./replaced-when-changed";
 
 export type Stacks = Record<string, TerraformJson>;
-export type { Concern, IamRow, RuleRow };
+export type { Concern, IamRow, RouteRow, RuleRow };
 
 export interface AttributeChange {
   attribute: string;
@@ -70,6 +73,8 @@ export interface Review {
   dataRisks: DataRisk[];
   iam: IamRow[];
   rules: RuleRow[];
+  /** HTTP API routes added and removed, with their authorization and who may call them. */
+  routes: RouteRow[];
   /** Every concern a change touches, widening or not. */
   concerns: Concern[];
   /** The concerns that widen access or put data at risk: what makes exit status 4. */
@@ -93,6 +98,7 @@ export function reviewInfrastructure(base: Stacks, head: Stacks): Review {
   dataRisks.sort((a, b) => holdsOrder.indexOf(a.type) - holdsOrder.indexOf(b.type));
   const iam = compared.flatMap((stack) => stack.iam);
   const rules = compared.flatMap((stack) => stack.rules);
+  const routes = compared.flatMap((stack) => stack.routes);
   const changes = compared.flatMap((stack) => stack.changes);
   const raised = new Set([
     ...changes.flatMap((change) => change.concerns),
@@ -110,6 +116,7 @@ export function reviewInfrastructure(base: Stacks, head: Stacks): Review {
     dataRisks,
     iam,
     rules,
+    routes,
     concerns: CONCERNS.filter((concern) => raised.has(concern)),
     widens: CONCERNS.filter((concern) => widening.has(concern)),
   };
@@ -222,6 +229,7 @@ interface StackComparison {
   dataRisks: DataRisk[];
   iam: IamRow[];
   rules: RuleRow[];
+  routes: RouteRow[];
 }
 
 /** The elements of a side by construct path; policy documents are compared through the policies that use them. */
@@ -233,23 +241,28 @@ const comparedElements = (side: SynthesizedStack) =>
     ]),
   );
 
-const elementChange = (
+function elementChange(
   stack: string,
   element: Element,
   kind: ElementChange["kind"],
   attributes: AttributeChange[] = [],
   replacedBecause?: string,
-): ElementChange => ({
-  stack,
-  path: element.path,
-  type: element.type,
-  mode: element.mode,
-  kind,
-  ...(replacedBecause ? { replacedBecause } : {}),
-  attributes,
-  concerns: concernsOf(element.type, kind === "removed" || replacedBecause !== undefined, attributes),
-  widenings: widenings(attributes),
-});
+  before?: Element,
+): ElementChange {
+  const settings = [...widenings(attributes), ...(kind === "removed" ? [] : routeOpened(element.type, before?.block, element.block))];
+  const concerns = concernsOf(element.type, kind === "removed" || replacedBecause !== undefined, attributes);
+  return {
+    stack,
+    path: element.path,
+    type: element.type,
+    mode: element.mode,
+    kind,
+    ...(replacedBecause ? { replacedBecause } : {}),
+    attributes,
+    concerns: CONCERNS.filter((concern) => concerns.includes(concern) || settings.some((widening) => widening.concern === concern)),
+    widenings: settings,
+  };
+}
 
 /** Why Terraform destroys and recreates an element that stayed (or moved): a lost address or an attribute that cannot change in place. */
 function replacementReason(element: Element, now: Element, attributes: AttributeChange[], movedBlocks: Set<string>): string | undefined {
@@ -279,7 +292,10 @@ function elementChanges(before: SynthesizedStack, after: SynthesizedStack, renam
     const replacedBecause = replacementReason(element, now, attributes, movedBlocks);
     const kind = path !== element.path ? "moved" : "changed";
     if (kind === "changed" && attributes.length === 0 && !replacedBecause) continue;
-    changes.push({ ...elementChange(stack, now, kind, attributes, replacedBecause), ...(kind === "moved" ? { from: element.path } : {}) });
+    changes.push({
+      ...elementChange(stack, now, kind, attributes, replacedBecause, element),
+      ...(kind === "moved" ? { from: element.path } : {}),
+    });
   }
   for (const element of afterByPath.values()) {
     if (!matched.has(element.path)) changes.push(elementChange(stack, element, "added"));
@@ -320,5 +336,6 @@ function compareStack(before: SynthesizedStack, after: SynthesizedStack): StackC
     dataRisks: dataRisksOf(changes),
     iam: iamChanges(after.name, before, after, rename),
     rules: ruleChanges(after.name, before, after, rename),
+    routes: routeChanges(after.name, before, after, rename),
   };
 }

@@ -1,10 +1,10 @@
 /**
  * The infrastructure review as text for a terminal (colour only when asked, i.e. on a TTY) or as
  * Markdown for a pull-request comment. Order: the verdict (what widens), data at risk, then changes per
- * stack, then the IAM statement and security-group rule tables, widening rows first.
+ * stack, then the IAM statement, security-group rule and HTTP API route tables, widening rows first.
  */
 import { type ElementChange, type Review, reviewExitStatus } from "./review-diff";
-import { type Table, changeText, code, iamTable, markdownTable, ruleTable } from "./security-tables";
+import { type Table, changeText, code, iamTable, markdownTable, routeTable, ruleTable } from "./security-tables";
 
 export interface ReviewLabels {
   /** What was compared against, e.g. "main (6d92d14)". */
@@ -63,6 +63,7 @@ export function renderReviewText(review: Review, labels: ReviewLabels, options: 
       lines.push(`  ${paint(kindColor[change.kind], `${SYMBOL[change.kind]} ${elementName(change)}`)}  ${typeName(change)}${replaced}`);
       for (const row of change.attributes)
         lines.push(`      ${row.attribute}: ${row.before} -> ${row.after}${row.replaces ? paint("red", "  (replaces)") : ""}`);
+      for (const { concern, why } of change.widenings) lines.push(paint("red", `      WIDENS (${concern}): ${why}`));
     }
   }
   const unchanged = unchangedStacks(review);
@@ -83,6 +84,7 @@ export function renderReviewText(review: Review, labels: ReviewLabels, options: 
   };
   textTable("IAM statement changes", iamTable(review.iam, { stackColumn: true }));
   textTable("Security-group rule changes", ruleTable(review.rules, { stackColumn: true }));
+  textTable("HTTP API route changes", routeTable(review.routes, { stackColumn: true }));
   return `${lines.join("\n")}\n`;
 }
 
@@ -91,7 +93,8 @@ export function renderReviewText(review: Review, labels: ReviewLabels, options: 
 function changeSection(change: ElementChange): string {
   const name = change.kind === "moved" ? `${code(change.from!)} → ${code(change.path)}` : code(change.path);
   const replaced = change.replacedBecause ? ` **replaced**: ${change.replacedBecause}` : "";
-  const title = `- <code>${SYMBOL[change.kind]}</code> **${change.kind}** ${name} · \`${typeName(change)}\`${replaced}`;
+  const widens = change.widenings.map(({ concern, why }) => `\n  - ⚠️ widens (${concern}): ${why}`).join("");
+  const title = `- <code>${SYMBOL[change.kind]}</code> **${change.kind}** ${name} · \`${typeName(change)}\`${replaced}${widens}`;
   if (change.attributes.length === 0) return `${title}\n`;
   const rows = change.attributes.map(
     (row) => `  | ${code(row.attribute)}${row.replaces ? " **replaces**" : ""} | ${code(row.before)} | ${code(row.after)} |`,
@@ -115,6 +118,7 @@ export function renderReviewMarkdown(review: Review, labels: ReviewLabels): stri
   parts.push(
     markdownTable("IAM statement changes", iamTable(review.iam, { stackColumn: true })),
     markdownTable("Security-group rule changes", ruleTable(review.rules, { stackColumn: true })),
+    markdownTable("HTTP API route changes", routeTable(review.routes, { stackColumn: true })),
   );
   return parts.join("");
 }

@@ -1,8 +1,9 @@
 /**
- * The IAM statement and security-group rule tables, as the review (text and Markdown) and the plan
- * comment print them: one row per statement or rule added or removed, the ones that widen access marked.
+ * The IAM statement, security-group rule and HTTP API route tables, as the review (text and Markdown)
+ * and the plan comment print them: one row per statement, rule or route added or removed, the ones that
+ * widen access marked.
  */
-import type { IamRow, RuleRow } from "../stacks/security-rows";
+import type { IamRow, RouteRow, RuleRow } from "../stacks/security-rows";
 
 export interface Table {
   header: string[];
@@ -65,6 +66,18 @@ export function ruleTable(rows: RuleRow[], options: { stackColumn: boolean }): T
       change: row.change,
       widens: row.widens,
       cells: [...(options.stackColumn ? [[row.stack]] : []), [row.group], [row.direction], [row.protocol], [row.ports], [row.peer]],
+    })),
+  };
+}
+
+/** Each route with who may call it: its authorization, and the roles and policies allowed execute-api:Invoke on it. */
+export function routeTable(rows: RouteRow[], options: { stackColumn: boolean }): Table {
+  return {
+    header: [...(options.stackColumn ? ["stack"] : []), "API", "route", "authorization", "may call (execute-api:Invoke)"],
+    rows: wideningFirst(rows).map((row) => ({
+      change: row.change,
+      widens: row.widens,
+      cells: [...(options.stackColumn ? [[row.stack]] : []), [row.api], [row.route], [row.authorization], row.callers],
     })),
   };
 }

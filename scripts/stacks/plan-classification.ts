@@ -12,9 +12,11 @@ import {
   HOLDS_DATA_OR_IDENTITY,
   POLICY_ATTRIBUTE,
   concernsOf,
+  routeOpened,
   weakensProtection,
   widenings,
 } from "./security-rules";
+import type { Block } from "./synthesized-stack";
 import { type Kind, type StackPlan, changesOf } from "./terraform-plan";
 
 /** Kinds of flag, in the order the comment lists them: data at risk first. */
@@ -70,7 +72,9 @@ export function flagsOf(stack: StackPlan): Flag[] {
       flags.push({ flag: "destroys or replaces data or identity", why: `${kind === "replace" ? "replaces" : "destroys"} a ${holds}` });
     for (const row of attributes.filter(weakensProtection))
       flags.push({ flag: "weakens a protection", why: `${row.attribute} ${row.before} -> ${row.after}` });
-    for (const { why } of widenings(attributes)) flags.push({ flag: "widens by a setting", why });
+    const opened =
+      kind === "delete" ? [] : routeOpened(resource.type, resource.change.before as Block | null, resource.change.after as Block | null);
+    for (const { why } of [...widenings(attributes), ...opened]) flags.push({ flag: "widens by a setting", why });
     // A create is flagged by its type and policies: its other settings are not changes of anything.
     const policies = attributes.filter((row) => POLICY_ATTRIBUTE.test(row.attribute));
     const concerns = concernsOf(resource.type, destroyed, kind === "create" ? policies : attributes);

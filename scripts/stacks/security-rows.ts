@@ -25,6 +25,20 @@ export interface IamRow {
   synthesized?: boolean;
 }
 
+export interface RouteRow {
+  stack: string;
+  change: "added" | "removed";
+  /** The API (its construct path) and the route as API Gateway keys it, e.g. "GET /items/{id}". */
+  api: string;
+  route: string;
+  /** AWS_IAM, or NONE (anyone may call). */
+  authorization: string;
+  /** The roles and policies of the stack whose statements allow execute-api:Invoke on the route. */
+  callers: string[];
+  /** Open to anyone, where the route was not before. */
+  widens: boolean;
+}
+
 export interface RuleRow {
   stack: string;
   change: "added" | "removed";
@@ -70,6 +84,7 @@ function named(stack: SynthesizedStack, value: Json | undefined, rename: Rename)
 }
 
 type IamSide = Omit<IamRow, "stack" | "change" | "widens">;
+type RouteSide = Omit<RouteRow, "stack" | "change" | "widens">;
 type RuleSide = Omit<RuleRow, "stack" | "change" | "widens">;
 
 function iamStatements(stack: SynthesizedStack, rename: Rename, synthesized: ReadonlySet<string>): IamSide[] {
@@ -89,6 +104,43 @@ function ruleRows(stack: SynthesizedStack, rename: Rename): RuleSide[] {
     ports: rule.ports,
     peer: named(stack, rule.peer, rename),
   }));
+}
+
+/** An IAM resource pattern (`*` any run of characters) as a test of a concrete text. */
+const glob = (pattern: string) => new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`);
+
+/** Each route of each HTTP API, with its authorization and the statements' owners that may invoke it. */
+function routeRows(stack: SynthesizedStack, rename: Rename): RouteSide[] {
+  const invokers = stack
+    .iamStatements()
+    .filter(
+      ({ statement }) =>
+        statement.effect === "Allow" && statement.actions.some((action) => glob(action.toLowerCase()).test("execute-api:invoke")),
+    );
+  return stack.ofType("aws_apigatewayv2_route").flatMap((route) => {
+    const api = stack.referenced(route.block.api_id)?.element;
+    if (!api) return [];
+    const stages = stack.ofType("aws_apigatewayv2_stage").filter((stage) => stack.referenced(stage.block.api_id)?.element === api);
+    const [method, path] = String(route.block.route_key).split(" ");
+    // The ARN IAM checks, after the API's execution ARN: /<stage>/<METHOD>/<path>, a path parameter any one value.
+    const requested = stages.map((stage) => `/${stage.block.name}/${method}${path}`);
+    const callers = invokers.flatMap(({ owner, statement }) => {
+      const allows = statement.resources.some((resource) => {
+        if (!stack.mentions(resource).includes(api)) return false;
+        const pattern = glob(resource.slice(resource.indexOf("}") + 1));
+        return requested.some((arn) => pattern.test(arn));
+      });
+      return allows ? [typeof owner === "string" ? stack.readable(owner, rename) : rename(owner.path)] : [];
+    });
+    return [
+      {
+        api: rename(api.path),
+        route: String(route.block.route_key),
+        authorization: String(route.block.authorization_type ?? "NONE"),
+        callers: [...new Set(callers)].sort(),
+      },
+    ];
+  });
 }
 
 /** The rows of each side that the other side lacks. */
@@ -139,6 +191,23 @@ export function iamChanges(
     by<IamRow>(
       (row) => row.owner,
       (row) => row.source,
+      wasThenIs,
+    ),
+  );
+}
+
+/** HTTP API routes added and removed (a changed authorization or set of callers is both), per API and route; an open one added widens. */
+export function routeChanges(stack: string, before: SynthesizedStack, after: SynthesizedStack, rename: Rename): RouteRow[] {
+  const { removed, added } = rowDifference(routeRows(before, rename), routeRows(after, samePath), canonical);
+  const wasOpen = (row: RouteSide) =>
+    removed.some((other) => other.api === row.api && other.route === row.route && other.authorization === "NONE");
+  return [
+    ...removed.map((row) => ({ ...row, stack, change: "removed" as const, widens: false })),
+    ...added.map((row) => ({ ...row, stack, change: "added" as const, widens: row.authorization === "NONE" && !wasOpen(row) })),
+  ].sort(
+    by<RouteRow>(
+      (row) => row.api,
+      (row) => row.route,
       wasThenIs,
     ),
   );

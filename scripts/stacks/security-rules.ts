@@ -108,6 +108,32 @@ export function widenings(attributes: ChangedAttribute[]): Widening[] {
   ];
 }
 
+/** API routes and methods, and the argument that says who may call them: NONE (its default) lets anyone. */
+const ROUTE_AUTHORIZATION: Record<string, string> = {
+  aws_apigatewayv2_route: "authorization_type",
+  aws_api_gateway_method: "authorization",
+};
+
+/**
+ * A route (or REST method) that anyone may call, and that was not open before: created without
+ * authorization, or its authorization dropped. Exposure that widens, beside the IAM and rule rows.
+ */
+export function routeOpened(
+  type: string,
+  before: Record<string, unknown> | null | undefined,
+  after: Record<string, unknown> | null | undefined,
+): Widening[] {
+  const argument = ROUTE_AUTHORIZATION[type];
+  if (argument === undefined || !after) return [];
+  const open = (block: Record<string, unknown>) => (block[argument] ?? "NONE") === "NONE";
+  if (!open(after) || (before && open(before))) return [];
+  const route = typeof after.route_key === "string" ? ` ${after.route_key}` : "";
+  const was = before ? JSON.stringify(before[argument]) : "unset";
+  return [
+    { concern: "public exposure", why: `${argument} ${was} -> "NONE" (anyone may call the route${route}; authorize it with AWS_IAM)` },
+  ];
+}
+
 // ---- widening of IAM statements and security-group rules ----
 
 /** IAM wildcard match: `*` any run of characters, `?` one; actions and principals case-insensitively. */

@@ -16,6 +16,8 @@ export interface TypePermissions {
 const ec2Tags = ["ec2:CreateTags", "ec2:DeleteTags"];
 const rdsTags = ["rds:AddTagsToResource", "rds:RemoveTagsFromResource"];
 const sgRuleRead = ["ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules"];
+// API Gateway's IAM actions are the HTTP verbs of its management API, tags included.
+const apiGatewayWrite = ["apigateway:POST", "apigateway:PATCH", "apigateway:PUT", "apigateway:DELETE"];
 
 /**
  * Per Terraform type the service stack synthesizes, what the CI roles need for it. The CI roles are
@@ -24,6 +26,23 @@ const sgRuleRead = ["ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRule
  */
 export const TYPE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
   // Resources
+  aws_apigatewayv2_api: { read: ["apigateway:GET"], write: apiGatewayWrite },
+  aws_apigatewayv2_integration: { read: ["apigateway:GET"], write: apiGatewayWrite },
+  aws_apigatewayv2_route: { read: ["apigateway:GET"], write: apiGatewayWrite },
+  aws_apigatewayv2_stage: {
+    read: ["apigateway:GET"],
+    // Access logs: API Gateway delivers to the log group through a log delivery its caller sets up.
+    write: [
+      ...apiGatewayWrite,
+      "logs:CreateLogDelivery",
+      "logs:GetLogDelivery",
+      "logs:UpdateLogDelivery",
+      "logs:DeleteLogDelivery",
+      "logs:ListLogDeliveries",
+      "logs:PutResourcePolicy",
+      "logs:DescribeResourcePolicies",
+    ],
+  },
   aws_cloudwatch_log_group: {
     read: ["logs:DescribeLogGroups", "logs:ListTagsForResource", "logs:ListTagsLogGroup"],
     write: [

@@ -156,6 +156,9 @@ export class CiRoles extends Construct {
           },
         ],
       },
+    ]);
+    // The service's IAM in a policy of its own: one with every service's writes would pass IAM's 6 KB.
+    this.attach(this.deploy, "deploy-iam", `${props.deployRoleName}-apply-iam`, [
       { sid: "ApplyServiceIam", actions: iamWrites.filter((action) => !BOUNDED_ROLE_WRITES.includes(action)), resources: serviceIam },
       // What changes a role's power needs the role to carry the boundary (and keep it): the role can never exceed it.
       {

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { HTTPS_DESTINATIONS } from "../functions/function-props";
 import { type DatabaseGrants, REFUSED_PRIVILEGES, TABLE_PRIVILEGES, type TableGrants } from "../../functions/migrate/privileges";
 import { intInRange, logRetention, mysqlAccount } from "./fields";
+import { httpRoutesSchema, throttleSchema } from "../api/http-route";
 
 /** A function's name: the `<prefix>-<name>` of its Lambda, role, log group, queue and alarms. */
 export const FUNCTION_NAME = /^[a-z][a-z0-9-]*$/;
@@ -30,8 +31,28 @@ export const triggerSchema = z.discriminatedUnion(
         writePrefix: s3Prefix.optional(),
       })
       .strict(),
+    /**
+     * Routes of an API Gateway HTTP API in front of the function, every one authorized by IAM (callers
+     * sign with SigV4); the function is still invoked directly too.
+     */
+    z
+      .object({
+        kind: z.literal("http"),
+        /** Each `{ method, path, authorization: "AWS_IAM", throttle? }`: a route without IAM cannot be declared. */
+        routes: httpRoutesSchema,
+        /** Requests per second and burst of every route without its own. @default 50 and 100 */
+        throttle: throttleSchema.optional(),
+        /** Days the API's access logs are kept. @default the function's logRetentionDays */
+        accessLogRetentionDays: logRetention.optional(),
+        /** Thresholds of the API's alarms, per 5 minutes. @default 1 5XX answer, 3000 ms p99 latency */
+        alarms: z
+          .object({ serverErrors: intInRange(1, 100000).optional(), latencyP99Ms: intInRange(100, 30000, " ms").optional() })
+          .strict()
+          .default({}),
+      })
+      .strict(),
   ],
-  { error: 'must have a kind: "invoke" or "s3-objects"' },
+  { error: 'must have a kind: "invoke", "s3-objects" or "http"' },
 );
 export type FunctionTrigger = z.output<typeof triggerSchema>;
 

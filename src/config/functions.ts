@@ -1,3 +1,4 @@
+import { ITEM_ROUTES } from "../../functions/api/routes";
 import { INCOMING_PREFIX, RESULTS_PREFIX } from "../../functions/ingest/layout";
 import { resolve } from "node:path";
 import type { FunctionDeclaration } from "./function-schema";
@@ -13,7 +14,8 @@ import type { ServiceDefinition } from "./stack-config";
 export const SERVICE_FUNCTIONS = {
   api: {
     description: "items API on RDS MySQL with IAM database authentication",
-    trigger: { kind: "invoke" },
+    // Invoked directly, and over HTTP on its handler's routes (functions/api/routes.ts), each signed with SigV4 and allowed by IAM.
+    trigger: { kind: "http", routes: ITEM_ROUTES.map(({ method, path }) => ({ method, path, authorization: "AWS_IAM" as const })) },
     database: { user: "app_user", grants: { items: ["SELECT", "INSERT", "UPDATE", "DELETE"] } },
     // The handler signs its token locally and calls no AWS API: it needs no HTTPS at all.
     httpsEgress: [],

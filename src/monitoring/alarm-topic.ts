@@ -26,7 +26,7 @@ export interface AlarmTopicProps {
 /** What an alarm watches; its name, period, evaluation and actions are the topic's. */
 export type AlarmProps = Pick<
   CloudwatchMetricAlarmConfig,
-  "namespace" | "metricName" | "dimensions" | "statistic" | "threshold" | "comparisonOperator" | "treatMissingData"
+  "namespace" | "metricName" | "dimensions" | "statistic" | "extendedStatistic" | "threshold" | "comparisonOperator" | "treatMissingData"
 > & {
   /** Appended to the name prefix: `<prefix>-<name>`. */
   readonly name: string;

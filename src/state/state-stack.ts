@@ -1,5 +1,5 @@
 import type { Construct } from "constructs";
-import { LocalBackend, TerraformOutput, TerraformStack, Token } from "cdktf";
+import { Fn, LocalBackend, TerraformOutput, TerraformStack, Token } from "cdktf";
 import type { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import type { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
@@ -18,6 +18,9 @@ import {
 } from "../config/stack-config";
 import { ENHANCED_MONITORING_POLICY } from "../database/database-instance";
 import { InvokePolicy } from "../functions/invoke-policy";
+import { DataAwsApigatewayv2Apis } from "@cdktf/provider-aws/lib/data-aws-apigatewayv2-apis";
+import { HttpApiInvokePolicy } from "../api/http-api-invoke-policy";
+import type { HttpRoute } from "../api/http-route";
 import { callersInvoke } from "../functions/triggers/function-trigger";
 import { databaseGrantsOf } from "../config/function-schema";
 import { ServiceRoleBoundary } from "../iam/service-role-boundary";
@@ -25,6 +28,29 @@ import { customerManagedKey, usableThroughS3ForBucket } from "../storage/kms-key
 import { privateBucket } from "../storage/private-bucket";
 import { guardedAwsProvider, stateBucketName, stateKeyAlias, stateObjectKey, stateRegion } from "./remote-state";
 import { REQUIRED_TERRAFORM_VERSION } from "./required-terraform";
+
+/**
+ * The managed policies for callers of a function's HTTP API (src/functions/triggers/http-trigger.ts), here
+ * where the deploy role cannot rewrite them. The API's id exists only once the service stack is applied:
+ * it is looked up by the API's name (the function's), and until it exists the policies name an API id
+ * none can have ("none-deployed-yet"), so they allow nothing; applying this stack again after the service
+ * stack's first apply points them at the API. Two HTTP APIs of that name fail the plan (one()).
+ */
+function httpCallerPolicies(scope: Construct, namePrefix: string, name: string, routes: readonly HttpRoute[]) {
+  const apiName = `${namePrefix}-${name}`;
+  const apis = new DataAwsApigatewayv2Apis(scope, `${name}-http-api`, { name: apiName, protocolType: "HTTP" });
+  const apiId = Fn.coalesce([Fn.one(apis.ids), "none-deployed-yet"]);
+  const executionArn = AwsContext.of(scope).arn("execute-api", apiId);
+  const policy = (access: "invoke" | "read") =>
+    new HttpApiInvokePolicy(scope, `${name}-http-${access}-policy`, {
+      name: `${apiName}-http-${access}`,
+      apiName,
+      executionArn,
+      routes,
+      access,
+    });
+  return { invoke: policy("invoke"), read: policy("read") };
+}
 
 /** The principals the service stack lets invoke its functions (its aws_lambda_permission resources). */
 function invokePrincipalsOf(service: TerraformStack): string[] {
@@ -60,6 +86,8 @@ export class StateStack extends TerraformStack {
   readonly serviceRoleBoundary: ServiceRoleBoundary;
   /** What callers of each directly invoked function are given, by function name; here, so the deploy role cannot rewrite them. */
   readonly invokePolicies: Readonly<Record<string, InvokePolicy>>;
+  /** What callers of the HTTP-triggered functions' APIs are given, per function: every route, or the GET ones. */
+  readonly httpPolicies: Readonly<Record<string, { invoke: HttpApiInvokePolicy; read: HttpApiInvokePolicy }>>;
 
   constructor(scope: Construct, id: string, props: StateStackProps) {
     super(scope, id);
@@ -122,6 +150,11 @@ export class StateStack extends TerraformStack {
     this.invokePolicies = Object.fromEntries(
       invoked.map((fn) => [fn.name, new InvokePolicy(this, `${fn.name}-invoke-policy`, { functionName: `${namePrefix}-${fn.name}` })]),
     );
+    this.httpPolicies = Object.fromEntries(
+      config.functions.flatMap((fn) =>
+        fn.trigger.kind === "http" ? [[fn.name, httpCallerPolicies(this, namePrefix, fn.name, fn.trigger.routes)]] : [],
+      ),
+    );
     new TerraformOutput(this, "role_boundary_arn", {
       value: this.serviceRoleBoundary.arn,
       description: "Permissions boundary of every role of the service stack",
@@ -131,6 +164,15 @@ export class StateStack extends TerraformStack {
         value: this.invokePolicies[fn.name].arn,
         description: `Managed policy to attach to the callers allowed to invoke the ${fn.name} function`,
       });
+    }
+    for (const fn of config.functions.filter((candidate) => this.httpPolicies[candidate.name])) {
+      for (const policy of Object.values(this.httpPolicies[fn.name])) {
+        const { access } = policy;
+        new TerraformOutput(this, `${fn.outputPrefix}http_${access}_policy_arn`, {
+          value: policy.arn,
+          description: `Managed policy to attach to the callers allowed ${access === "read" ? "the GET routes" : "every route"} of the ${fn.name} function's HTTP API`,
+        });
+      }
     }
 
     if (config.ci.repository) {
@@ -142,7 +184,11 @@ export class StateStack extends TerraformStack {
         serviceNamePrefix: namePrefix,
         serviceRoleBoundary: this.serviceRoleBoundary.arn,
         // Callers hold it: the deploy role may never rewrite it, nor the boundary.
-        protectedPolicies: [this.serviceRoleBoundary.arn, ...Object.values(this.invokePolicies).map((policy) => policy.arn)],
+        protectedPolicies: [
+          this.serviceRoleBoundary.arn,
+          ...Object.values(this.invokePolicies).map((policy) => policy.arn),
+          ...Object.values(this.httpPolicies).flatMap((policies) => Object.values(policies).map((policy) => policy.arn)),
+        ],
         awsManagedPolicies: [ENHANCED_MONITORING_POLICY],
         invokePrincipals: invokePrincipalsOf(service),
         serviceTypes: terraformTypesOf(service),

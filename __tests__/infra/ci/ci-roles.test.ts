@@ -32,8 +32,9 @@ function statementsOf(s: Synthesized<TerraformStack>, rolePath: string): Stateme
     });
 }
 const allowed = (statements: Statement[]) => statements.filter((statement) => statement.effect !== "Deny");
+// API Gateway's management actions are the HTTP verbs of its API: GET reads.
 const isReadOnly = (action: string) =>
-  /^[a-z0-9-]+:(Describe|Get|List)[A-Za-z]*$/.test(action) && action !== "secretsmanager:GetSecretValue";
+  (/^[a-z0-9-]+:(Describe|Get|List)[A-Za-z]*$/.test(action) && action !== "secretsmanager:GetSecretValue") || action === "apigateway:GET";
 
 describe("CI roles", () => {
   it("do not exist while no repository is configured: no roles, no OIDC provider", () => {

@@ -108,7 +108,7 @@ describe("the function list", () => {
       "a trigger of no known kind",
       reports({ trigger: { kind: "queue" } as unknown as FunctionSettings["trigger"] }),
       {},
-      'functions.reports.trigger.kind: must have a kind: "invoke" or "s3-objects"',
+      'functions.reports.trigger.kind: must have a kind: "invoke", "s3-objects" or "http"',
     ],
   ])("refuses %s, naming the field and the fix", (_, functions, input, problem) => {
     expect(problemsOf(functions, input)).toContain(problem);

@@ -1,8 +1,12 @@
+import type { Construct } from "constructs";
 import type { ITerraformDependable } from "cdktf";
+import type { AlarmTopic } from "../../monitoring/alarm-topic";
 import type { FunctionTrigger as TriggerConfig } from "../../config/function-schema";
 import type { DataBucket } from "../../storage/data-bucket";
 import type { HttpsDestination } from "../function-props";
 import type { VpcFunction } from "../vpc-function";
+import type { LogEncryption } from "../../storage/log-encryption";
+import { HttpTrigger } from "./http-trigger";
 import { InvokeTrigger } from "./invoke-trigger";
 import { S3ObjectsTrigger } from "./s3-objects-trigger";
 
@@ -19,12 +23,19 @@ export interface FunctionTrigger {
   grant(fn: VpcFunction): ITerraformDependable[];
   /** Connects the source to the function, once the function exists. */
   bind(fn: VpcFunction): void;
+  /** What the trigger adds to the function's stack outputs, by name without the function's output prefix. */
+  outputs?(): Record<string, { value: string; description: string }>;
+  /** The trigger's own alarms beside the function's, to the environment's topic; `name` is the function's. */
+  watch?(scope: Construct, topic: AlarmTopic, name: string): void;
 }
 
-/** What the service offers triggers: the function's name (its ARN is built before it exists) and the data bucket. */
+/** What the service offers triggers: the function's name (its ARN is built before it exists), the data bucket and the log groups' maker. */
 export interface TriggerContext {
   readonly functionName: string;
   readonly dataBucket: DataBucket;
+  readonly logs: LogEncryption;
+  /** The function's log retention, which the trigger's own logs follow unless it says otherwise. */
+  readonly logRetentionDays: number;
 }
 
 /** The trigger of a declared kind; a new kind of src/config/function-schema.ts does not compile until it has a case here. */
@@ -34,10 +45,22 @@ export function triggerFor(config: TriggerConfig, context: TriggerContext): Func
       return new InvokeTrigger();
     case "s3-objects":
       return new S3ObjectsTrigger({ ...config, ...context });
+    case "http": {
+      const { kind: _, ...api } = config;
+      return new HttpTrigger({
+        ...api,
+        accessLogRetentionDays: api.accessLogRetentionDays ?? context.logRetentionDays,
+        functionName: context.functionName,
+        logs: context.logs,
+      });
+    }
     default:
       return config satisfies never;
   }
 }
 
-/** Whether callers invoke the function themselves, and so are offered its invoke policy (src/functions/invoke-policy.ts). */
-export const callersInvoke = (config: TriggerConfig): boolean => config.kind === "invoke";
+/**
+ * Whether callers invoke the function themselves, and so are offered its invoke policy
+ * (src/functions/invoke-policy.ts): an HTTP-triggered function takes direct invocations too.
+ */
+export const callersInvoke = (config: TriggerConfig): boolean => config.kind === "invoke" || config.kind === "http";

@@ -8,7 +8,10 @@ import { type Diagram, diagramOf } from "../../../../scripts/diagram/diagram-gra
 import { toMermaid, toSvg } from "../../../../scripts/diagram/diagram-render";
 import { SynthesizedStack } from "../../../../scripts/stacks/synthesized-stack";
 import type { ServiceStack } from "../../../../src/service-stack";
-import { type Synthesized, projectRoot, serviceStack, synthStack, synthStateStack, synthesizedJson } from "../../synth";
+import { parseStackConfig } from "../../../../src/config/stack-config";
+import { HttpApiInvokePolicy } from "../../../../src/api/http-api-invoke-policy";
+import type { HttpTrigger } from "../../../../src/functions/triggers/http-trigger";
+import { MINIMAL, type Synthesized, projectRoot, serviceStack, synthStack, synthStateStack, synthesizedJson } from "../../synth";
 
 const diagramOfStack = (stack: ServiceStack) => diagramOf(new SynthesizedStack(stack.node.id, synthesizedJson(stack)))!;
 const diagramOfSynthesized = (name: string, s: Synthesized) => diagramOf(new SynthesizedStack(name, s.raw))!;
@@ -131,6 +134,45 @@ describe("diagram of a service stack", () => {
     // Egress to the endpoint's prefix list, then the endpoint's route: the only way from the ingest function to the bucket.
     const path = ["λ lambda-rds-iam-dev-ingest -> s3 gateway endpoint: tcp 443 (prefix list)", "s3 gateway endpoint -> S3 bucket: "];
     expect([...edgesOf(dev, "network"), ...edgesOf(dev, "route")]).toEqual(expect.arrayContaining(path));
+  });
+
+  it("draws each HTTP trigger's API with every route and its authorization, the function the routes invoke, and the policies that let callers call which routes", async () => {
+    const config = parseStackConfig({ ...MINIMAL }, "test");
+    const triggered = config.functions.filter((fn) => fn.trigger.kind === "http");
+    expect(triggered.length).toBeGreaterThan(0);
+    for (const { name, trigger } of triggered) {
+      if (trigger.kind !== "http") continue;
+      const apiName = `lambda-rds-iam-dev-${name}`;
+      const keys = trigger.routes.map((route) => `${route.method} ${route.path}`);
+      const node = dev.nodes.find((candidate) => candidate.kind === "api" && candidate.label[0] === `HTTP API ${apiName}`);
+      expect(node).toMatchObject({ group: "aws", label: [`HTTP API ${apiName}`, ...keys.map((key) => `${key} (AWS_IAM)`)] });
+      const title = `HTTP API ${apiName}`;
+      expect(edgesOf(dev, "network").filter((edge) => edge.includes(title))).toEqual([`Internet -> ${title}: HTTPS, SigV4-signed`]);
+      expect(edgesOf(dev, "event").filter((edge) => edge.startsWith(title))).toEqual([
+        `${title} -> λ ${apiName}: invokes on ${keys.join(", ")}`,
+      ]);
+      // The callers' policies are the state stack's: none of them is drawn here.
+      expect(edgesOf(dev, "iam").filter((edge) => edge.includes(`${title}:`))).toEqual([]);
+    }
+    for (const picture of [toMermaid(dev), await toSvg(dev)]) expect(picture).toContain("GET /items/{id} (AWS_IAM)");
+  });
+
+  it("draws the policies of the stack that let callers call an API's routes, with the routes they allow", () => {
+    const stack = serviceStack();
+    const { api } = stack.functions.api.trigger as HttpTrigger;
+    new HttpApiInvokePolicy(stack, "read-policy", {
+      name: "items-read",
+      apiName: api.name,
+      executionArn: api.api.executionArn,
+      routes: api.routes,
+      access: "read",
+    });
+    const diagram = diagramOfStack(stack);
+    const reads = api.routes.filter((route) => route.method === "GET").map((route) => `GET ${route.path.replace(/\{[^}]+\}/g, "*")}`);
+    expect(edgesOf(diagram, "iam").filter((edge) => edge.includes("HTTP API"))).toEqual([
+      `may call -> HTTP API ${api.name}: execute-api:Invoke ${reads.sort().join(", ")}`,
+    ]);
+    expect(diagram.nodes.find((node) => node.kind === "api-caller")?.label).toEqual(["may call", "read-policy/policy"]);
   });
 
   it("puts RDS Proxy between the API function and the database when it is on", () => {

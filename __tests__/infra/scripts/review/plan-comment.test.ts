@@ -98,6 +98,56 @@ describe("plan comment", () => {
     );
   });
 
+  it("flags an API route anyone may call, created so or opened, as widening; one authorized by IAM, or already open, is not", () => {
+    const route = (
+      address: string,
+      actions: string[],
+      before: Record<string, string> | null,
+      after: Record<string, string>,
+    ): ResourceChange => ({
+      address: `aws_apigatewayv2_route.${address}`,
+      type: "aws_apigatewayv2_route",
+      change: { actions, before, after },
+    });
+    const plan: StackPlan = {
+      stack: "dev",
+      constructPaths: {},
+      plan: {
+        format_version: "1.2",
+        resource_changes: [
+          route("created_open", ["create"], null, { route_key: "GET /open", authorization_type: "NONE" }),
+          route(
+            "opened",
+            ["update"],
+            { route_key: "GET /items", authorization_type: "AWS_IAM" },
+            { route_key: "GET /items", authorization_type: "NONE" },
+          ),
+          route("created_signed", ["create"], null, { route_key: "GET /health", authorization_type: "AWS_IAM" }),
+          route(
+            "still_open",
+            ["update"],
+            { route_key: "GET /x", authorization_type: "NONE", target: "a" },
+            { route_key: "GET /x", authorization_type: "NONE", target: "b" },
+          ),
+        ],
+      },
+    };
+    expect(
+      flagsOf(plan)
+        .filter(({ flag }) => flag === "widens by a setting")
+        .map(({ address, why }) => [address, why]),
+    ).toEqual([
+      [
+        "aws_apigatewayv2_route.created_open",
+        'authorization_type unset -> "NONE" (anyone may call the route GET /open; authorize it with AWS_IAM)',
+      ],
+      [
+        "aws_apigatewayv2_route.opened",
+        'authorization_type "AWS_IAM" -> "NONE" (anyone may call the route GET /items; authorize it with AWS_IAM)',
+      ],
+    ]);
+  });
+
   it("groups changes by resource with the construct path from cdk.tf.json and why Terraform replaces or deletes", () => {
     expect(comment).toContain(
       "<code>-/+</code> **replace** <code>aws_db_instance.database_instance_D7FC2283</code> · <code>dev/database/instance</code> (an attribute cannot be updated in place)",

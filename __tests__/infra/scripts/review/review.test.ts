@@ -1,6 +1,8 @@
 import { Construct } from "constructs";
 import { Fn } from "cdktf";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import type { Apigatewayv2Integration } from "@cdktf/provider-aws/lib/apigatewayv2-integration";
+import { Apigatewayv2Route } from "@cdktf/provider-aws/lib/apigatewayv2-route";
 import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { SecurityGroupRule } from "@cdktf/provider-aws/lib/security-group-rule";
@@ -10,6 +12,9 @@ import { REPLACED_WHEN_CHANGED } from "../../../../scripts/review/replaced-when-
 import { renderReviewMarkdown, renderReviewText } from "../../../../scripts/review/review-render";
 import { ENVIRONMENTS } from "../../../../src/config/environments";
 import type { ServiceStack } from "../../../../src/service-stack";
+import { HttpApi } from "../../../../src/api/http-api";
+import { HttpApiInvokePolicy } from "../../../../src/api/http-api-invoke-policy";
+import type { HttpRoute } from "../../../../src/api/http-route";
 import { serviceStack, synthStateStack, synthesizedJson } from "../../synth";
 
 const appOf = (stack: ServiceStack): Stacks => ({ [stack.node.id]: synthesizedJson(stack) });
@@ -236,6 +241,87 @@ describe("infrastructure review", () => {
       ]);
       expect(changesOf(review).map((change) => change.from)).toEqual(["audit/from-api", "audit/group"]);
       expect(review.rules).toEqual([]);
+    });
+  });
+
+  describe("an HTTP API's routes", () => {
+    const routes: HttpRoute[] = [
+      { method: "GET", path: "/items", authorization: "AWS_IAM" },
+      { method: "GET", path: "/items/{id}", authorization: "AWS_IAM" },
+    ];
+    const withApi = (extend: (api: HttpApi, stack: ServiceStack) => void = () => {}) =>
+      app((stack) =>
+        extend(new HttpApi(stack, "http-api", { name: "items", function: stack.functions.api, routes, logs: stack.logs }), stack),
+      );
+    const target = (api: HttpApi) => `integrations/${(api.node.findChild("integration") as Apigatewayv2Integration).id}`;
+    const withApiBase = withApi();
+    /** The API with one more route, written by hand rather than through HttpApi. */
+    const withRoute = (id: string, routeKey: string, authorizationType?: string) =>
+      withApi((api, stack) => new Apigatewayv2Route(stack, id, { apiId: api.apiId, routeKey, authorizationType, target: target(api) }));
+
+    it("widen when a route anyone may call is added, beside the construct that refuses one: exit status 4", () => {
+      const review = reviewInfrastructure(withApiBase, withRoute("open-route", "GET /open"));
+      expect(summary(review)).toEqual(["added open-route aws_apigatewayv2_route"]);
+      expect(changesOf(review)[0].widenings).toEqual([
+        {
+          concern: "public exposure",
+          why: 'authorization_type unset -> "NONE" (anyone may call the route GET /open; authorize it with AWS_IAM)',
+        },
+      ]);
+      expect(review.widens).toEqual(["public exposure"]);
+      expect(reviewExitStatus(review)).toBe(4);
+      expect(renderReviewText(review, labels, { color: false })).toContain(
+        '+ open-route  aws_apigatewayv2_route\n      WIDENS (public exposure): authorization_type unset -> "NONE"',
+      );
+      expect(renderReviewMarkdown(review, labels)).toContain('  - ⚠️ widens (public exposure): authorization_type unset -> "NONE"');
+    });
+
+    it("are listed with their authorization and who may call them, each route once", () => {
+      const review = reviewInfrastructure(
+        base,
+        withApi(
+          (api, stack) =>
+            new HttpApiInvokePolicy(stack, "read-policy", {
+              name: "items-read",
+              apiName: "items",
+              executionArn: api.api.executionArn,
+              routes,
+              access: "read",
+            }),
+        ),
+      );
+      expect(
+        review.routes.map(({ change, api, route, authorization, callers, widens }) => [change, api, route, authorization, callers, widens]),
+      ).toEqual(
+        routes.map((route) => ["added", "http-api/api", `${route.method} ${route.path}`, "AWS_IAM", ["read-policy/policy"], false]),
+      );
+      expect(renderReviewMarkdown(review, labels)).toContain("#### HTTP API route changes");
+      expect(renderReviewText(review, labels, { color: false })).toMatch(/HTTP API route changes\n.*may call \(execute-api:Invoke\)/);
+    });
+
+    it("widen when a route's IAM authorization is dropped", () => {
+      const review = reviewInfrastructure(
+        withApiBase,
+        withApi((api) => (api.node.findChild("route-get-items") as Apigatewayv2Route).addOverride("authorization_type", "NONE")),
+      );
+      expect(changesOf(review).map((change) => [change.path, change.widenings.map((widening) => widening.why)])).toEqual([
+        [
+          "http-api/route-get-items",
+          ['authorization_type "AWS_IAM" -> "NONE" (anyone may call the route GET /items; authorize it with AWS_IAM)'],
+        ],
+      ]);
+      expect(review.routes.map(({ change, route, authorization, widens }) => [change, route, authorization, widens])).toEqual([
+        ["removed", "GET /items", "AWS_IAM", false],
+        ["added", "GET /items", "NONE", true],
+      ]);
+      expect(reviewExitStatus(review)).toBe(4);
+    });
+
+    it("do not widen by themselves when added with IAM authorization: exit status 3", () => {
+      const review = reviewInfrastructure(withApiBase, withRoute("signed-route", "GET /health", "AWS_IAM"));
+      expect(summary(review)).toEqual(["added signed-route aws_apigatewayv2_route"]);
+      expect(review.widens).toEqual([]);
+      expect(reviewExitStatus(review)).toBe(3);
     });
   });
 
