@@ -6,3 +6,4 @@
 export { DatabaseClient, DatabaseUnavailableError } from "./shared/database-client";
 export { type DatabaseSettings, settingsFromEnvironment } from "./shared/database-settings";
 export { log } from "./shared/log";
+export { type HttpApiEvent, type HttpApiResult, httpResult, isHttpApiEvent, jsonBody } from "./shared/http-event";

@@ -48,6 +48,12 @@ export { InvokePolicy, type InvokePolicyProps } from "./functions/invoke-policy"
 export { type FunctionTrigger, type TriggerContext, triggerFor } from "./functions/triggers/function-trigger";
 export { InvokeTrigger } from "./functions/triggers/invoke-trigger";
 export { S3ObjectsTrigger, type S3ObjectsTriggerProps } from "./functions/triggers/s3-objects-trigger";
+export { HttpTrigger, type HttpTriggerProps } from "./functions/triggers/http-trigger";
+
+// An HTTP API in front of a function, every route authorized by IAM.
+export { HttpApi, type HttpApiProps } from "./api/http-api";
+export { HttpApiInvokePolicy, type HttpApiInvokePolicyProps } from "./api/http-api-invoke-policy";
+export type { HttpRoute, Throttle } from "./api/http-route";
 export { type BundleOptions, type FunctionBundle, type NodeRuntime, bundleFunction } from "./functions/function-bundle";
 
 // Buckets and keys.
@@ -63,6 +69,7 @@ export { AlarmTopic, type AlarmTopicProps } from "./monitoring/alarm-topic";
 export { FunctionAlarms, type FunctionAlarmsProps } from "./monitoring/function-alarms";
 export { DatabaseAlarms, type DatabaseAlarmsProps } from "./monitoring/database-alarms";
 export { ProxyAlarms, type ProxyAlarmsProps } from "./monitoring/proxy-alarms";
+export { HttpApiAlarms, type HttpApiAlarmsProps } from "./monitoring/http-api-alarms";
 
 // IAM: the permissions boundary on every role of a scope, and the CI roles.
 export { PermissionsBoundary } from "./iam/permissions-boundary";

@@ -1,10 +1,10 @@
 import { ITEM_ROUTES } from "../../../functions/api/routes";
 import { routeKey } from "../../../functions/shared/http-event";
-import { parseStackConfig } from "../../../src/config/stack-config";
+import { parseServiceConfig } from "../../../src/config/environments";
 import { AWS, FOUND_API_ID, decide, policyOf } from "../iam-simulation";
 import { MINIMAL, synthStack, synthStateStack } from "../synth";
 
-const config = parseStackConfig({ ...MINIMAL }, "test");
+const config = parseServiceConfig({ ...MINIMAL }, "test");
 const s = synthStack();
 const state = synthStateStack();
 const triggered = config.functions.flatMap((fn) => (fn.trigger.kind === "http" ? [{ ...fn, trigger: fn.trigger }] : []));
@@ -94,7 +94,7 @@ describe("functions with an HTTP trigger", () => {
 
   it("cannot declare a route without IAM authorization", () => {
     const open = { functions: { api: { trigger: { kind: "http", routes: [{ method: "GET", path: "/items" }] } } } };
-    expect(() => parseStackConfig({ ...MINIMAL, ...open }, "test")).toThrow(
+    expect(() => parseServiceConfig({ ...MINIMAL, ...open }, "test")).toThrow(
       'functions.api.trigger.routes.0.authorization: must be "AWS_IAM": every route is called with SigV4 and allowed by IAM',
     );
   });

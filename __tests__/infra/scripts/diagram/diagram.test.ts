@@ -8,7 +8,7 @@ import { type Diagram, diagramOf } from "../../../../scripts/diagram/diagram-gra
 import { toMermaid, toSvg } from "../../../../scripts/diagram/diagram-render";
 import { SynthesizedStack } from "../../../../scripts/stacks/synthesized-stack";
 import type { ServiceStack } from "../../../../src/service-stack";
-import { parseStackConfig } from "../../../../src/config/stack-config";
+import { parseServiceConfig } from "../../../../src/config/environments";
 import { HttpApiInvokePolicy } from "../../../../src/api/http-api-invoke-policy";
 import type { HttpTrigger } from "../../../../src/functions/triggers/http-trigger";
 import { MINIMAL, type Synthesized, projectRoot, serviceStack, synthStack, synthStateStack, synthesizedJson } from "../../synth";
@@ -137,7 +137,7 @@ describe("diagram of a service stack", () => {
   });
 
   it("draws each HTTP trigger's API with every route and its authorization, the function the routes invoke, and the policies that let callers call which routes", async () => {
-    const config = parseStackConfig({ ...MINIMAL }, "test");
+    const config = parseServiceConfig({ ...MINIMAL }, "test");
     const triggered = config.functions.filter((fn) => fn.trigger.kind === "http");
     expect(triggered.length).toBeGreaterThan(0);
     for (const { name, trigger } of triggered) {
