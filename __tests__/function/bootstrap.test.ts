@@ -131,8 +131,9 @@ describe("bootstrap against a real MariaDB", () => {
       "0001_create_items.sql",
       "0002_create_ingested_objects.sql",
       "0003_create_ingested_keys.sql",
+      "0004_create_batch_jobs.sql",
     ]);
-    expect(await tables()).toEqual(["ingested_keys", "ingested_objects", "items", "schema_migrations"]);
+    expect(await tables()).toEqual(["batch_jobs", "ingested_keys", "ingested_objects", "items", "schema_migrations"]);
   });
 
   it("creates the ingest user after the migrations, with only the rights its statements need on the tables it writes: no DELETE, no DDL", async () => {

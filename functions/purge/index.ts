@@ -1,0 +1,56 @@
+import { DatabaseClient } from "../shared/database-client";
+import { settingsFromEnvironment } from "../shared/database-settings";
+import { log } from "../shared/log";
+import { PurgeFailed, type PurgeSummary, purgeExpiredItems } from "./purge";
+
+interface Context {
+  awsRequestId: string;
+  getRemainingTimeInMillis(): number;
+}
+
+// One per execution environment, reused by every invocation after the first.
+let database: DatabaseClient | undefined;
+
+/** Closes the environment's database connection (tests, the bench); the next invocation opens a new one. */
+export async function closeDatabase(): Promise<void> {
+  const current = database;
+  database = undefined;
+  await current?.end();
+}
+
+/** RETENTION_DAYS: items not written for that many days are purged. */
+export function retentionDays(env: Record<string, string | undefined>): number {
+  const days = Number(env.RETENTION_DAYS);
+  if (!env.RETENTION_DAYS || !Number.isInteger(days) || days < 1) {
+    throw new Error(
+      `environment variable RETENTION_DAYS is "${env.RETENTION_DAYS ?? ""}"; the stack sets it to a whole number of days, 1 or more`,
+    );
+  }
+  return days;
+}
+
+/**
+ * The scheduled purge of expired items (purge.ts), whatever the schedule's event holds. Logs one
+ * summary line per run ("purge run": outcome, rows examined and deleted, chunks, duration); a run that
+ * failed logs it at level error and throws, so the invocation counts as an error and is retried.
+ */
+export async function handler(_event: unknown, context: Context): Promise<PurgeSummary> {
+  const requestId = context.awsRequestId;
+  try {
+    database ??= new DatabaseClient(settingsFromEnvironment(process.env));
+    const summary = await purgeExpiredItems(database, {
+      retentionDays: retentionDays(process.env),
+      runId: requestId,
+      remainingMs: () => context.getRemainingTimeInMillis(),
+    });
+    log(summary.outcome === "lease-lost" ? "warn" : "info", "purge run", { requestId, ...summary });
+    return summary;
+  } catch (error) {
+    const failure = error instanceof PurgeFailed ? (error.cause as Error & { code?: string }) : (error as Error & { code?: string });
+    const done = error instanceof PurgeFailed ? error.summary : { outcome: "failed" };
+    // The server's own messages may quote a value; the others (unavailable, misconfigured) name only the problem.
+    const errorMessage = "sqlMessage" in failure ? undefined : failure.message;
+    log("error", "purge run", { requestId, ...done, error: failure.name, code: failure.code, errorMessage });
+    throw failure;
+  }
+}
