@@ -4,7 +4,16 @@ import { bootstrapHarness } from "../../harness/migrations";
 import { grantPurgeUser, loadPurgeItems, PURGE_ITEMS } from "../../harness/purge-items";
 import { deleteItem, putItem } from "../../functions/api/items";
 import { closeDatabase, handler } from "../../functions/purge/index";
-import { CHUNK_ROWS, JOB, type PurgeSummary, STOP_MARGIN_MS, purgeExpiredItems } from "../../functions/purge/purge";
+import {
+  CHUNK_TARGET_MS,
+  JOB,
+  MAX_CHUNK_ROWS,
+  MIN_CHUNK_ROWS,
+  type PurgeSummary,
+  STOP_MARGIN_MS,
+  nextChunkRows,
+  purgeExpiredItems,
+} from "../../functions/purge/purge";
 import { DatabaseClient } from "../../functions/shared/database-client";
 import { settingsFromEnvironment } from "../../functions/shared/database-settings";
 
@@ -29,21 +38,20 @@ afterAll(async () => {
   jest.restoreAllMocks();
 });
 
-beforeEach(async () => {
-  await loadPurgeItems(h);
-  await h.admin(
-    `UPDATE \`${h.database}\`.batch_jobs SET lease_owner = NULL, lease_until = NULL, pass_started_at = NULL, after_id = NULL WHERE job = ?`,
-    [JOB],
-  );
-  logLines.length = 0;
-});
-
 /** A Lambda context whose invocation is cut off `ms` from now. */
 const contextOf = (requestId: string, ms: number) => {
   const deadline = Date.now() + ms;
   return { awsRequestId: requestId, getRemainingTimeInMillis: () => deadline - Date.now() };
 };
 const FIFTEEN_MINUTES = 15 * 60_000;
+/**
+ * A Lambda context with time for `chunks` chunks: the run reads the remaining time once for its lease and
+ * once before each chunk, and after `chunks` of those it is below the margin the run keeps.
+ */
+const contextCutAfter = (requestId: string, chunks: number) => {
+  let reads = 0;
+  return { awsRequestId: requestId, getRemainingTimeInMillis: () => (reads++ <= chunks ? STOP_MARGIN_MS + 60_000 : STOP_MARGIN_MS - 1) };
+};
 const ids = async (): Promise<string[]> =>
   (await h.admin(`SELECT id FROM \`${h.database}\`.items ORDER BY id`)).map((row: { id: string }) => row.id);
 const freshIds = () =>
@@ -59,13 +67,19 @@ const summaries = () =>
 const status = async (name: string) => Number((await h.admin("SHOW GLOBAL STATUS LIKE ?", [name]))[0].Value);
 
 describe(`purge of expired items, ${ROWS} rows on the MariaDB harness, as its own user with only its grants`, () => {
+  beforeEach(async () => {
+    await loadPurgeItems(h);
+    await h.admin(
+      `UPDATE \`${h.database}\`.batch_jobs SET lease_owner = NULL, lease_until = NULL, pass_started_at = NULL, after_id = NULL WHERE job = ?`,
+      [JOB],
+    );
+    logLines.length = 0;
+  });
+
   it("stops a run before its deadline at a chunk's end, resumes there on the next run and finishes; a third run changes nothing", async () => {
     const sessionsBefore = h.sessions().length;
-    // Lambda would cut this run off 1.5 s after the margin it keeps: it does a second or so of chunks.
-    const cut = await handler({}, contextOf("cut", STOP_MARGIN_MS + 1500));
-    expect(cut).toMatchObject({ outcome: "stopped-early", passesFinished: 0, resumed: false });
-    expect(cut.chunks).toBeGreaterThan(0);
-    expect(cut.rowsExamined).toBe(cut.chunks * CHUNK_ROWS);
+    const cut = await handler({}, contextCutAfter("cut", 3));
+    expect(cut).toMatchObject({ outcome: "stopped-early", passesFinished: 0, resumed: false, chunks: 3 });
     expect(cut.rowsExamined).toBeLessThan(ROWS);
     // Every chunk is committed with the checkpoint at its last key: what was examined is exactly what was purged.
     expect(await checkpoint()).toMatchObject({ after_id: idOf(cut.rowsExamined - 1), lease_owner: null, lease_until: null });
@@ -125,28 +139,29 @@ describe(`purge of expired items, ${ROWS} rows on the MariaDB harness, as its ow
     }
   });
 
-  it("stops a run whose lease ran out at its next chunk once another run has claimed it, so their chunks never interleave", async () => {
+  it("fences off a run whose lease ran out once another run has claimed it, and stops it at its next checkpoint", async () => {
     const clients = [0, 1].map(() => new DatabaseClient(settingsFromEnvironment(process.env)));
     try {
       let takeover: Promise<PurgeSummary> | undefined;
       let calls = 0;
-      // The first run outlives its lease (a frozen environment): after a few chunks its lease is made to expire, and a second run starts.
+      // The first run outlives its lease (a frozen environment): once it has saved a checkpoint, its lease is made to
+      // expire, and a second run starts while the first goes on.
+      const takeOver = async () => {
+        while (!(await checkpoint()).after_id) await new Promise((resolve) => setTimeout(resolve, 50));
+        await h.admin(`UPDATE \`${h.database}\`.batch_jobs SET lease_until = NOW(3) - INTERVAL 1 SECOND WHERE job = ?`, [JOB]);
+        return purgeExpiredItems(clients[1], { retentionDays: RETENTION_DAYS, runId: "second", remainingMs: () => FIFTEEN_MINUTES });
+      };
       const remainingMs = () => {
-        if (++calls === 5) {
-          takeover = h
-            .admin(`UPDATE \`${h.database}\`.batch_jobs SET lease_until = NOW(3) - INTERVAL 1 SECOND WHERE job = ?`, [JOB])
-            .then(() =>
-              purgeExpiredItems(clients[1], { retentionDays: RETENTION_DAYS, runId: "second", remainingMs: () => FIFTEEN_MINUTES }),
-            );
-        }
+        if (++calls === 2) takeover = takeOver();
         return FIFTEEN_MINUTES;
       };
-      const first = await purgeExpiredItems(clients[0], { retentionDays: RETENTION_DAYS, runId: "first", remainingMs, chunkRows: 100 });
+      const first = await purgeExpiredItems(clients[0], { retentionDays: RETENTION_DAYS, runId: "first", remainingMs, maxChunkRows: 100 });
       const second = await takeover!;
       expect(first.outcome).toBe("lease-lost");
       expect(second).toMatchObject({ outcome: "finished", resumed: true });
-      // The second run went on from the first one's last committed chunk: every row examined once, every expired one deleted once.
-      expect(first.rowsExamined + second.rowsExamined).toBe(ROWS);
+      // The second run went on from the first one's last checkpoint (examining again what the first had done since, which
+      // deletes nothing more), and the first deleted nothing once the second held the lease: every expired item was
+      // deleted exactly once, by one run or the other.
       expect(first.rowsChanged + second.rowsChanged).toBe(EXPIRED);
       expect(await ids()).toEqual(freshIds());
     } finally {
@@ -207,5 +222,21 @@ describe(`purge of expired items, ${ROWS} rows on the MariaDB harness, as its ow
       expect.objectContaining({ level: "error", requestId: "misconfigured", outcome: "failed", error: "Error" }),
     ]);
     expect(await ids()).toHaveLength(ROWS);
+  });
+});
+
+describe("nextChunkRows", () => {
+  it("sizes chunks towards the target time, at most doubling, always within the bounds", () => {
+    for (const rows of [MIN_CHUNK_ROWS, 1000, 4000, MAX_CHUNK_ROWS]) {
+      for (const ms of [0, 1, 10, CHUNK_TARGET_MS - 1, CHUNK_TARGET_MS, CHUNK_TARGET_MS + 1, 200, 5000]) {
+        const next = nextChunkRows(rows, ms);
+        expect(next).toBeGreaterThanOrEqual(MIN_CHUNK_ROWS);
+        expect(next).toBeLessThanOrEqual(Math.min(MAX_CHUNK_ROWS, rows * 2));
+        // Faster than the target: never smaller; slower: never larger.
+        if (ms < CHUNK_TARGET_MS) expect(next).toBeGreaterThanOrEqual(rows);
+        if (ms > CHUNK_TARGET_MS) expect(next).toBeLessThanOrEqual(rows);
+      }
+    }
+    expect(nextChunkRows(1000, 10, 100)).toBe(100);
   });
 });

@@ -97,6 +97,20 @@ async function upsert(connection: Connection, batch: UpsertBatch): Promise<void>
   for (const statement of batch.finish()) await query(connection, statement);
 }
 
+/** Runs `work` in a transaction; rolled back on failure (DatabaseClient.run then retries the whole unit once on a fresh connection). */
+async function inTransaction(db: DatabaseClient, requestId: string, work: (connection: Connection) => Promise<void>): Promise<void> {
+  await db.run(requestId, async (connection) => {
+    await connection.beginTransaction();
+    try {
+      await work(connection);
+      await connection.commit();
+    } catch (error) {
+      await connection.rollback().catch(() => undefined);
+      throw error;
+    }
+  });
+}
+
 /** The object's lines as bytes: gunzipped when its key ends in .gz or it was stored with Content-Encoding gzip. */
 function decoded(body: Readable, key: string, contentEncoding: string | undefined): Readable {
   if (!key.endsWith(".gz") && contentEncoding !== "gzip") return body;
@@ -184,7 +198,7 @@ export async function ingestObject(s3: S3Client, db: DatabaseClient, object: Obj
         if (batch.full) {
           const full = batch;
           batch = new UpsertBatch();
-          await db.transaction(requestId, async (connection) => {
+          await inTransaction(db, requestId, async (connection) => {
             await claimKey(connection, object, keyId);
             await upsert(connection, full);
           });
@@ -206,7 +220,7 @@ export async function ingestObject(s3: S3Client, db: DatabaseClient, object: Obj
       resultKey,
       durationMs: elapsed(),
     };
-    await db.transaction(requestId, async (connection) => {
+    await inTransaction(db, requestId, async (connection) => {
       await claimKey(connection, object, keyId);
       await upsert(connection, batch);
       // Written while the key is locked, so a newer version's result object is always written after this one.

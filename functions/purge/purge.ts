@@ -4,15 +4,28 @@ import { CONNECT_TIMEOUT_MS, type DatabaseClient, QUERY_TIMEOUT_MS, query } from
 /** The job's row in batch_jobs (migration 0004 makes it). */
 export const JOB = "purge-items";
 /**
- * Rows examined per chunk, each chunk its own transaction: its locks (the chunk's key range of items)
- * are held for one short DELETE. Every statement is a few hundred bytes whatever the chunk holds.
+ * Rows examined per chunk, each chunk deleted by one statement, which holds its locks (the chunk's key range of
+ * items) only while it runs. The size adapts so that a chunk's DELETE takes about CHUNK_TARGET_MS
+ * (small items: big chunks, fast; large items or a busy server: small chunks, short locks), between
+ * these bounds. Every statement is a few hundred bytes whatever the chunk holds.
  */
-export const CHUNK_ROWS = 1000;
+export const MIN_CHUNK_ROWS = 500;
+export const MAX_CHUNK_ROWS = 10_000;
+export const CHUNK_TARGET_MS = 50;
+
+/** The next chunk's rows: scaled towards the target time, at most doubled, within the bounds. */
+export function nextChunkRows(rows: number, deleteMs: number, maxRows: number = MAX_CHUNK_ROWS): number {
+  const scaled = Math.round((rows * CHUNK_TARGET_MS) / Math.max(deleteMs, 1));
+  return Math.max(Math.min(MIN_CHUNK_ROWS, maxRows), Math.min(scaled, rows * 2, maxRows));
+}
 /**
  * A run starts no chunk with less time than this left: a chunk is two units of work (DatabaseClient.run),
  * each bounded by its query timeout and retried at most once on a fresh connection, then the lease's release.
  */
 export const STOP_MARGIN_MS = 2 * 2 * (CONNECT_TIMEOUT_MS + QUERY_TIMEOUT_MS) + 2_000;
+
+/** How often a run records where it has got to; it also does when it stops and when it finishes. */
+export const CHECKPOINT_INTERVAL_MS = 1_000;
 
 /** What the job's database user needs, per table: to find and delete expired items, and to hold its lease and checkpoint. */
 export const PURGE_GRANTS: readonly { readonly table: string; readonly privileges: string }[] = [
@@ -28,14 +41,14 @@ export interface PurgeOptions {
   readonly runId: string;
   /** Milliseconds left before the invocation is cut off (Lambda's context.getRemainingTimeInMillis). */
   readonly remainingMs: () => number;
-  /** @default CHUNK_ROWS */
-  readonly chunkRows?: number;
+  /** @default MAX_CHUNK_ROWS */
+  readonly maxChunkRows?: number;
 }
 
 /**
  * finished: the pass reached the last item (a new pass starts at the next run); stopped-early: the deadline
  * came first, the next run resumes at the checkpoint; lease-held: another run is working, this one did nothing;
- * lease-lost: this run's lease ran out and another run claimed it, so this one stopped at its next chunk;
+ * lease-lost: this run's lease ran out and another run claimed it, so this one stopped at its next checkpoint;
  * failed: an error ended the run (PurgeFailed); the chunks committed before it stay done.
  */
 export type PurgeOutcome = "finished" | "stopped-early" | "lease-held" | "lease-lost" | "failed";
@@ -52,12 +65,12 @@ export interface PurgeSummary {
   readonly rowsExamined: number;
   readonly rowsChanged: number;
   readonly chunks: number;
-  /** The longest chunk (its read and its transaction): no lock this job takes is held longer. */
+  /** The longest chunk (its read, its DELETE, a checkpoint): no lock this job takes is held longer. */
   readonly longestChunkMs: number;
   readonly durationMs: number;
 }
 
-/** This run's lease was claimed by another run (it had expired): no more chunks. */
+/** This run's lease was claimed by another run (it had expired): its deletes are fenced off, and it stops at its next checkpoint. */
 class LeaseLost extends Error {}
 
 /** A run ended by an error: what it had done until then, and the error (its cause). */
@@ -73,16 +86,20 @@ export class PurgeFailed extends Error {
 
 const LEASE = "lease_owner = ?";
 
+/** The rows an UPDATE's WHERE matched, from the server's info ("Rows matched: 1  Changed: 0  Warnings: 0"). */
+const rowsMatched = (result: ResultSetHeader) => Number(/Rows matched: (\d+)/.exec(result.info)?.[1] ?? result.affectedRows);
+
 /**
- * Deletes the items not written for `retentionDays`, walking the table in key order in chunks of
- * `chunkRows`, each deleted in its own short transaction that also moves the checkpoint. Only the run
+ * Deletes the items not written for `retentionDays`, walking the table in key order in chunks (sized by
+ * nextChunkRows), each deleted by one short statement; the checkpoint moves every CHECKPOINT_INTERVAL_MS. Only the run
  * that holds the job's lease works; it stops before its deadline, and the next run resumes where it
  * stopped, with the same cutoff. A pass that reached the end changes nothing more when run again.
  * Statements use `?` placeholders over the text protocol and stay far below 16 KB: nothing pins RDS Proxy.
  */
 export async function purgeExpiredItems(db: DatabaseClient, options: PurgeOptions): Promise<PurgeSummary> {
   const { runId, remainingMs } = options;
-  const chunkRows = options.chunkRows ?? CHUNK_ROWS;
+  const maxChunkRows = options.maxChunkRows ?? MAX_CHUNK_ROWS;
+  let chunkRows = Math.min(MIN_CHUNK_ROWS, maxChunkRows);
   const started = performance.now();
   let rowsExamined = 0;
   let rowsChanged = 0;
@@ -130,46 +147,76 @@ export async function purgeExpiredItems(db: DatabaseClient, options: PurgeOption
   if (!pass) return summary("lease-held");
   const passInfo = { resumed: pass.after !== "", startedAt: pass.startedAt };
 
+  /**
+   * Records where the pass has got to (or that it finished), as long as this run holds the lease. Matched rows,
+   * not changed: a retry of an update that was applied changes nothing, and the lease is still this run's.
+   */
+  const saveCheckpoint = async (after: string | undefined) => {
+    const result = await db.run(runId, (connection) =>
+      after === undefined
+        ? query<ResultSetHeader>(
+            connection,
+            `UPDATE batch_jobs SET after_id = NULL, pass_started_at = NULL, last_finished_at = NOW(3) WHERE job = ? AND ${LEASE}`,
+            [JOB, runId],
+          )
+        : query<ResultSetHeader>(connection, `UPDATE batch_jobs SET after_id = ? WHERE job = ? AND ${LEASE}`, [after, JOB, runId]),
+    );
+    if (rowsMatched(result) !== 1) throw new LeaseLost();
+  };
+
+  let after = pass.after;
+  let savedAt = performance.now();
   try {
-    for (let after = pass.after; ; ) {
-      if (remainingMs() < STOP_MARGIN_MS) return summary("stopped-early", passInfo);
+    for (;;) {
+      if (remainingMs() < STOP_MARGIN_MS) {
+        await saveCheckpoint(after);
+        return summary("stopped-early", passInfo);
+      }
       const chunkStarted = performance.now();
-      // A consistent read, no locks: how many keys the chunk holds and where it ends.
-      const [{ examined, last }] = await db.run(runId, (connection) =>
-        query<RowDataPacket[]>(
-          connection,
-          "SELECT COUNT(*) AS examined, MAX(id) AS last FROM (SELECT id FROM items WHERE id > ? ORDER BY id LIMIT ?) AS chunk",
-          [after, chunkRows],
-        ),
-      );
-      const count = Number(examined);
-      const endOfPass = count < chunkRows;
-      const deleted = await db.transaction(runId, async (connection) => {
-        // First the job's row, locked until the commit: only the lease holder moves the checkpoint, and a run
-        // whose lease was taken over stops here, its chunk rolled back.
-        const checkpoint = endOfPass
-          ? query<ResultSetHeader>(
-              connection,
-              `UPDATE batch_jobs SET after_id = NULL, pass_started_at = NULL, last_finished_at = NOW(3) WHERE job = ? AND ${LEASE}`,
-              [JOB, runId],
-            )
-          : query<ResultSetHeader>(connection, `UPDATE batch_jobs SET after_id = ? WHERE job = ? AND ${LEASE}`, [last, JOB, runId]);
-        if ((await checkpoint).affectedRows !== 1) throw new LeaseLost();
-        if (count === 0) return 0;
-        // The age is checked under the row lock: an item the API wrote since the read above stays.
-        const result = await query<ResultSetHeader>(connection, "DELETE FROM items WHERE id > ? AND id <= ? AND updated_at < ?", [
+      // A consistent read, no locks: the chunk's last key, or none when fewer than chunkRows are left (the last chunk).
+      const bound = await db.run(runId, async (connection) => {
+        const [end] = await query<RowDataPacket[]>(connection, "SELECT id FROM items WHERE id > ? ORDER BY id LIMIT 1 OFFSET ?", [
           after,
-          last,
-          pass.cutoff,
+          chunkRows - 1,
         ]);
-        return result.affectedRows;
+        if (end) return { last: end.id as string, count: chunkRows };
+        const [rest] = await query<RowDataPacket[]>(connection, "SELECT COUNT(*) AS count FROM items WHERE id > ?", [after]);
+        return { last: undefined, count: Number(rest.count) };
       });
+      const deleteStarted = performance.now();
+      // One statement, its own transaction: it locks the chunk's key range only while it runs. The join on the job's
+      // row is the fence: it deletes only while this run holds the lease, and a run claiming the lease waits for it.
+      // The age is checked under the row locks: an item the API wrote since the read above stays.
+      if (bound.count > 0) {
+        const [range, values] =
+          bound.last === undefined ? ["items.id > ?", [after]] : ["items.id > ? AND items.id <= ?", [after, bound.last]];
+        const result = await db.run(runId, (connection) =>
+          query<ResultSetHeader>(
+            connection,
+            "DELETE items FROM items JOIN batch_jobs ON batch_jobs.job = ? AND batch_jobs.lease_owner = ? " +
+              `WHERE ${range} AND items.updated_at < ?`,
+            [JOB, runId, ...values, pass.cutoff],
+          ),
+        );
+        rowsChanged += result.affectedRows;
+      }
+      const deleteMs = performance.now() - deleteStarted;
       chunks++;
-      rowsExamined += count;
-      rowsChanged += deleted;
+      rowsExamined += bound.count;
+      if (bound.last === undefined) {
+        await saveCheckpoint(undefined);
+        longestChunkMs = Math.max(longestChunkMs, performance.now() - chunkStarted);
+        return summary("finished", passInfo);
+      }
+      // Saved every CHECKPOINT_INTERVAL_MS rather than after every chunk (a round trip each): a run that dies
+      // unannounced leaves its successor that much to examine again, which deletes nothing more.
+      if (performance.now() - savedAt >= CHECKPOINT_INTERVAL_MS) {
+        await saveCheckpoint(bound.last);
+        savedAt = performance.now();
+      }
       longestChunkMs = Math.max(longestChunkMs, performance.now() - chunkStarted);
-      if (endOfPass) return summary("finished", passInfo);
-      after = last;
+      after = bound.last;
+      chunkRows = nextChunkRows(chunkRows, deleteMs, maxChunkRows);
     }
   } catch (error) {
     if (error instanceof LeaseLost) return summary("lease-lost", passInfo);

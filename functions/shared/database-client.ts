@@ -147,24 +147,6 @@ export class DatabaseClient {
     return turn;
   }
 
-  /**
-   * Runs `work` in a transaction of its own, committed when it returns and rolled back when it throws
-   * (run() then retries the whole unit once on a fresh connection where that may help).
-   */
-  transaction<T>(requestId: string, work: (connection: Connection) => Promise<T>): Promise<T> {
-    return this.run(requestId, async (connection) => {
-      await connection.beginTransaction();
-      try {
-        const result = await work(connection);
-        await connection.commit();
-        return result;
-      } catch (error) {
-        await connection.rollback().catch(() => undefined);
-        throw error;
-      }
-    });
-  }
-
   /** Closes the connection once the units of work already started have ended; the next one opens a new connection. */
   async end(): Promise<void> {
     await this.lastTurn;
