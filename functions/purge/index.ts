@@ -2,6 +2,7 @@ import { DatabaseClient } from "../shared/database-client";
 import { settingsFromEnvironment } from "../shared/database-settings";
 import { log } from "../shared/log";
 import { PurgeFailed, type PurgeSummary, purgeExpiredItems } from "./purge";
+import { PURGE_SUMMARY_LINE } from "./summary-line";
 
 interface Context {
   awsRequestId: string;
@@ -43,14 +44,14 @@ export async function handler(_event: unknown, context: Context): Promise<PurgeS
       runId: requestId,
       remainingMs: () => context.getRemainingTimeInMillis(),
     });
-    log(summary.outcome === "lease-lost" ? "warn" : "info", "purge run", { requestId, ...summary });
+    log(summary.outcome === "lease-lost" ? "warn" : "info", PURGE_SUMMARY_LINE.message, { requestId, ...summary });
     return summary;
   } catch (error) {
     const failure = error instanceof PurgeFailed ? (error.cause as Error & { code?: string }) : (error as Error & { code?: string });
     const done = error instanceof PurgeFailed ? error.summary : { outcome: "failed" };
     // The server's own messages may quote a value; the others (unavailable, misconfigured) name only the problem.
     const errorMessage = "sqlMessage" in failure ? undefined : failure.message;
-    log("error", "purge run", { requestId, ...done, error: failure.name, code: failure.code, errorMessage });
+    log("error", PURGE_SUMMARY_LINE.message, { requestId, ...done, error: failure.name, code: failure.code, errorMessage });
     throw failure;
   }
 }

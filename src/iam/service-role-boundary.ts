@@ -6,6 +6,7 @@ import { ENHANCED_MONITORING_LOG_GROUP } from "../database/database-instance";
 import { VPC_NETWORK_INTERFACE_ACTIONS, XRAY_ACTIONS } from "../functions/execution-role";
 import { flowLogGroupName } from "../network/network";
 import { INCOMING_PREFIX, RESULTS_PREFIX } from "../../functions/ingest/layout";
+import { SCHEDULER_ROLE_SUFFIX } from "../schedule/schedule-trigger";
 
 /** Name of the boundary policy of the service stack `namePrefix`; the service stack builds its ARN from it. */
 export const serviceRoleBoundaryName = (namePrefix: string) => `${namePrefix}-role-boundary`;
@@ -80,6 +81,15 @@ export class ServiceRoleBoundary extends Construct {
         resources: props.dbUsers.map((user) => context.arn("rds-db", `dbuser:*/${user}`)),
       },
       { sid: "SendToServiceQueues", actions: ["sqs:SendMessage"], resources: [context.arn("sqs", `${namePrefix}-*`)] },
+      // Only the schedules' roles (ScheduleTrigger), each invoking its one function of the service: no function's role invokes another.
+      {
+        sid: "SchedulesInvokeServiceFunctions",
+        actions: ["lambda:InvokeFunction"],
+        resources: [context.arn("lambda", `function:${namePrefix}-*`)],
+        condition: [
+          { test: "ArnLike", variable: "aws:PrincipalArn", values: [context.iamArn(`role/${namePrefix}-*${SCHEDULER_ROLE_SUFFIX}`)] },
+        ],
+      },
       // The master secret RDS manages (rds!db-<id>): the migrate function reads it.
       {
         sid: "ReadRdsManagedSecrets",
