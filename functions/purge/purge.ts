@@ -19,10 +19,11 @@ export function nextChunkRows(rows: number, deleteMs: number, maxRows: number = 
   return Math.max(Math.min(MIN_CHUNK_ROWS, maxRows), Math.min(scaled, rows * 2, maxRows));
 }
 /**
- * A run starts no chunk with less time than this left: a chunk is two units of work (DatabaseClient.run),
- * each bounded by its query timeout and retried at most once on a fresh connection, then the lease's release.
+ * A run starts no chunk with less time than this left. What may follow are five units of work (a chunk's read,
+ * DELETE and checkpoint, the stop's checkpoint, the lease's release), each bounded by the connect and query
+ * timeouts and retried once on a fresh connection (DatabaseClient.run): 90 s, a tenth of Lambda's 15 minutes.
  */
-export const STOP_MARGIN_MS = 2 * 2 * (CONNECT_TIMEOUT_MS + QUERY_TIMEOUT_MS) + 2_000;
+export const STOP_MARGIN_MS = 5 * 2 * (CONNECT_TIMEOUT_MS + QUERY_TIMEOUT_MS);
 
 /** How often a run records where it has got to; it also does when it stops and when it finishes. */
 export const CHECKPOINT_INTERVAL_MS = 1_000;

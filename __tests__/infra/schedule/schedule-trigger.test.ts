@@ -6,7 +6,7 @@ import { ScheduleGroup } from "../../../src/schedule/schedule-group";
 import { ScheduleTrigger, type ScheduleTriggerProps } from "../../../src/schedule/schedule-trigger";
 import { ServiceStack } from "../../../src/service-stack";
 import { StateStack } from "../../../src/state/state-stack";
-import { AWS, type IamPolicy, decide, policyOf, resolve, roleOf } from "../iam-simulation";
+import { AWS, type IamPolicy, contextOf, decide, policyOf, resolve, roleOf, sampleOf } from "../iam-simulation";
 import { MINIMAL, projectRoot, synthesize, testApp } from "../synth";
 
 const PREFIX = "lambda-rds-iam-dev";
@@ -190,6 +190,20 @@ describe("ScheduleTrigger", () => {
         [expect.stringMatching(new RegExp(`^(${functionArn(`${PREFIX}-purge`)}|${deadLetters}|${keyArn})$`))],
       ]);
     }
+  });
+
+  it("holds nothing the service roles' permissions boundary does not allow: every statement passes it", async () => {
+    const refused: string[] = [];
+    for (const statement of rolePolicies.flatMap((policy) => policy.Statement)) {
+      for (const action of statement.Action!) {
+        for (const resource of statement.Resource!) {
+          const context = { ...contextOf(statement), ...asPrincipal(role.arn) };
+          const decision = await decide({ principal: role.arn, action, resource: sampleOf(resource), context }, rolePolicies, boundary);
+          if (decision !== "Allowed") refused.push(`${statement.Sid} ${action} on ${resource}: ${decision}`);
+        }
+      }
+    }
+    expect(refused).toEqual([]);
   });
 
   it("lets the role send to exactly its dead-letter queue, encrypting through SQS", async () => {
