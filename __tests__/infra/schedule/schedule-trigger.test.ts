@@ -6,7 +6,7 @@ import { ScheduleGroup } from "../../../src/schedule/schedule-group";
 import { ScheduleTrigger, type ScheduleTriggerProps } from "../../../src/schedule/schedule-trigger";
 import { ServiceStack } from "../../../src/service-stack";
 import { StateStack } from "../../../src/state/state-stack";
-import { AWS, type IamPolicy, contextOf, decide, policyOf, resolve, roleOf, sampleOf } from "../iam-simulation";
+import { AWS, type IamPolicy, contextOf, decide, managedPoliciesOf, policyOf, resolve, roleOf, sampleOf } from "../iam-simulation";
 import { MINIMAL, projectRoot, synthesize, testApp } from "../synth";
 
 const PREFIX = "lambda-rds-iam-dev";
@@ -15,7 +15,7 @@ type AlarmOptions = Partial<Pick<ScheduleAlarmsProps, "unfinishedSchedules" | "i
 
 /** The dev service stack with the purge function on a schedule, its alarms, and the state stack that holds the boundary. */
 function scheduled(trigger: TriggerOptions = {}, alarms: AlarmOptions = {}) {
-  const config = parseStackConfig(MINIMAL, "test");
+  const config = parseStackConfig({ ...MINIMAL, ci: { repository: "acme/lambda-rds-iam" } }, "test");
   const app = testApp();
   const stack = new ServiceStack(app, config.environment, { config, projectRoot });
   const namePrefix = serviceNamePrefix(config);
@@ -313,5 +313,27 @@ describe("ScheduleAlarms", () => {
     ],
   ])("refuses %s, saying what to set", (_, trigger, alarms, message) => {
     expect(() => scheduled(trigger, alarms)).toThrow(`ScheduleAlarms purge: ${message}`);
+  });
+});
+
+describe("the deploy role, derived from a service stack with a schedule", () => {
+  const deployRole = roleOf(state.json, state.resource("aws_iam_role", "ci/deploy-role"));
+  const deploy = managedPoliciesOf(state.json, deployRole);
+  const asDeployRole = (action: string, resource: string, context: Record<string, string> = {}) =>
+    decide({ principal: deployRole.arn, action, resource, context }, deploy);
+  const scheduleArn = `arn:${AWS.partition}:scheduler:${AWS.region}:${AWS.accountId}:schedule/${PREFIX}/${PREFIX}-purge`;
+
+  it("may create, change and delete the group and the schedule, and pass the schedule's role to the scheduler only", async () => {
+    for (const [action, resource] of [
+      ["scheduler:CreateScheduleGroup", groupArn],
+      ["scheduler:DeleteScheduleGroup", groupArn],
+      ["scheduler:CreateSchedule", scheduleArn],
+      ["scheduler:UpdateSchedule", scheduleArn],
+      ["scheduler:DeleteSchedule", scheduleArn],
+    ]) {
+      expect([action, await asDeployRole(action, resource)]).toEqual([action, "Allowed"]);
+    }
+    expect(await asDeployRole("iam:PassRole", role.arn, { "iam:PassedToService": "scheduler.amazonaws.com" })).toBe("Allowed");
+    expect(await asDeployRole("iam:PassRole", role.arn, { "iam:PassedToService": "ec2.amazonaws.com" })).toBe("ImplicitlyDenied");
   });
 });
