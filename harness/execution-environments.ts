@@ -43,7 +43,7 @@ export class ExecutionEnvironments {
   /** Starts `count` cold environments with `env` (the harness's) and waits until each has loaded the bundle. */
   static async start(count: number, env: Record<string, string>): Promise<ExecutionEnvironments> {
     const dir = mkdtempSync(join(tmpdir(), "execution-environments-"));
-    const bundle = bundleFunction({ projectRoot, source: "api", runtime: "nodejs22.x" });
+    const bundle = bundleFunction({ projectRoot, source: "functions/api", runtime: "nodejs22.x" });
     const indexJs = join(dir, "index.js");
     writeFileSync(indexJs, unzipSync(readFileSync(bundle.zipPath))["index.js"]);
     const children = Array.from({ length: count }, () =>

@@ -32,7 +32,7 @@ handler(JSON.parse(process.argv[2])).then(async ([result]) => {
 export async function ingestInOwnProcess(event: unknown, env: Record<string, string | undefined>): Promise<IngestRun> {
   const dir = mkdtempSync(join(tmpdir(), "ingest-process-"));
   try {
-    const bundle = bundleFunction({ projectRoot: resolve(__dirname, ".."), source: "ingest", runtime: "nodejs22.x" });
+    const bundle = bundleFunction({ projectRoot: resolve(__dirname, ".."), source: "functions/ingest", runtime: "nodejs22.x" });
     writeFileSync(join(dir, "index.js"), unzipSync(readFileSync(bundle.zipPath))["index.js"]);
     const child = spawn(process.execPath, ["-e", INGEST, join(dir, "index.js"), JSON.stringify(event)], {
       env,

@@ -18,6 +18,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { createSecureContext } from "node:tls";
 import * as mysql from "mysql2/promise";
+import { SERVICE_FUNCTIONS } from "../src/config/functions";
 import type { AppUserAuthentication } from "../functions/migrate/bootstrap";
 import { IamFront } from "./iam-front";
 import type { MultiplexOptions } from "./multiplexer";
@@ -31,7 +32,7 @@ export interface HarnessOptions {
   region?: string;
   /** default "app"; created at start */
   database?: string;
-  /** default ["app_user"]; may be empty (the bootstrap creates users); each granted SELECT, INSERT, UPDATE, DELETE ON <database>.* */
+  /** default the items API's user (src/config/functions.ts); may be empty (the bootstrap creates users); each granted SELECT, INSERT, UPDATE, DELETE ON <database>.* */
   iamUsers?: string[];
   /**
    * default true. false serves WITHOUT TLS (no ssl at all, and the IAM users are created without
@@ -188,7 +189,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const tools = requireTools();
   const region = opts.region ?? "us-east-1";
   const database = opts.database ?? "app";
-  const iamUsers = opts.iamUsers ?? ["app_user"];
+  const iamUsers = opts.iamUsers ?? [SERVICE_FUNCTIONS.api.database.user];
   const tls = opts.tls ?? true;
   if (!NAME.test(database)) throw new Error(`invalid database name ${JSON.stringify(database)}`);
   for (const u of iamUsers) if (!/^[A-Za-z0-9_]{1,80}$/.test(u)) throw new Error(`invalid IAM user name ${JSON.stringify(u)}`);

@@ -1,13 +1,13 @@
 import type { Construct } from "constructs";
 import { TerraformOutput, TerraformStack } from "cdktf";
 import { type StackConfig, dataAccessLogBucketName, dataBucketName, serviceNamePrefix } from "./config/stack-config";
+import { FUNCTION_DEFAULTS, databaseGrantsOf } from "./config/function-schema";
 import { DataBucket } from "./storage/data-bucket";
 import { DatabaseInstance } from "./database/database-instance";
 import { DatabaseBootstrap } from "./database/database-bootstrap";
 import { DatabaseProxy } from "./database/database-proxy";
-import { ApiFunction } from "./functions/api-function";
 import { GatewayEndpointPolicies } from "./network/gateway-endpoint-policies";
-import { IngestFunction } from "./functions/ingest-function";
+import { ServiceFunction } from "./functions/service-function";
 import { LogEncryption } from "./storage/log-encryption";
 import { ServiceAlarms } from "./monitoring/service-alarms";
 import { Network } from "./network/network";
@@ -22,18 +22,18 @@ export interface ServiceStackProps {
   readonly projectRoot: string;
 }
 
-/** One environment of the service: network, database, function and their wiring, with remote state; every role bounded. */
+/** One environment of the service: network, database, the declared functions and their wiring, with remote state; every role bounded. */
 export class ServiceStack extends TerraformStack {
   /** The key of every log group, and the groups' maker. */
   readonly logs: LogEncryption;
   readonly network: Network;
   readonly database: DatabaseInstance;
-  /** RDS Proxy between the API function and the instance, when configured. */
+  /** RDS Proxy between the functions and the instance, when configured. */
   readonly proxy?: DatabaseProxy;
-  readonly api: ApiFunction;
   readonly bootstrap: DatabaseBootstrap;
   readonly dataBucket: DataBucket;
-  readonly ingest: IngestFunction;
+  /** The functions of src/config/functions.ts, by name; each construct's id is its name. */
+  readonly functions: Readonly<Record<string, ServiceFunction>>;
   readonly alarms: ServiceAlarms;
 
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
@@ -52,51 +52,53 @@ export class ServiceStack extends TerraformStack {
     this.network = new Network(this, "network", { namePrefix, region: config.region, logs, ...config.network });
     const { proxy, ...instance } = config.database;
     this.database = new DatabaseInstance(this, "database", { namePrefix, network: this.network, logs, ...instance, keyPreventDestroy });
+    const grants = databaseGrantsOf(config.functions);
     if (proxy) {
       this.proxy = new DatabaseProxy(this, "database-proxy", {
         namePrefix,
         network: this.network,
         database: this.database,
-        dbUsers: [config.function.dbUser, config.ingest.dbUser],
+        dbUsers: Object.keys(grants),
         logRetentionDays: config.database.logRetentionDays,
         logs,
       });
     }
-    // What every function shares; the functions connect through the proxy when there is one.
-    const functions = { namePrefix, projectRoot: props.projectRoot, logs, network: this.network, keyPreventDestroy };
-    const endpoint = this.proxy ?? this.database;
-    this.api = new ApiFunction(this, "api", { ...functions, ...config.function, database: endpoint });
     this.bootstrap = new DatabaseBootstrap(this, "bootstrap", {
       namePrefix,
       projectRoot: props.projectRoot,
-      runtime: config.function.runtime,
-      logRetentionDays: config.function.logRetentionDays,
+      runtime: FUNCTION_DEFAULTS.runtime,
+      logRetentionDays: config.database.logRetentionDays,
       logs,
       network: this.network,
       database: this.database,
-      appUser: config.function.dbUser,
-      ingestUser: config.ingest.dbUser,
+      grants,
     });
-    const { objectRetentionDays, preventDestroy, forceDestroy, accessLogs, ...ingest } = config.ingest;
+    const { dataBucket } = config;
     this.dataBucket = new DataBucket(this, "data-bucket", {
       name: dataBucketName(config),
-      objectRetentionDays,
-      preventDestroy,
+      objectRetentionDays: dataBucket.objectRetentionDays,
+      preventDestroy: dataBucket.preventDestroy,
       keyPreventDestroy,
-      forceDestroy,
-      accessLogBucketName: accessLogs ? dataAccessLogBucketName(config) : undefined,
+      forceDestroy: dataBucket.forceDestroy,
+      accessLogBucketName: dataBucket.accessLogs ? dataAccessLogBucketName(config) : undefined,
     });
     new GatewayEndpointPolicies(this, "endpoint-policies", { network: this.network, buckets: [this.dataBucket.bucket] });
-    this.ingest = new IngestFunction(this, "ingest", {
-      ...functions,
-      ...ingest,
-      runtime: config.function.runtime,
-      database: endpoint,
+    // The functions connect through the proxy when there is one.
+    const shared = {
+      namePrefix,
+      projectRoot: props.projectRoot,
+      logs,
+      network: this.network,
+      database: this.proxy ?? this.database,
       dataBucket: this.dataBucket,
-    });
+      keyPreventDestroy,
+    };
+    this.functions = Object.fromEntries(
+      config.functions.map((fn) => [fn.name, new ServiceFunction(this, fn.name, { ...shared, config: fn })]),
+    );
     this.alarms = new ServiceAlarms(this, "alarms", {
       namePrefix,
-      functions: { api: this.api, ingest: this.ingest },
+      functions: Object.values(this.functions),
       database: this.database,
       instanceClass: config.database.instanceClass,
       allocatedStorageGb: config.database.allocatedStorageGb,
@@ -117,27 +119,24 @@ export class ServiceStack extends TerraformStack {
     output("db_address", this.database.address, "Host name of the MySQL instance");
     output("db_port", String(this.database.port), "Port of the MySQL instance");
     output("db_resource_id", this.database.resourceId, "Resource id used in rds-db:connect ARNs");
-    if (this.proxy) output("db_proxy_endpoint", this.proxy.address, "Host name of the RDS Proxy the API function connects to");
-    output("function_name", this.api.functionName, "Name of the API function");
-    output("function_arn", this.api.arn, "ARN of the API function");
-    output("role_arn", this.api.role.arn, "Execution role of the API function");
-    output(
-      "failure_queue_url",
-      this.api.failures.queue.url,
-      "Queue of the API function's failed asynchronous invocations (event, error, request id)",
-    );
-    output("failure_queue_arn", this.api.failures.queue.arn, "ARN of that queue");
+    if (this.proxy) output("db_proxy_endpoint", this.proxy.address, "Host name of the RDS Proxy the functions connect to");
     output(
       "data_bucket_name",
       this.dataBucket.bucket.bucket,
-      "Data bucket: objects written under incoming/ are ingested, results land under results/",
+      "Data bucket: objects written under a function's trigger prefix invoke it (src/config/functions.ts)",
     );
-    output("ingest_function_name", this.ingest.functionName, "Name of the ingest function");
-    output(
-      "ingest_failure_queue_url",
-      this.ingest.failures.queue.url,
-      "Queue of the S3 events the ingest function failed on after its retries (event, error)",
-    );
+    for (const fn of Object.values(this.functions)) {
+      const { name, outputPrefix } = fn.config;
+      output(`${outputPrefix}function_name`, fn.functionName, `Name of the ${name} function`);
+      output(`${outputPrefix}function_arn`, fn.arn, `ARN of the ${name} function`);
+      output(`${outputPrefix}role_arn`, fn.role.arn, `Execution role of the ${name} function`);
+      output(
+        `${outputPrefix}failure_queue_url`,
+        fn.failures.queue.url,
+        `Queue of the ${name} function's failed asynchronous invocations after their retries (event, error, request id)`,
+      );
+      output(`${outputPrefix}failure_queue_arn`, fn.failures.queue.arn, "ARN of that queue");
+    }
     output(
       "alarm_topic_arn",
       this.alarms.topic.topic.arn,

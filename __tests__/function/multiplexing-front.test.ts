@@ -100,7 +100,10 @@ it("lets a pinned session keep its connection until it ends, and closes that con
 it("relays result sets, errors and multi-row answers whole, so sessions stay in step", async () => {
   const session = await client();
   await expect(session.query("SELEC nonsense")).rejects.toMatchObject({ code: "ER_PARSE_ERROR" });
-  const [rows] = await session.query<RowDataPacket[]>("SELECT seq AS n, REPEAT('z', 300) AS pad FROM seq_1_to_500");
+  // Rows from a recursive CTE: the app user may read items only, not MariaDB's seq_ tables of the database.
+  const [rows] = await session.query<RowDataPacket[]>(
+    "WITH RECURSIVE s (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 500) SELECT n, REPEAT('z', 300) AS pad FROM s",
+  );
   expect(rows).toHaveLength(500);
   expect(rows[499]).toEqual({ n: 499 + 1, pad: "z".repeat(300) });
   const [empty] = await session.query<RowDataPacket[]>("SELECT 1 FROM DUAL WHERE FALSE");

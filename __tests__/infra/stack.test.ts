@@ -59,28 +59,16 @@ describe("ServiceStack", () => {
     expect(json.terraform.backend.s3.assume_role).toEqual({ role_arn: role });
   });
 
-  it("outputs what operators and the other stacks need", () => {
+  it("outputs what operators and the other stacks need, each described, nothing secret", () => {
     const value = (name: string) => s.json.output[name].value;
-    expect(Object.keys(s.json.output).sort()).toEqual(
-      [
-        "alarm_topic_arn",
-        "data_bucket_name",
-        "db_address",
-        "db_port",
-        "db_resource_id",
-        "failure_queue_arn",
-        "failure_queue_url",
-        "function_arn",
-        "function_name",
-        "ingest_failure_queue_url",
-        "ingest_function_name",
-        "isolated_subnet_ids",
-        "private_subnet_ids",
-        "public_subnet_ids",
-        "role_arn",
-        "vpc_id",
-      ].sort(),
-    );
+    for (const [name, output] of Object.entries(s.json.output)) {
+      expect({ name, described: typeof output.description === "string" && output.description.length > 0 }).toEqual({
+        name,
+        described: true,
+      });
+      expect({ name, sensitive: output.sensitive ?? false }).toEqual({ name, sensitive: false });
+      expect({ name, secret: /password|secret|token/i.test(name) }).toEqual({ name, secret: false });
+    }
     expect(value("vpc_id")).toBe(s.ref("aws_vpc", "network/vpc", "id"));
     expect(value("private_subnet_ids")).toEqual([0, 1].map((zone) => s.ref("aws_subnet", `network/private-subnet-${zone}`, "id")));
     expect(value("isolated_subnet_ids")).toEqual([0, 1].map((zone) => s.ref("aws_subnet", `network/isolated-subnet-${zone}`, "id")));
@@ -103,6 +91,6 @@ describe("ServiceStack", () => {
     const stackDir = join(app.outdir, "stacks", "dev");
     const written = JSON.parse(readFileSync(join(stackDir, "cdk.tf.json"), "utf8"));
     const fn = Object.values(written.resource.aws_lambda_function)[0] as { filename: string };
-    expect(readFileSync(join(stackDir, fn.filename)).equals(readFileSync(s.stack.api.bundle.zipPath))).toBe(true);
+    expect(readFileSync(join(stackDir, fn.filename)).equals(readFileSync(s.stack.functions.api.bundle.zipPath))).toBe(true);
   });
 });

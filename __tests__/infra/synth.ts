@@ -1,10 +1,13 @@
-import { type App, Testing, TerraformElement, TerraformResource, type TerraformStack } from "cdktf";
+import { type App, Testing, type TerraformStack } from "cdktf";
 import { invokeAspects } from "cdktf/lib/synthesize/synthesizer";
-import { cpSync, mkdirSync, readdirSync, symlinkSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { type StackConfigInput, parseStackConfig } from "../../src/config/stack-config";
-import { ServiceStack } from "../../src/service-stack";
-import { StateStack } from "../../src/state/state-stack";
+import { ENVIRONMENTS, loadStackConfigs } from "../../src/config/environments";
+import { type StackConfig, type StackConfigInput, parseStackConfig } from "../../src/config/stack-config";
+import type { ServiceStack } from "../../src/service-stack";
+import type { StateStack } from "../../src/state/state-stack";
+import { SYNTH_CACHE_VARIABLE } from "./synth-cache";
 import { tempDir } from "./temp";
 
 export const projectRoot = resolve(__dirname, "../..");
@@ -40,8 +43,12 @@ export interface TerraformJson {
 }
 
 export interface Synthesized<S extends TerraformStack = ServiceStack> {
-  stack: S;
+  /** The stack's constructs: built anew on first use (the JSON may come from this run's shared synthesis). */
+  readonly stack: S;
+  /** The Terraform JSON as Testing.synth gives it: no `//` metadata. */
   json: TerraformJson;
+  /** The Terraform JSON as `cdktf synth` writes it, `//` metadata (construct paths) included. */
+  raw: TerraformJson;
   /** The resource made by the construct at `path` (relative to the stack), e.g. ("aws_vpc", "network/vpc"). */
   resource(type: string, path: string): Block;
   data(type: string, path: string): Block;
@@ -58,15 +65,12 @@ export interface Synthesized<S extends TerraformStack = ServiceStack> {
   aws: { partition: string; dnsSuffix: string; region: string; accountId: string };
 }
 
-/** A service stack of the minimal configuration with `input` on top, not synthesized yet: a test may add constructs to it. */
-export function serviceStack(input: Partial<StackConfigInput> = {}): ServiceStack {
-  const config = parseStackConfig({ ...MINIMAL, ...input }, "test");
-  return new ServiceStack(testApp(), config.environment, { config, projectRoot });
-}
-
-/** A service stack of the minimal configuration with `input` on top, synthesized. */
-export function synthStack(input: Partial<StackConfigInput> = {}): Synthesized {
-  return synthesize(serviceStack(input));
+/** One environment of an app: its configuration, its service stack and its `<environment>-state` stack. */
+export interface SynthesizedEnvironment {
+  readonly name: string;
+  readonly config: StackConfig;
+  readonly service: Synthesized;
+  readonly state: Synthesized<StateStack>;
 }
 
 /** A stack's Terraform JSON as `cdktf synth` writes it: with the `//` metadata (construct paths) that Testing.synth drops. */
@@ -75,48 +79,62 @@ export function synthesizedJson(stack: TerraformStack): TerraformJson {
   return JSON.parse(JSON.stringify(stack.toTerraform())) as TerraformJson;
 }
 
-/** The `<environment>-state` stack of the minimal configuration with `input` on top, beside its service stack, synthesized. */
-export function synthStateStack(input: Partial<StackConfigInput> = {}): Synthesized<StateStack> {
-  const config = parseStackConfig({ ...MINIMAL, ...input }, "test");
-  const app = testApp();
-  const service = new ServiceStack(app, config.environment, { config, projectRoot });
-  return synthesize(new StateStack(app, `${config.environment}-state`, { config, service }));
-}
+const withoutMetadata = (value: unknown): any => {
+  if (Array.isArray(value)) return value.map(withoutMetadata);
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([key]) => key !== "//")
+      .map(([key, child]) => [key, withoutMetadata(child)]),
+  );
+};
 
-/** Any stack's Terraform JSON, with lookups by construct path. */
-export function synthesize<S extends TerraformStack>(stack: S): Synthesized<S> {
-  const json = JSON.parse(Testing.synth(stack)) as TerraformJson;
-  const element = (path: string): TerraformElement => {
-    const found = path.split("/").reduce<any>((scope, id) => scope?.node.tryFindChild(id), stack);
-    if (!(found instanceof TerraformElement)) throw new Error(`no Terraform element at ${path}`);
-    return found;
+/**
+ * Lookups by construct path over a stack's JSON with metadata, the way reviewers name what they read.
+ * `makeStack` builds the constructs again when a test asks for them.
+ */
+function synthesizedOf<S extends TerraformStack>(raw: TerraformJson, makeStack: () => S): Synthesized<S> {
+  const json = withoutMetadata(raw) as TerraformJson;
+  type Found = { kind: "resource" | "data"; type: string; id: string };
+  const byPath = new Map<string, Found>();
+  for (const kind of ["resource", "data"] as const) {
+    for (const [type, blocks] of Object.entries(raw[kind] ?? {})) {
+      for (const [id, block] of Object.entries(blocks)) {
+        const path: string = block["//"].metadata.path;
+        byPath.set(`${kind} ${path.slice(path.indexOf("/") + 1)}`, { kind, type, id });
+      }
+    }
+  }
+  const find = (kind: "resource" | "data", type: string, path: string): [string, Block] => {
+    const found = byPath.get(`${kind} ${path}`);
+    if (!found) throw new Error(`no Terraform element at ${path}`);
+    if (found.type !== type) throw new Error(`${path} is not a ${type}`);
+    return [found.id, json[kind][type][found.id]];
   };
-  const block = (blocks: Record<string, Record<string, Block>>, type: string, path: string): [string, Block] => {
-    const id = element(path).friendlyUniqueId;
-    const found = blocks[type]?.[id];
-    if (!found) throw new Error(`${path} is not a ${type}`);
-    return [id, found];
-  };
-  const dataRef = (type: string, path: string, attribute: string) => `\${data.${type}.${block(json.data, type, path)[0]}.${attribute}}`;
+  const dataRef = (type: string, path: string, attribute: string) => `\${data.${type}.${find("data", type, path)[0]}.${attribute}}`;
   const all = (type: string): Record<string, Block> =>
     Object.fromEntries(
-      stack.node
-        .findAll()
-        .filter((c): c is TerraformResource => c instanceof TerraformResource && c.terraformResourceType === type)
-        .map((c) => [c.node.path.slice(stack.node.path.length + 1), json.resource[type][c.friendlyUniqueId]]),
+      [...byPath.entries()]
+        .filter(([, found]) => found.kind === "resource" && found.type === type)
+        .map(([key, found]) => [key.slice("resource ".length), json.resource[type][found.id]]),
     );
+  let stack: S | undefined;
   return {
-    stack,
+    get stack() {
+      stack ??= makeStack();
+      return stack;
+    },
     json,
-    resource: (type, path) => block(json.resource, type, path)[1],
-    data: (type, path) => block(json.data, type, path)[1],
-    ref: (type, path, attribute) => `\${${type}.${block(json.resource, type, path)[0]}.${attribute}}`,
+    raw,
+    resource: (type, path) => find("resource", type, path)[1],
+    data: (type, path) => find("data", type, path)[1],
+    ref: (type, path, attribute) => `\${${type}.${find("resource", type, path)[0]}.${attribute}}`,
     dataRef,
     all,
     rulesOf: (direction, groupId) =>
       Object.values(all(`aws_vpc_security_group_${direction}_rule`)).filter((rule) => rule.security_group_id === groupId),
     policiesOf: (rolePath) => {
-      const roleName = `\${aws_iam_role.${block(json.resource, "aws_iam_role", rolePath)[0]}.name}`;
+      const roleName = `\${aws_iam_role.${find("resource", "aws_iam_role", rolePath)[0]}.name}`;
       return Object.fromEntries(Object.entries(all("aws_iam_role_policy")).filter(([, policy]) => policy.role === roleName));
     },
     get aws() {
@@ -129,3 +147,123 @@ export function synthesize<S extends TerraformStack>(stack: S): Synthesized<S> {
     },
   };
 }
+
+/** Any stack's Terraform JSON, with lookups by construct path. */
+export function synthesize<S extends TerraformStack>(stack: S): Synthesized<S> {
+  return synthesizedOf(synthesizedJson(stack), () => stack);
+}
+
+/**
+ * The stacks `make` synthesizes, by name, made once per jest run: the first test file that asks writes
+ * them to the run's cache (__tests__/infra/synth-cache.ts), every later one reads them. Without a run's
+ * cache (a script importing this file), they are synthesized every time.
+ */
+function sharedSynthesis(key: unknown, make: () => TerraformStack[]): Record<string, TerraformJson> {
+  const synthesizeAll = () => Object.fromEntries(make().map((stack) => [stack.node.id, synthesizedJson(stack)]));
+  const dir = process.env[SYNTH_CACHE_VARIABLE];
+  if (!dir) return synthesizeAll();
+  const file = join(dir, `${createHash("sha256").update(JSON.stringify(key)).digest("hex")}.json`);
+  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8"));
+  const stacks = synthesizeAll();
+  // Written whole, then renamed: a test file in another worker reads all of it or nothing.
+  const partial = `${file}.${process.pid}`;
+  writeFileSync(partial, JSON.stringify(stacks));
+  renameSync(partial, file);
+  return stacks;
+}
+
+/**
+ * The stacks' constructs, loaded on first use: a test file that reads only this run's shared synthesis
+ * never loads the AWS provider's classes, which is most of a test file's start-up.
+ */
+const constructs = () => ({
+  ServiceStack: (require("../../src/service-stack") as typeof import("../../src/service-stack")).ServiceStack,
+  StateStack: (require("../../src/state/state-stack") as typeof import("../../src/state/state-stack")).StateStack,
+});
+
+/** A service stack of the minimal configuration with `input` on top, not synthesized yet: a test may add constructs to it. */
+export function serviceStack(input: Partial<StackConfigInput> = {}): ServiceStack {
+  const config = parseStackConfig({ ...MINIMAL, ...input }, "test");
+  return new (constructs().ServiceStack)(testApp(), config.environment, { config, projectRoot });
+}
+
+/** The service and state stacks of one configuration, in one app, as main.ts makes them. */
+function environmentStacks(config: StackConfig, app = testApp()): { service: ServiceStack; state: StateStack } {
+  const { ServiceStack, StateStack } = constructs();
+  const service = new ServiceStack(app, config.environment, { config, projectRoot });
+  return { service, state: new StateStack(app, `${config.environment}-state`, { config, service }) };
+}
+
+/** A service stack of the minimal configuration with `input` on top, synthesized once per run. */
+export function synthStack(input: Partial<StackConfigInput> = {}): Synthesized {
+  const stacks = sharedSynthesis({ service: input }, () => [serviceStack(input)]);
+  const [raw] = Object.values(stacks);
+  return synthesizedOf(raw, () => serviceStack(input));
+}
+
+/** The `<environment>-state` stack of the minimal configuration with `input` on top, beside its service stack, synthesized once per run. */
+export function synthStateStack(input: Partial<StackConfigInput> = {}): Synthesized<StateStack> {
+  const config = parseStackConfig({ ...MINIMAL, ...input }, "test");
+  const stacks = sharedSynthesis({ state: input }, () => Object.values(environmentStacks(config)));
+  return synthesizedOf(stacks[`${config.environment}-state`], () => environmentStacks(config).state);
+}
+
+export interface AppOptions {
+  /** What LAMBDA_RDS_IAM_CONFIG would hold: per-environment overrides. */
+  readonly overrides?: Record<string, unknown>;
+  /** The environments themselves. @default the checked-in ones (src/config/environments.ts) */
+  readonly environments?: Readonly<Record<string, StackConfigInput>>;
+}
+
+/** Every environment of the app as main.ts composes it (both stacks each), synthesized once per run. */
+export function synthApp(options: AppOptions = {}): SynthesizedEnvironment[] {
+  const configs = () =>
+    loadStackConfigs({ LAMBDA_RDS_IAM_CONFIG: JSON.stringify(options.overrides ?? {}) }, options.environments ?? ENVIRONMENTS);
+  const stacks = sharedSynthesis({ app: options }, () => {
+    const app = testApp();
+    return configs().flatMap((config) => Object.values(environmentStacks(config, app)));
+  });
+  return configs().map((config) => {
+    const name = config.environment;
+    let constructs: ReturnType<typeof environmentStacks> | undefined;
+    const made = () => {
+      constructs ??= environmentStacks(config);
+      return constructs;
+    };
+    return {
+      name,
+      config,
+      service: synthesizedOf(stacks[name], () => made().service),
+      state: synthesizedOf(stacks[`${name}-state`], () => made().state),
+    };
+  });
+}
+
+/** A Lambda function of a synthesized stack, as the rules about functions read it. */
+export interface SynthesizedFunction {
+  /** Construct path of the aws_lambda_function, e.g. "api/function". */
+  readonly path: string;
+  readonly block: Block;
+  readonly name: string;
+  /** Reference to the id of its (first) security group. */
+  readonly group: string;
+  /** What its environment says it connects to (DB_HOST, DB_USER), when it connects to the database. */
+  readonly dbHost?: string;
+  readonly dbUser?: string;
+}
+
+/** Every Lambda function of the stack: a rule over them holds for any function the stack gains. */
+export function functionsOf(s: Synthesized<any>): SynthesizedFunction[] {
+  return Object.entries(s.all("aws_lambda_function")).map(([path, block]) => ({
+    path,
+    block,
+    name: block.function_name,
+    group: block.vpc_config?.security_group_ids?.[0],
+    dbHost: block.environment?.variables?.DB_HOST,
+    dbUser: block.environment?.variables?.DB_USER,
+  }));
+}
+
+/** Security-group rules in the order of their descriptions: rules compared as a set, whatever order constructs made them in. */
+export const byDescription = (rules: Block[]): Block[] =>
+  [...rules].sort((a, b) => String(a.description).localeCompare(String(b.description)));

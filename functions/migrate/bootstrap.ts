@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Connection, RowDataPacket } from "mysql2/promise";
 import type { Migration } from "../shared/migration-files";
+import { type DatabaseGrants, TABLE_PRIVILEGES, type TableGrants, privilegeOfTablesPriv } from "./privileges";
 
 /**
  * How the app user proves who it is: RDS IAM tokens in AWS; in the local harness, a password that
@@ -10,9 +11,11 @@ export type AppUserAuthentication = { kind: "rds-iam" } | { kind: "password"; pa
 
 export interface BootstrapOptions {
   readonly database: string;
-  readonly appUser: string;
-  /** The ingest function's account: authenticated like the app user, it may only add and change items. */
-  readonly ingestUser?: string;
+  /**
+   * The functions' users and what each may do, per table: each is created (IAM-authenticated, TLS only)
+   * and ends the run holding exactly these privileges on this database's tables.
+   */
+  readonly users: DatabaseGrants;
   readonly authentication: AppUserAuthentication;
   /** How long to wait for a concurrent run to finish. */
   readonly lockTimeoutSeconds?: number;
@@ -39,18 +42,9 @@ export class MigrationError extends Error {
 
 const IDENTIFIER = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 
-/**
- * The ingest user's rights, per table its statements touch: upserting items (no DELETE, no DDL) and
- * reading and recording ingested object versions. Granted after the migrations that make the tables.
- */
-export const INGEST_GRANTS: readonly { readonly table: string; readonly privileges: string }[] = [
-  // The server checks SELECT on the columns an ON DUPLICATE KEY UPDATE names, VALUES(data) included.
-  { table: "items", privileges: "SELECT, INSERT, UPDATE" },
-  { table: "ingested_objects", privileges: "SELECT, INSERT" },
-  // The newest version of each key (SELECT ... FOR UPDATE needs UPDATE too).
-  { table: "ingested_keys", privileges: "SELECT, INSERT, UPDATE" },
-];
 const MIGRATIONS_TABLE = "schema_migrations";
+/** The users a run was given: a later run that is not given one revokes what it holds here. */
+const GRANTEES_TABLE = "schema_grantees";
 
 /** The one place RDS and the local harness differ: how the app user authenticates. Always TLS-only. */
 export function createAppUserStatement(user: string, authentication: AppUserAuthentication): Statement {
@@ -68,21 +62,15 @@ const serverMessage = (error: unknown) => {
 };
 
 /**
- * Makes the database usable by the app: the database, the app user (IAM-authenticated, TLS only,
- * data rights on the app database alone), every migration not yet applied, in name order, each
- * recorded once it succeeded, and the ingest user when given (INGEST_GRANTS). Idempotent, and serialized across concurrent runs by a named lock.
+ * Makes the database usable by the functions: the database, every declared user (IAM-authenticated,
+ * TLS only), every migration not yet applied, in name order, each recorded once it succeeded, and then
+ * each user's grants made exactly the declared ones: what is declared is granted per table, every other
+ * privilege the user holds on this database (on a table or on the whole database) is revoked, and so is
+ * every privilege here of a user an earlier run was given and this one is not. Users and tables are never dropped. Idempotent, and serialized across concurrent runs by a named lock.
  * The connection must allow multiple statements (migrations may hold several).
  */
 export async function bootstrap(connection: Connection, options: BootstrapOptions, migrations: Migration[]): Promise<BootstrapResult> {
-  const names = [
-    ["database", options.database],
-    ["appUser", options.appUser],
-    ["ingestUser", options.ingestUser],
-  ] as const;
-  for (const [field, value] of names) {
-    if (value !== undefined && !IDENTIFIER.test(value))
-      throw new MigrationError(`${field} "${value}" is not a plain MySQL identifier (a letter, then letters, digits or _)`);
-  }
+  checkNames(options);
   const lock = `${options.database}.migrations`;
   const [[{ acquired }]] = await connection.query<RowDataPacket[]>("SELECT GET_LOCK(?, ?) AS acquired", [
     lock,
@@ -91,9 +79,10 @@ export async function bootstrap(connection: Connection, options: BootstrapOption
   if (acquired !== 1) throw new MigrationError(`another run holds the lock ${lock}; try again once it has finished`);
   try {
     await connection.query("CREATE DATABASE IF NOT EXISTS ?? CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", [options.database]);
-    const user = createAppUserStatement(options.appUser, options.authentication);
-    await connection.query(user.sql, user.values);
-    await connection.query("GRANT SELECT, INSERT, UPDATE, DELETE ON ??.* TO ?@'%'", [options.database, options.appUser]);
+    for (const user of Object.keys(options.users)) {
+      const create = createAppUserStatement(user, options.authentication);
+      await connection.query(create.sql, create.values);
+    }
     await connection.query(
       `CREATE TABLE IF NOT EXISTS ??.${MIGRATIONS_TABLE} (
          name VARCHAR(255) NOT NULL PRIMARY KEY,
@@ -102,17 +91,88 @@ export async function bootstrap(connection: Connection, options: BootstrapOption
        )`,
       [options.database],
     );
+    await connection.query(`CREATE TABLE IF NOT EXISTS ??.${GRANTEES_TABLE} (name VARCHAR(80) NOT NULL PRIMARY KEY)`, [options.database]);
     const result = await applyPending(connection, options.database, migrations);
-    if (options.ingestUser) {
-      const ingest = createAppUserStatement(options.ingestUser, options.authentication);
-      await connection.query(ingest.sql, ingest.values);
-      for (const { table, privileges } of INGEST_GRANTS) {
-        await connection.query(`GRANT ${privileges} ON ??.?? TO ?@'%'`, [options.database, table, options.ingestUser]);
-      }
-    }
+    // After the migrations: a table-level grant needs its table.
+    await checkTablesExist(connection, options);
+    await revokeFromUndeclared(connection, options);
+    for (const [user, grants] of Object.entries(options.users)) await grantExactly(connection, options.database, user, grants);
     return result;
   } finally {
     await connection.query("SELECT RELEASE_LOCK(?)", [lock]);
+  }
+}
+
+/** Names go into statements as identifiers and privileges as keywords: only plain ones from the known list. */
+function checkNames(options: BootstrapOptions): void {
+  const plain = (field: string, value: string) => {
+    if (!IDENTIFIER.test(value))
+      throw new MigrationError(`${field} "${value}" is not a plain MySQL identifier (a letter, then letters, digits or _)`);
+  };
+  plain("database", options.database);
+  for (const [user, grants] of Object.entries(options.users)) {
+    plain("user", user);
+    for (const [table, privileges] of Object.entries(grants)) {
+      plain(`table of ${user}`, table);
+      const unknown = privileges.filter((privilege) => !(TABLE_PRIVILEGES as readonly string[]).includes(privilege));
+      if (unknown.length > 0) {
+        throw new MigrationError(`${user} on ${table}: ${unknown.join(", ")} is not one of ${TABLE_PRIVILEGES.join(", ")}`);
+      }
+    }
+  }
+}
+
+async function checkTablesExist(connection: Connection, options: BootstrapOptions): Promise<void> {
+  const [rows] = await connection.query<RowDataPacket[]>(
+    "SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?",
+    [options.database],
+  );
+  const tables = new Set(rows.map((row) => row.name as string));
+  for (const [user, grants] of Object.entries(options.users)) {
+    const missing = Object.keys(grants).filter((table) => !tables.has(table));
+    if (missing.length > 0) {
+      throw new MigrationError(
+        `${user} is granted privileges on ${missing.join(", ")}, which no migration creates; add the migration or fix the grants`,
+      );
+    }
+  }
+}
+
+/** Users given to an earlier run and not to this one keep their accounts and lose every privilege on the database; the others are recorded. */
+async function revokeFromUndeclared(connection: Connection, options: BootstrapOptions): Promise<void> {
+  const [recorded] = await connection.query<RowDataPacket[]>(`SELECT name FROM ??.${GRANTEES_TABLE}`, [options.database]);
+  for (const { name } of recorded as { name: string }[]) {
+    if (name in options.users) continue;
+    await grantExactly(connection, options.database, name, {});
+    await connection.query(`DELETE FROM ??.${GRANTEES_TABLE} WHERE name = ?`, [options.database, name]);
+  }
+  for (const user of Object.keys(options.users)) {
+    await connection.query(`INSERT IGNORE INTO ??.${GRANTEES_TABLE} (name) VALUES (?)`, [options.database, user]);
+  }
+}
+
+/** Revokes what `user` holds on `database` beyond `grants`, then grants `grants`: SHOW GRANTS then lists exactly them. */
+async function grantExactly(connection: Connection, database: string, user: string, grants: TableGrants): Promise<void> {
+  const [databaseLevel] = await connection.query<RowDataPacket[]>(
+    "SELECT Grant_priv FROM mysql.db WHERE User = ? AND Host = '%' AND Db = ?",
+    [user, database],
+  );
+  if (databaseLevel.length > 0) {
+    await connection.query("REVOKE ALL PRIVILEGES ON ??.* FROM ?@'%'", [database, user]);
+    if (databaseLevel[0].Grant_priv === "Y") await connection.query("REVOKE GRANT OPTION ON ??.* FROM ?@'%'", [database, user]);
+  }
+  const [tableLevel] = await connection.query<RowDataPacket[]>(
+    "SELECT Table_name AS name, Table_priv AS privileges FROM mysql.tables_priv WHERE User = ? AND Host = '%' AND Db = ?",
+    [user, database],
+  );
+  for (const { name, privileges } of tableLevel as { name: string; privileges: string }[]) {
+    const declared: readonly string[] = grants[name] ?? [];
+    const held = privileges === "" ? [] : privileges.split(",").map(privilegeOfTablesPriv);
+    const extra = held.filter((privilege) => !declared.includes(privilege));
+    if (extra.length > 0) await connection.query(`REVOKE ${extra.join(", ")} ON ??.?? FROM ?@'%'`, [database, name, user]);
+  }
+  for (const [table, privileges] of Object.entries(grants)) {
+    if (privileges.length > 0) await connection.query(`GRANT ${privileges.join(", ")} ON ??.?? TO ?@'%'`, [database, table, user]);
   }
 }
 

@@ -4,10 +4,23 @@ import { settingsFromEnvironment, verifiedTls } from "../shared/database-setting
 import { log } from "../shared/log";
 import { loadMigrations } from "../shared/migration-files";
 import { type BootstrapResult, bootstrap } from "./bootstrap";
+import type { DatabaseGrants } from "./privileges";
+
+/** DB_GRANTS: the declared users' grants as JSON, `{"app_user":{"items":["SELECT"]}}`; bootstrap() checks every name. */
+function grantsFromEnvironment(env: Record<string, string | undefined>): DatabaseGrants {
+  try {
+    const grants = JSON.parse(env.DB_GRANTS ?? "");
+    if (typeof grants === "object" && grants !== null && !Array.isArray(grants)) return grants as DatabaseGrants;
+  } catch {
+    // Reported below.
+  }
+  throw new Error("environment variable DB_GRANTS is not a JSON object of users' grants; the stack sets it from the function list");
+}
 
 /** Invoked by Terraform after the instance exists; the event only carries what makes Terraform re-invoke. */
 export async function handler(): Promise<BootstrapResult> {
-  // DB_USER and INGEST_DB_USER are the users to create; the function itself logs in as the master user.
+  // DB_GRANTS names the users to create and their grants; the function itself logs in as the master user.
+  const users = grantsFromEnvironment(process.env);
   const settings = settingsFromEnvironment(process.env);
   const secretArn = process.env.MASTER_SECRET_ARN;
   if (!secretArn)
@@ -28,8 +41,7 @@ export async function handler(): Promise<BootstrapResult> {
   try {
     const options = {
       database: settings.database,
-      appUser: settings.user,
-      ingestUser: process.env.INGEST_DB_USER,
+      users,
       authentication: { kind: "rds-iam" },
     } as const;
     const result = await bootstrap(connection, options, loadMigrations());

@@ -164,7 +164,7 @@ async function main(): Promise<void> {
   let h: Harness | undefined;
   try {
     progress("bundling the api function...");
-    const bundle = bundleFunction({ projectRoot, source: "api", runtime: "nodejs22.x" });
+    const bundle = bundleFunction({ projectRoot, source: "functions/api", runtime: "nodejs22.x" });
     // Extracted alone in a temp dir: nothing resolves from a node_modules beside it.
     const code = unzipSync(readFileSync(bundle.zipPath))["index.js"];
     const indexJs = join(work, "index.js");

@@ -36,8 +36,10 @@ async function main(): Promise<void> {
   const h = await startHarness();
   const s3 = await startLocalS3(h.credentials, h.region);
   try {
-    await bootstrapHarness(h, { ingestUser: "ingest" });
-    console.log(`ingest zip: ${Math.round(bundleFunction({ projectRoot, source: "ingest", runtime: "nodejs22.x" }).bytes / 1024)} KB`);
+    await bootstrapHarness(h);
+    console.log(
+      `ingest zip: ${Math.round(bundleFunction({ projectRoot, source: "functions/ingest", runtime: "nodejs22.x" }).bytes / 1024)} KB`,
+    );
 
     const file = join(dir, "bench.jsonl");
     const size = await writeObject(file);

@@ -31,7 +31,7 @@ async function status(h: Harness, name: string): Promise<number> {
 }
 
 async function untilReaped(h: Harness): Promise<void> {
-  while (Number((await h.admin("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = 'app_user'"))[0].n) > 0) {
+  while (Number((await h.admin("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = ?", [h.env.DB_USER]))[0].n) > 0) {
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }

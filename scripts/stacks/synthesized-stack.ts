@@ -168,7 +168,9 @@ export class SynthesizedStack {
         list(principal.identifiers).map((id) => (principal.type === "*" ? id : `${principal.type}:${id}`)),
       );
     const conditions = (value: Json | undefined) =>
-      ((value ?? []) as Block[]).map((condition) => `${condition.test} ${condition.variable} ${list(condition.values).join(" | ")}`);
+      ((value ?? []) as Block[]).map(
+        (condition) => `${condition.test} ${condition.variable} ${sorted(list(condition.values)).join(" | ")}`,
+      );
     return ((document.block.statement ?? []) as Block[]).map((statement) =>
       statementFrom(statement, DOCUMENT_NAMES, principals, conditions),
     );
@@ -399,7 +401,7 @@ function jsonStatement(statement: Block): Statement {
     value === "*" ? ["*"] : Object.entries((value ?? {}) as Block).flatMap(([type, ids]) => list(ids).map((id) => `${type}:${id}`));
   const conditions = (value: Json | undefined) =>
     Object.entries((value ?? {}) as Record<string, Block>).flatMap(([test, byVariable]) =>
-      Object.entries(byVariable).map(([variable, values]) => `${test} ${variable} ${list(values).join(" | ")}`),
+      Object.entries(byVariable).map(([variable, values]) => `${test} ${variable} ${sorted(list(values)).join(" | ")}`),
     );
   return statementFrom(statement, JSON_NAMES, principals, conditions);
 }

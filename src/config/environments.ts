@@ -7,6 +7,7 @@ import {
   formatProblem,
   validateStackConfig,
 } from "./stack-config";
+import { type Json, isObject, mergeJson } from "./json-merge";
 
 /**
  * Checked-in settings per environment; everything left out takes the documented default in
@@ -18,7 +19,7 @@ export const ENVIRONMENTS: Readonly<Record<string, StackConfigInput>> = {
     environment: "dev",
     accountId: "111111111111",
     // Disposable: `npm run destroy -- dev` removes the data bucket with whatever it holds.
-    ingest: { forceDestroy: true },
+    dataBucket: { forceDestroy: true },
   },
   prod: {
     environment: "prod",
@@ -39,15 +40,11 @@ export const ENVIRONMENTS: Readonly<Record<string, StackConfigInput>> = {
       monitoringIntervalSeconds: 30,
       proxy: true,
     },
-    function: { memoryMb: 512, reservedConcurrency: 50, logRetentionDays: 365 },
-    ingest: {
-      memoryMb: 1024,
-      reservedConcurrency: 5,
-      logRetentionDays: 365,
-      objectRetentionDays: 90,
-      preventDestroy: true,
-      accessLogs: true,
+    functions: {
+      api: { memoryMb: 512, reservedConcurrency: 50, logRetentionDays: 365 },
+      ingest: { memoryMb: 1024, reservedConcurrency: 5, logRetentionDays: 365 },
     },
+    dataBucket: { objectRetentionDays: 90, preventDestroy: true, accessLogs: true },
     state: { noncurrentVersionDays: 365 },
     kms: { preventDestroy: true },
   },
@@ -62,18 +59,7 @@ export const CONFIG_OVERRIDE_VARIABLE = "LAMBDA_RDS_IAM_CONFIG";
  */
 export const CREDENTIALS_VARIABLE = "LAMBDA_RDS_IAM_CREDENTIALS";
 
-type Json = { [key: string]: unknown };
-const isObject = (value: unknown): value is Json => typeof value === "object" && value !== null && !Array.isArray(value);
-
-function merge(base: Json, override: Json): Json {
-  const merged: Json = { ...base };
-  for (const [key, value] of Object.entries(override)) {
-    merged[key] = isObject(value) && isObject(base[key]) ? merge(base[key], value) : value;
-  }
-  return merged;
-}
-
-function readOverrides(raw: string | undefined): Json {
+function readOverrides(raw: string | undefined, environments: Readonly<Record<string, StackConfigInput>>): Json {
   if (raw === undefined || raw.trim() === "") return {};
   let parsed: unknown;
   try {
@@ -83,11 +69,11 @@ function readOverrides(raw: string | undefined): Json {
   }
   if (!isObject(parsed)) {
     throw new ConfigError(CONFIG_OVERRIDE_VARIABLE, [
-      `${CONFIG_OVERRIDE_VARIABLE}: must be a JSON object keyed by environment (${Object.keys(ENVIRONMENTS).join(", ")})`,
+      `${CONFIG_OVERRIDE_VARIABLE}: must be a JSON object keyed by environment (${Object.keys(environments).join(", ")})`,
     ]);
   }
   const problems = Object.entries(parsed).flatMap(([name, override]) => {
-    if (!(name in ENVIRONMENTS)) return [`${name}: no such environment; use one of ${Object.keys(ENVIRONMENTS).join(", ")}`];
+    if (!(name in environments)) return [`${name}: no such environment; use one of ${Object.keys(environments).join(", ")}`];
     return isObject(override) ? [] : [`${name}: must be an object of settings to override`];
   });
   if (problems.length > 0) throw new ConfigError(CONFIG_OVERRIDE_VARIABLE, problems);
@@ -109,9 +95,15 @@ function describeProblem(name: string, problem: ConfigProblem, settings: Json, o
   return `${text}; it is ${describeValue(checkedIn)} in src/config/environments.ts: override ${name}.${problem.path.join(".")} in ${CONFIG_OVERRIDE_VARIABLE} too`;
 }
 
-/** Every environment's configuration, validated; throws one ConfigError that lists every problem of every environment. */
-export function loadStackConfigs(env: Record<string, string | undefined>): StackConfig[] {
-  const overrides = readOverrides(env[CONFIG_OVERRIDE_VARIABLE]);
+/**
+ * Every environment's configuration, validated; throws one ConfigError that lists every problem of every
+ * environment. `environments` is the checked-in list unless a caller (a test, another app) brings its own.
+ */
+export function loadStackConfigs(
+  env: Record<string, string | undefined>,
+  environments: Readonly<Record<string, StackConfigInput>> = ENVIRONMENTS,
+): StackConfig[] {
+  const overrides = readOverrides(env[CONFIG_OVERRIDE_VARIABLE], environments);
   const credentials = env[CREDENTIALS_VARIABLE] ?? "";
   if (!["", "ambient"].includes(credentials)) {
     throw new ConfigError(CREDENTIALS_VARIABLE, [`${CREDENTIALS_VARIABLE}: must be "ambient" or unset (got "${credentials}")`]);
@@ -119,9 +111,9 @@ export function loadStackConfigs(env: Record<string, string | undefined>): Stack
   const configs: StackConfig[] = [];
   const invalid: string[] = [];
   const problems: string[] = [];
-  for (const [name, settings] of Object.entries(ENVIRONMENTS)) {
+  for (const [name, settings] of Object.entries(environments)) {
     const override = overrides[name] as Json | undefined;
-    const result = validateStackConfig(merge(settings as Json, override ?? {}));
+    const result = validateStackConfig(mergeJson(settings, override) as Json);
     if (result.success) {
       configs.push(result.config);
     } else {

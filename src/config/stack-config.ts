@@ -2,26 +2,14 @@ import { z } from "zod";
 import { cidrContains, cidrPrefix, cidrProblem, cidrsOverlap } from "./cidr";
 import { NETWORK_DEFAULTS } from "../network/network-props";
 import { DATABASE_INSTANCE_DEFAULTS } from "../database/database-instance-props";
-import { API_FUNCTION_DEFAULTS, HTTPS_DESTINATIONS, INGEST_FUNCTION_DEFAULTS } from "../functions/function-props";
 import { ALARM_DEFAULTS, type SubscriptionProtocol } from "../monitoring/alarm-props";
 import { SUBNET_TIERS } from "../network/subnet-layout";
 import { directPathConcurrency, maxConnections } from "../database/instance-classes";
-
-/** Retention periods CloudWatch Logs accepts. */
-export const LOG_RETENTION_DAYS = [
-  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-] as const;
-
-const logRetention = z.number().refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), {
-  error: `must be one of CloudWatch's retention periods: ${LOG_RETENTION_DAYS.join(", ")}`,
-});
-
-const intInRange = (min: number, max: number, unit = "") =>
-  z
-    .number()
-    .int()
-    .min(min, { error: `must be between ${min} and ${max}${unit}` })
-    .max(max, { error: `must be between ${min} and ${max}${unit}` });
+import { intInRange, logRetention, mysqlAccount } from "./fields";
+import { type FunctionDeclaration, functionsSchema } from "./function-schema";
+import { SERVICE_FUNCTIONS } from "./functions";
+import { functionChecks } from "./function-checks";
+import { isObject, mergeJson } from "./json-merge";
 
 const cidr = z.string().superRefine((value, ctx) => {
   const problem = cidrProblem(value);
@@ -30,10 +18,6 @@ const cidr = z.string().superRefine((value, ctx) => {
 
 const ACCOUNT_ID = /^\d{12}$/;
 const INSTANCE_CLASS = /^db\.[a-z0-9]+\.[a-z0-9]+$/;
-
-/** MySQL account names as RDS IAM authentication accepts them. */
-export const DB_USER_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,31}$/;
-const mysqlAccount = z.string().regex(DB_USER_PATTERN, { error: "must start with a letter and hold at most 32 letters, digits or _" });
 
 const networkSchema = z
   .object({
@@ -100,42 +84,9 @@ const databaseSchema = z
   })
   .strict();
 
-const functionSchema = z
+/** The data bucket: S3-triggered functions read their prefix of it and write theirs. */
+const dataBucketSchema = z
   .object({
-    /** Directory under functions/ that holds the handler (index.ts). */
-    source: z
-      .string()
-      .regex(/^[a-z][a-z0-9-]*$/, { error: "must name a directory under functions/" })
-      .default(API_FUNCTION_DEFAULTS.source),
-    runtime: z.enum(["nodejs20.x", "nodejs22.x"], { error: 'must be "nodejs20.x" or "nodejs22.x"' }).default(API_FUNCTION_DEFAULTS.runtime),
-    memoryMb: intInRange(128, 10240, " MB").default(API_FUNCTION_DEFAULTS.memoryMb),
-    /** Must leave room for the handler's database timeouts (4 s to connect, 5 s per unit of work). */
-    timeoutSeconds: intInRange(10, 900, " seconds (the handler's database timeouts take up to 9 s)").default(
-      API_FUNCTION_DEFAULTS.timeoutSeconds,
-    ),
-    reservedConcurrency: intInRange(1, 1000).default(API_FUNCTION_DEFAULTS.reservedConcurrency),
-    logRetentionDays: logRetention.default(API_FUNCTION_DEFAULTS.logRetentionDays),
-    /** The MySQL account the function signs IAM tokens for. */
-    dbUser: mysqlAccount.default(API_FUNCTION_DEFAULTS.dbUser),
-    /** Where the function may open HTTPS connections besides the database (ApiFunctionProps.httpsEgress). */
-    httpsEgress: z
-      .array(z.enum(HTTPS_DESTINATIONS, { error: `must be ${HTTPS_DESTINATIONS.map((d) => `"${d}"`).join(", ")}` }))
-      .refine((destinations) => new Set(destinations).size === destinations.length, { error: "names a destination twice" })
-      .default([...API_FUNCTION_DEFAULTS.httpsEgress]),
-  })
-  .strict();
-
-const ingestSchema = z
-  .object({
-    /** Memory of the ingest function; the object is streamed, so this bounds batches, not object size. */
-    memoryMb: intInRange(128, 10240, " MB").default(INGEST_FUNCTION_DEFAULTS.memoryMb),
-    /** A 200 MB object takes minutes; Lambda's limit is 15. */
-    timeoutSeconds: intInRange(60, 900, " seconds").default(INGEST_FUNCTION_DEFAULTS.timeoutSeconds),
-    /** Objects ingested at once, each holding one database connection. */
-    reservedConcurrency: intInRange(1, 100).default(INGEST_FUNCTION_DEFAULTS.reservedConcurrency),
-    logRetentionDays: logRetention.default(INGEST_FUNCTION_DEFAULTS.logRetentionDays),
-    /** The MySQL account the ingest function signs IAM tokens for: writes items, never deletes. */
-    dbUser: mysqlAccount.default(INGEST_FUNCTION_DEFAULTS.dbUser),
     /** Days an object (incoming/ and results/) is kept after it was written; superseded versions are kept 7 days. */
     objectRetentionDays: intInRange(1, 3650, " days").default(30),
     /** Terraform refuses any plan that destroys the data bucket or its key. */
@@ -207,7 +158,7 @@ const kmsSchema = z
   .object({
     /**
      * Terraform refuses any plan that destroys one of the environment's keys (logs, failure queues, alarm
-     * topic, and the database and data-bucket keys, which database.preventDestroy and ingest.preventDestroy keep too).
+     * topic, and the database and data-bucket keys, which database.preventDestroy and dataBucket.preventDestroy keep too).
      */
     preventDestroy: z.boolean().default(false),
   })
@@ -273,6 +224,15 @@ const ciSchema = z
 
 const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { error: "must be an AWS region like eu-west-1" });
 
+/** Each declared function with the configuration's settings of its name merged over it, then the names not declared. */
+function overDeclared(declared: Readonly<Record<string, FunctionDeclaration>>, overrides: unknown): unknown {
+  if (overrides === undefined) return declared;
+  if (!isObject(overrides)) return overrides;
+  return Object.fromEntries(
+    [...new Set([...Object.keys(declared), ...Object.keys(overrides)])].map((name) => [name, mergeJson(declared[name], overrides[name])]),
+  );
+}
+
 const stackConfigObject = z
   .object({
     environment: z.string().regex(/^[a-z][a-z0-9-]{0,15}$/, { error: "must be 1-16 lowercase letters, digits or -" }),
@@ -294,8 +254,12 @@ const stackConfigObject = z
     region: region.default("eu-west-1"),
     network: networkSchema.default(() => networkSchema.parse({})),
     database: databaseSchema.default(() => databaseSchema.parse({})),
-    function: functionSchema.default(() => functionSchema.parse({})),
-    ingest: ingestSchema.default(() => ingestSchema.parse({})),
+    /**
+     * The service's functions: those declared in src/config/functions.ts, each with what is given here for
+     * its name merged over it (an environment's sizes); a name not declared there adds a function.
+     */
+    functions: z.preprocess((overrides) => overDeclared(SERVICE_FUNCTIONS, overrides), functionsSchema),
+    dataBucket: dataBucketSchema.default(() => dataBucketSchema.parse({})),
     state: stateSchema.default(() => stateSchema.parse({})),
     ci: ciSchema.default(() => ciSchema.parse({})),
     alarms: alarmsSchema.default(() => alarmsSchema.parse({})),
@@ -303,9 +267,9 @@ const stackConfigObject = z
   })
   .strict();
 
-type Parsed = z.output<typeof stackConfigObject>;
+export type Parsed = z.output<typeof stackConfigObject>;
 /** One cross-field check. zod runs them even when a field they read failed its own pattern: each skips such fields. */
-type Check = (config: Parsed, issue: (path: (string | number)[], message: string) => void) => void;
+export type Check = (config: Parsed, issue: (path: (string | number)[], message: string) => void) => void;
 
 const inTheAccount: Check = (config, issue) => {
   if (!ACCOUNT_ID.test(config.accountId)) return;
@@ -318,16 +282,13 @@ const inTheAccount: Check = (config, issue) => {
 };
 
 const separateIdentities: Check = (config, issue) => {
-  if (config.ingest.dbUser === config.function.dbUser) {
-    issue(["ingest", "dbUser"], `must differ from function.dbUser (${config.function.dbUser}): the ingest user may not delete`);
-  }
   const { planRoleName, deployRoleName } = ciRoleNames(config);
   if (config.ci.repository && planRoleName === deployRoleName) {
     issue(["ci", "deployRoleName"], `must differ from ci.planRoleName (${planRoleName}): pull requests must not get the deploy role`);
   }
 };
 
-const databaseFitsItsClass: Check = ({ database, function: api }, issue) => {
+const databaseFitsItsClass: Check = ({ database, functions }, issue) => {
   if (!INSTANCE_CLASS.test(database.instanceClass)) return;
   if (database.performanceInsights && /\.(micro|small)$/.test(database.instanceClass)) {
     issue(
@@ -335,16 +296,15 @@ const databaseFitsItsClass: Check = ({ database, function: api }, issue) => {
       `${database.instanceClass} does not offer Performance Insights; use a medium or larger class, or turn it off`,
     );
   }
+  // Every environment of every function holds its own connections on the direct path.
   const capacity = directPathConcurrency(database.instanceClass);
-  if (
-    database.proxy !== true &&
-    capacity !== undefined &&
-    typeof api.reservedConcurrency === "number" &&
-    api.reservedConcurrency > capacity
-  ) {
+  if (!Array.isArray(functions)) return;
+  const reserved = functions.reduce((sum, fn) => sum + fn.reservedConcurrency, 0);
+  if (database.proxy !== true && capacity !== undefined && reserved > capacity) {
+    const each = functions.map((fn) => `${fn.name} ${fn.reservedConcurrency}`).join(", ");
     issue(
-      ["function", "reservedConcurrency"],
-      `is ${api.reservedConcurrency}, but ${database.instanceClass} (max_connections about ${maxConnections(database.instanceClass)}) serves at most ${capacity} environments on the direct path; lower it, choose a larger database.instanceClass, or turn on database.proxy`,
+      ["functions"],
+      `reserve ${reserved} environments together (${each}), but ${database.instanceClass} (max_connections about ${maxConnections(database.instanceClass)}) serves at most ${capacity} on the direct path; lower their reservedConcurrency, choose a larger database.instanceClass, or turn on database.proxy`,
     );
   }
 };
@@ -416,23 +376,23 @@ const subnetBlocksFit: Check = ({ network }, issue) => {
 
 /** The data bucket is kept, or destroyed with its objects, never both; its access-log bucket name fits S3. */
 const dataBucketSettings: Check = (config, issue) => {
-  const { ingest } = config;
-  if (ingest.accessLogs && dataAccessLogBucketName(config).length > 63) {
+  const { dataBucket } = config;
+  if (dataBucket.accessLogs && dataAccessLogBucketName(config).length > 63) {
     issue(
-      ["ingest", "accessLogs"],
+      ["dataBucket", "accessLogs"],
       `the access log bucket ${dataAccessLogBucketName(config)} would be longer than S3's 63 characters; shorten project or environment, or turn it off`,
     );
   }
-  if (ingest.forceDestroy && ingest.preventDestroy) {
+  if (dataBucket.forceDestroy && dataBucket.preventDestroy) {
     issue(
-      ["ingest", "forceDestroy"],
-      "cannot be set with ingest.preventDestroy: a bucket kept from destroy is never destroyed with its objects; turn one off",
+      ["dataBucket", "forceDestroy"],
+      "cannot be set with dataBucket.preventDestroy: a bucket kept from destroy is never destroyed with its objects; turn one off",
     );
   }
-  if (ingest.forceDestroy && ingest.accessLogs) {
+  if (dataBucket.forceDestroy && dataBucket.accessLogs) {
     issue(
-      ["ingest", "accessLogs"],
-      "its bucket is kept from destroy, so an environment whose data bucket is force-destroyed could not be destroyed; turn off ingest.accessLogs or ingest.forceDestroy",
+      ["dataBucket", "accessLogs"],
+      "its bucket is kept from destroy, so an environment whose data bucket is force-destroyed could not be destroyed; turn off dataBucket.accessLogs or dataBucket.forceDestroy",
     );
   }
 };
@@ -466,23 +426,24 @@ const CHECKS: Check[] = [
   storageCeilingAboveStart,
   zonesMatchTheirCount,
   subnetBlocksFit,
+  ...functionChecks,
 ];
 
 export const stackConfigSchema = stackConfigObject.superRefine((config, ctx) => {
   for (const check of CHECKS) check(config, (path, message) => ctx.addIssue({ code: "custom", path, message }));
 });
 
-export type StackConfigInput = z.input<typeof stackConfigSchema>;
+/** Settings of one function of the configuration: all of a new one, or what an environment changes of a declared one. */
+export type FunctionSettings = Partial<FunctionDeclaration>;
+export type StackConfigInput = Omit<z.input<typeof stackConfigSchema>, "functions"> & {
+  readonly functions?: Readonly<Record<string, FunctionSettings>>;
+};
 export type StackConfig = z.output<typeof stackConfigSchema>;
 export type CiConfig = StackConfig["ci"];
-export type IngestConfig = StackConfig["ingest"];
+export type DataBucketConfig = StackConfig["dataBucket"];
 
 /** Prefix of the names of what an environment's service stack makes, e.g. "lambda-rds-iam-dev". */
 export const serviceNamePrefix = (config: Pick<StackConfig, "project" | "environment">) => `${config.project}-${config.environment}`;
-
-/** The API function's name, `<prefix>-<function.source>`: the state stack's invoke policy names it too. */
-export const apiFunctionName = (config: Pick<StackConfig, "project" | "environment" | "function">) =>
-  `${serviceNamePrefix(config)}-${config.function.source}`;
 
 /** The bucket of the state bucket's server access logs. */
 export const accessLogBucketName = (config: Pick<StackConfig, "project" | "environment" | "accountId">) =>

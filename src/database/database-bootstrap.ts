@@ -8,6 +8,7 @@ import type { NodeRuntime } from "../functions/function-bundle";
 import type { LogEncryption } from "../storage/log-encryption";
 import type { InterfaceEndpoint, Network } from "../network/network";
 import { VpcFunction } from "../functions/vpc-function";
+import type { DatabaseGrants } from "../../functions/migrate/privileges";
 
 export interface DatabaseBootstrapProps {
   readonly namePrefix: string;
@@ -18,16 +19,14 @@ export interface DatabaseBootstrapProps {
   readonly logs: LogEncryption;
   readonly network: Network;
   readonly database: DatabaseInstance;
-  /** The MySQL account the app function connects as; created for IAM authentication. */
-  readonly appUser: string;
-  /** The MySQL account the ingest function connects as; created for IAM authentication, without DELETE. */
-  readonly ingestUser: string;
+  /** The functions' MySQL accounts, each created for IAM authentication and granted exactly these privileges per table. */
+  readonly grants: DatabaseGrants;
 }
 
 /**
  * Makes a new database usable without a person: a "migrate" function, run by Terraform once the
- * instance exists and again whenever migrations/ changes, creates the database, the IAM-authenticated
- * app user and the schema. It reads the master secret through a Secrets Manager endpoint, not the NAT.
+ * instance exists and again whenever migrations/ or the functions' grants change, creates the database,
+ * the schema and the functions' IAM-authenticated users with exactly their declared grants. It reads the master secret through a Secrets Manager endpoint, not the NAT.
  */
 export class DatabaseBootstrap extends Construct {
   readonly function: VpcFunction;
@@ -44,7 +43,7 @@ export class DatabaseBootstrap extends Construct {
       functionName,
       description: `${functionName}: creates the app database, its IAM user and schema, and applies migrations`,
       projectRoot: props.projectRoot,
-      source: "migrate",
+      source: "functions/migrate",
       runtime: props.runtime,
       memoryMb: 256,
       // Migrations may rebuild tables; Terraform waits for the result either way.
@@ -55,8 +54,9 @@ export class DatabaseBootstrap extends Construct {
       logs: props.logs,
       network,
       environment: {
-        ...connectionEnvironment(database, props.appUser),
-        INGEST_DB_USER: props.ingestUser,
+        // It connects as the master user, whose password it reads from the secret.
+        ...connectionEnvironment(database, database.instance.username),
+        DB_GRANTS: JSON.stringify(props.grants),
         MASTER_SECRET_ARN: database.masterUserSecretArn,
       },
       access: (fn) => {
@@ -68,14 +68,13 @@ export class DatabaseBootstrap extends Construct {
       },
     });
 
-    // Terraform invokes again only when this input changes: new or edited migrations, another user or database.
+    // Terraform invokes again only when this input changes: new or edited migrations, other users or grants, another database.
     const migrations = loadMigrations(join(props.projectRoot, "migrations"));
     this.invocation = new LambdaInvocation(this, "run", {
       functionName: this.function.functionName,
       input: JSON.stringify({
         database: database.databaseName,
-        appUser: props.appUser,
-        ingestUser: props.ingestUser,
+        grants: props.grants,
         migrations: migrations.map((migration) => migration.name),
         checksum: createHash("sha256").update(JSON.stringify(migrations)).digest("hex"),
       }),

@@ -13,7 +13,7 @@ import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { AwsContext } from "../core/aws-context";
 import { accountPrincipal, customerManagedKey, viaService } from "../storage/kms-key";
 import { Connections } from "../network/connections";
-import { DB_USER_PATTERN } from "../config/stack-config";
+import { DB_USER_PATTERN } from "../config/fields";
 import { withDefaults } from "../core/with-defaults";
 import { DATABASE_INSTANCE_DEFAULTS, type DatabaseInstanceProps } from "./database-instance-props";
 import { TerraformData } from "../core/terraform-data";

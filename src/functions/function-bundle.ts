@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { type Stats, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { type BuildOptions, buildSync, version as esbuildVersion } from "esbuild";
 import { zipSync } from "fflate";
 import { loadMigrations } from "../../functions/shared/migration-files";
@@ -10,7 +10,7 @@ export type NodeRuntime = "nodejs20.x" | "nodejs22.x";
 export interface BundleOptions {
   /** Directory that holds functions/, migrations/ and node_modules/. */
   readonly projectRoot: string;
-  /** Directory under functions/ whose index.ts exports `handler`. */
+  /** Folder whose index.ts exports `handler`, relative to the project root, e.g. "functions/api". */
   readonly source: string;
   readonly runtime: NodeRuntime;
   /**
@@ -50,7 +50,8 @@ interface BuildRecord {
 }
 
 const sha256 = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex");
-const zipPathOf = (projectRoot: string, sha256Hex: string, source: string) => join(bundleCacheDir(projectRoot), sha256Hex, `${source}.zip`);
+const zipPathOf = (projectRoot: string, sha256Hex: string, source: string) =>
+  join(bundleCacheDir(projectRoot), sha256Hex, `${basename(source)}.zip`);
 const statOf = (path: string): Stats | undefined => statSync(path, { throwIfNoEntry: false });
 const inputFile = (path: string, stat: Stats): InputFile => ({
   sha256: sha256(readFileSync(path)),
@@ -71,18 +72,16 @@ function bundleOf(zipPath: string, sha256Hex: string, bytes: number): FunctionBu
 
 /** Entry file of a function, with a clear error when it is missing. */
 function functionEntry(projectRoot: string, source: string): string {
-  const entry = join(projectRoot, "functions", source, "index.ts");
+  const entry = join(projectRoot, source, "index.ts");
   if (!existsSync(entry)) {
-    throw new Error(
-      `function source "${source}": ${entry} does not exist; set function.source to a directory under functions/ that has an index.ts`,
-    );
+    throw new Error(`function source "${source}": ${entry} does not exist; set the function's source to a folder that has an index.ts`);
   }
   return entry;
 }
 
 function buildOptions(options: BundleOptions): BuildOptions {
   return {
-    entryPoints: [join("functions", options.source, "index.ts")],
+    entryPoints: [join(options.source, "index.ts")],
     absWorkingDir: options.projectRoot,
     outfile: "index.js",
     bundle: true,

@@ -15,7 +15,7 @@ export interface VpcFunctionProps {
   readonly description: string;
   /** Directory that holds functions/ and node_modules/. */
   readonly projectRoot: string;
-  /** Directory under functions/ whose index.ts exports `handler`. */
+  /** Folder whose index.ts exports `handler`, relative to projectRoot, e.g. "functions/api". */
   readonly source: string;
   readonly runtime: NodeRuntime;
   readonly memoryMb: number;
@@ -49,7 +49,7 @@ export interface DatabaseConnection {
 }
 
 /**
- * A Node.js Lambda bundled from functions/<source>/, in the private subnets with its own security
+ * A Node.js Lambda bundled from its source folder, in the private subnets with its own security
  * group (no rules until granted), its own execution role and its own encrypted log group with retention.
  */
 export class VpcFunction extends Construct {

@@ -1,11 +1,14 @@
 import { Construct } from "constructs";
-import { DataAwsIamPolicyDocument, type DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import {
+  DataAwsIamPolicyDocument,
+  type DataAwsIamPolicyDocumentStatement,
+  type DataAwsIamPolicyDocumentStatementCondition,
+} from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
 import { AwsContext } from "../core/aws-context";
 import { ENHANCED_MONITORING_LOG_GROUP } from "../database/database-instance";
 import { VPC_NETWORK_INTERFACE_ACTIONS, XRAY_ACTIONS } from "../functions/execution-role";
 import { flowLogGroupName } from "../network/network";
-import { INCOMING_PREFIX, RESULTS_PREFIX } from "../../functions/ingest/layout";
 import { SCHEDULER_ROLE_SUFFIX } from "../schedule/schedule-trigger";
 
 /** Name of the boundary policy of the service stack `namePrefix`; the service stack builds its ARN from it. */
@@ -14,15 +17,42 @@ export const serviceRoleBoundaryName = (namePrefix: string) => `${namePrefix}-ro
 export interface ServiceRoleBoundaryProps {
   /** Prefix of every name the service stack makes, e.g. "lambda-rds-iam-dev": its functions, log groups and queues. */
   readonly namePrefix: string;
-  /** The MySQL accounts the service's roles connect as with IAM tokens (the API's and the ingest's). */
+  /** The MySQL accounts the service's roles connect as with IAM tokens: the functions' users. */
   readonly dbUsers: readonly string[];
-  /** The data bucket, whose incoming/ the ingest function reads and whose results/ it writes. */
+  /** The data bucket, parts of which S3-triggered functions read and write. */
   readonly dataBucketName: string;
+  /** What the S3-triggered functions read and write of the data bucket, by key prefix. @default none */
+  readonly objectAccess?: readonly { readonly readPrefix: string; readonly writePrefix?: string }[];
   /**
    * Whether the database's enhanced monitoring role publishes to RDSOSMetrics.
    * @default false
    */
   readonly enhancedMonitoring?: boolean;
+}
+
+/** Reading and writing the data bucket's prefixes that S3-triggered functions read and write, only from the service's functions. */
+function objectStatements(
+  bucket: string,
+  access: NonNullable<ServiceRoleBoundaryProps["objectAccess"]>,
+  fromServiceFunctions: DataAwsIamPolicyDocumentStatementCondition,
+): DataAwsIamPolicyDocumentStatement[] {
+  const reads = access.map((prefixes) => `${bucket}/${prefixes.readPrefix}*`);
+  const writes = access.flatMap((prefixes) => (prefixes.writePrefix ? [`${bucket}/${prefixes.writePrefix}*`] : []));
+  return [
+    ...(reads.length > 0
+      ? [
+          {
+            sid: "ReadIncomingObjects",
+            actions: ["s3:GetObject", "s3:GetObjectVersion"],
+            resources: reads,
+            condition: [fromServiceFunctions],
+          },
+        ]
+      : []),
+    ...(writes.length > 0
+      ? [{ sid: "WriteResultObjects", actions: ["s3:PutObject"], resources: writes, condition: [fromServiceFunctions] }]
+      : []),
+  ];
 }
 
 /**
@@ -96,18 +126,7 @@ export class ServiceRoleBoundary extends Construct {
         actions: ["secretsmanager:GetSecretValue"],
         resources: [context.arn("secretsmanager", "secret:rds!db-*")],
       },
-      {
-        sid: "ReadIncomingObjects",
-        actions: ["s3:GetObject", "s3:GetObjectVersion"],
-        resources: [`${bucket}/${INCOMING_PREFIX}*`],
-        condition: [fromServiceFunctions],
-      },
-      {
-        sid: "WriteResultObjects",
-        actions: ["s3:PutObject"],
-        resources: [`${bucket}/${RESULTS_PREFIX}*`],
-        condition: [fromServiceFunctions],
-      },
+      ...objectStatements(bucket, props.objectAccess ?? [], fromServiceFunctions),
       // Keys only as SQS, S3 and Secrets Manager use them for the queues, the bucket and the secret: never directly.
       {
         sid: "KeysThroughServices",

@@ -3,22 +3,18 @@ import { withDefaults } from "../core/with-defaults";
 import type { DatabaseInstance } from "../database/database-instance";
 import type { DatabaseProxy } from "../database/database-proxy";
 import { maxConnections } from "../database/instance-classes";
-import type { FailureQueue } from "../functions/failure-queue";
-import type { VpcFunction } from "../functions/vpc-function";
+import type { ServiceFunction } from "../functions/service-function";
 import { ALARM_DEFAULTS, type AlarmSubscription } from "./alarm-props";
 import { AlarmTopic } from "./alarm-topic";
 import { DatabaseAlarms } from "./database-alarms";
 import { FunctionAlarms } from "./function-alarms";
 import { ProxyAlarms } from "./proxy-alarms";
 
-/** A function with its on-failure destination. */
-export type MonitoredFunction = VpcFunction & { readonly failures: FailureQueue };
-
 export interface ServiceAlarmsProps {
   /** Prefix of the topic's and the alarms' names, e.g. "lambda-rds-iam-dev". */
   readonly namePrefix: string;
-  /** The functions to watch, by the short name their alarms carry ("api", "ingest"). */
-  readonly functions: Readonly<Record<string, MonitoredFunction>>;
+  /** The functions to watch: each one's alarms carry its name and take its thresholds where it declares them. */
+  readonly functions: readonly ServiceFunction[];
   readonly database: DatabaseInstance;
   /** The instance's class, whose max_connections the connections threshold is a share of. */
   readonly instanceClass: string;
@@ -70,14 +66,15 @@ export class ServiceAlarms extends Construct {
     });
     const topic = this.topic;
 
-    for (const [name, fn] of Object.entries(props.functions)) {
+    for (const fn of props.functions) {
+      const { name, alarms } = fn.config;
       new FunctionAlarms(this, name, {
         function: fn,
         failures: fn.failures,
         topic,
         name,
-        errors: settings.functionErrors,
-        throttles: settings.functionThrottles,
+        errors: alarms.errors ?? settings.functionErrors,
+        throttles: alarms.throttles ?? settings.functionThrottles,
       });
     }
 

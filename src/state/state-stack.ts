@@ -11,7 +11,6 @@ import { terraformTypesOf } from "../ci/ci-permissions";
 import {
   type StackConfig,
   accessLogBucketName,
-  apiFunctionName,
   ciRoleNames,
   dataAccessLogBucketName,
   dataBucketName,
@@ -19,6 +18,8 @@ import {
 } from "../config/stack-config";
 import { ENHANCED_MONITORING_POLICY } from "../database/database-instance";
 import { InvokePolicy } from "../functions/invoke-policy";
+import { callersInvoke } from "../functions/triggers/function-trigger";
+import { databaseGrantsOf } from "../config/function-schema";
 import { ServiceRoleBoundary } from "../iam/service-role-boundary";
 import { customerManagedKey, usableThroughS3ForBucket } from "../storage/kms-key";
 import { privateBucket } from "../storage/private-bucket";
@@ -45,7 +46,7 @@ export interface StateStackProps {
 
 /**
  * The S3 bucket the environment's other stacks keep their state in, the environment's CI roles, and
- * the IAM the deploy role must not change: the service roles' boundary and the API's invoke policy.
+ * the IAM the deploy role must not change: the service roles' boundary and the functions' invoke policies.
  * It cannot keep its own state there before the bucket exists, so its state is a local file beside
  * cdktf.json (see the README for the order); it is deployed by hand, never by CI.
  */
@@ -57,8 +58,8 @@ export class StateStack extends TerraformStack {
   readonly ci?: CiRoles;
   /** The most any role of the service stack may do (every one carries it). */
   readonly serviceRoleBoundary: ServiceRoleBoundary;
-  /** What callers of the API function are given; here, so the deploy role cannot rewrite it. */
-  readonly invokePolicy: InvokePolicy;
+  /** What callers of each directly invoked function are given, by function name; here, so the deploy role cannot rewrite them. */
+  readonly invokePolicies: Readonly<Record<string, InvokePolicy>>;
 
   constructor(scope: Construct, id: string, props: StateStackProps) {
     super(scope, id);
@@ -110,19 +111,27 @@ export class StateStack extends TerraformStack {
     const namePrefix = serviceNamePrefix(config);
     this.serviceRoleBoundary = new ServiceRoleBoundary(this, "service-role-boundary", {
       namePrefix,
-      dbUsers: [config.function.dbUser, config.ingest.dbUser],
+      dbUsers: Object.keys(databaseGrantsOf(config.functions)),
       dataBucketName: dataBucketName(config),
+      objectAccess: config.functions.flatMap((fn) =>
+        fn.trigger.kind === "s3-objects" ? [{ readPrefix: fn.trigger.prefix, writePrefix: fn.trigger.writePrefix }] : [],
+      ),
       enhancedMonitoring: config.database.monitoringIntervalSeconds > 0,
     });
-    this.invokePolicy = new InvokePolicy(this, "api-invoke-policy", { functionName: apiFunctionName(config) });
+    const invoked = config.functions.filter((fn) => callersInvoke(fn.trigger));
+    this.invokePolicies = Object.fromEntries(
+      invoked.map((fn) => [fn.name, new InvokePolicy(this, `${fn.name}-invoke-policy`, { functionName: `${namePrefix}-${fn.name}` })]),
+    );
     new TerraformOutput(this, "role_boundary_arn", {
       value: this.serviceRoleBoundary.arn,
       description: "Permissions boundary of every role of the service stack",
     });
-    new TerraformOutput(this, "invoke_policy_arn", {
-      value: this.invokePolicy.arn,
-      description: "Managed policy to attach to the callers allowed to invoke the API function",
-    });
+    for (const fn of invoked) {
+      new TerraformOutput(this, `${fn.outputPrefix}invoke_policy_arn`, {
+        value: this.invokePolicies[fn.name].arn,
+        description: `Managed policy to attach to the callers allowed to invoke the ${fn.name} function`,
+      });
+    }
 
     if (config.ci.repository) {
       this.ci = new CiRoles(this, "ci", {
@@ -133,11 +142,11 @@ export class StateStack extends TerraformStack {
         serviceNamePrefix: namePrefix,
         serviceRoleBoundary: this.serviceRoleBoundary.arn,
         // Callers hold it: the deploy role may never rewrite it, nor the boundary.
-        protectedPolicies: [this.serviceRoleBoundary.arn, this.invokePolicy.arn],
+        protectedPolicies: [this.serviceRoleBoundary.arn, ...Object.values(this.invokePolicies).map((policy) => policy.arn)],
         awsManagedPolicies: [ENHANCED_MONITORING_POLICY],
         invokePrincipals: invokePrincipalsOf(service),
         serviceTypes: terraformTypesOf(service),
-        serviceBuckets: [dataBucketName(config), ...(config.ingest.accessLogs ? [dataAccessLogBucketName(config)] : [])],
+        serviceBuckets: [dataBucketName(config), ...(config.dataBucket.accessLogs ? [dataAccessLogBucketName(config)] : [])],
         serviceRegion: config.region,
         state: { bucket: this.bucket, key: this.key, region: stateRegion(config), objectKey: stateObjectKey(config, service.node.id) },
       });

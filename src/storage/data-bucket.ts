@@ -1,4 +1,6 @@
 import { Construct } from "constructs";
+import type { ITerraformDependable } from "cdktf";
+import { S3BucketNotification, type S3BucketNotificationLambdaFunction } from "@cdktf/provider-aws/lib/s3-bucket-notification";
 import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import type { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { AwsContext } from "../core/aws-context";
@@ -32,6 +34,9 @@ export class DataBucket extends Construct {
   readonly key: KmsKey;
   /** Where the bucket's server access logs go (accessLogBucketName). */
   readonly accessLogs?: AccessLogBucket;
+  /** S3 keeps one notification configuration per bucket: every function notified is an entry of this one. */
+  private notification?: S3BucketNotification;
+  private readonly notifiedFunctions: S3BucketNotificationLambdaFunction[] = [];
 
   constructor(scope: Construct, id: string, props: DataBucketProps) {
     super(scope, id);
@@ -71,5 +76,32 @@ export class DataBucket extends Construct {
 
   get arn(): string {
     return this.bucket.arn;
+  }
+
+  /**
+   * Objects created under `prefix` invoke the function `functionArn`, once `permission` lets S3 do so (S3
+   * checks when the notification is set). The bucket's one notification resource is made in the scope of
+   * the first function notified, `<function>/incoming-notification`, the address it had before there was a list.
+   */
+  notifyOnObjectCreated(
+    scope: Construct,
+    notified: { readonly functionArn: string; readonly prefix: string; readonly permission: ITerraformDependable },
+  ): void {
+    const entry: S3BucketNotificationLambdaFunction = {
+      lambdaFunctionArn: notified.functionArn,
+      events: ["s3:ObjectCreated:*"],
+      filterPrefix: notified.prefix,
+    };
+    this.notifiedFunctions.push(entry);
+    if (this.notification) {
+      this.notification.putLambdaFunction([...this.notifiedFunctions]);
+      this.notification.dependsOn = [...(this.notification.dependsOn ?? []), notified.permission.fqn];
+    } else {
+      this.notification = new S3BucketNotification(scope, "incoming-notification", {
+        bucket: this.bucket.id,
+        lambdaFunction: [entry],
+        dependsOn: [notified.permission],
+      });
+    }
   }
 }

@@ -42,8 +42,8 @@ describe("CI roles", () => {
     expect(json.resource.aws_iam_openid_connect_provider).toBeUndefined();
   });
 
-  it("reach the data bucket's access-log bucket too when the service has one (ingest.accessLogs): the deploy role configures it", () => {
-    const s = synthStateStack({ ci: CI, ingest: { accessLogs: true } });
+  it("reach the data bucket's access-log bucket too when the service has one (dataBucket.accessLogs): the deploy role configures it", () => {
+    const s = synthStateStack({ ci: CI, dataBucket: { accessLogs: true } });
     const buckets = ["data", "data-logs"].map((name) => `arn:${s.aws.partition}:s3:::lambda-rds-iam-dev-${name}-111111111111`);
     const apply = statementsOf(s, "ci/deploy-role").find((statement) => statement.sid === "ApplyServiceBuckets");
     expect(apply?.resources).toEqual(buckets);

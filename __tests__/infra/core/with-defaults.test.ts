@@ -2,7 +2,6 @@ import { Testing, TerraformStack } from "cdktf";
 import { withDefaults } from "../../../src/core/with-defaults";
 import { stackConfigSchema } from "../../../src/config/stack-config";
 import { DATABASE_INSTANCE_DEFAULTS } from "../../../src/database/database-instance-props";
-import { API_FUNCTION_DEFAULTS, INGEST_FUNCTION_DEFAULTS } from "../../../src/functions/function-props";
 import { ALARM_DEFAULTS } from "../../../src/monitoring/alarm-props";
 import { Network } from "../../../src/network/network";
 import { NETWORK_DEFAULTS } from "../../../src/network/network-props";
@@ -26,9 +25,6 @@ describe("construct defaults", () => {
     expect(config.network).toEqual(NETWORK_DEFAULTS);
     const { proxy, ...instance } = config.database;
     expect({ proxy, instance }).toEqual({ proxy: false, instance: DATABASE_INSTANCE_DEFAULTS });
-    expect(config.function).toEqual(API_FUNCTION_DEFAULTS);
-    const { objectRetentionDays, preventDestroy, forceDestroy, accessLogs, ...ingest } = config.ingest;
-    expect({ ...ingest, runtime: config.function.runtime }).toEqual(INGEST_FUNCTION_DEFAULTS);
     const { subscriptions, ...thresholds } = config.alarms;
     expect({ subscriptions, thresholds }).toEqual({ subscriptions: [], thresholds: ALARM_DEFAULTS });
   });

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { unzipSync } from "fflate";
 import { Testing } from "cdktf";
 import { parseStackConfig } from "../../../src/config/stack-config";
+import { databaseGrantsOf } from "../../../src/config/function-schema";
 import { ServiceStack } from "../../../src/service-stack";
 import { MINIMAL, checkout, projectRoot, synthStack, testApp } from "../synth";
 import { tempDir } from "../temp";
@@ -55,8 +56,8 @@ describe("DatabaseBootstrap", () => {
       DB_HOST: s.ref("aws_db_instance", "database/instance", "address"),
       DB_PORT: "3306",
       DB_NAME: "app",
-      DB_USER: "app_user",
-      INGEST_DB_USER: "ingest",
+      DB_USER: s.ref("aws_db_instance", "database/instance", "username"),
+      DB_GRANTS: JSON.stringify(databaseGrantsOf(parseStackConfig(MINIMAL, "test").functions)),
       MASTER_SECRET_ARN: s.ref("aws_db_instance", "database/instance", "master_user_secret[0].secret_arn"),
     });
   });
@@ -103,8 +104,7 @@ describe("DatabaseBootstrap", () => {
     ]);
     expect(JSON.parse(run.input)).toMatchObject({
       database: "app",
-      appUser: "app_user",
-      ingestUser: "ingest",
+      grants: databaseGrantsOf(parseStackConfig(MINIMAL, "test").functions),
       migrations: [
         "0001_create_items.sql",
         "0002_create_ingested_objects.sql",

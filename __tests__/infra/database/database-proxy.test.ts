@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { CONNECTIONS_PER_ENVIRONMENT as CLIENT_CONNECTIONS } from "../../../functions/shared/database-client";
 import { ConfigError, parseStackConfig } from "../../../src/config/stack-config";
 import { CONNECTIONS_PER_ENVIRONMENT, directPathConcurrency, maxConnections } from "../../../src/database/instance-classes";
-import { MINIMAL, projectRoot, synthStack } from "../synth";
+import { MINIMAL, byDescription, functionsOf, projectRoot, synthStack } from "../synth";
 
 const mysqlRule = (group: string, peer: string, description: string) => ({
   security_group_id: group,
@@ -38,6 +38,8 @@ describe("RDS Proxy, on", () => {
   const proxyGroup = s.ref("aws_security_group", "database-proxy/security-group", "id");
   const databaseGroup = s.ref("aws_security_group", "database/security-group", "id");
   const apiGroup = s.ref("aws_security_group", "api/security-group", "id");
+  /** The functions whose environment points them at the proxy. */
+  const throughProxy = () => functionsOf(s).filter(({ dbHost }) => dbHost === s.ref("aws_db_proxy", "database-proxy/proxy", "endpoint"));
   const migrateGroup = s.ref("aws_security_group", "bootstrap/migrate/security-group", "id");
   const ingestGroup = s.ref("aws_security_group", "ingest/security-group", "id");
   const partition = s.dataRef("aws_partition", "aws-context/partition", "partition");
@@ -71,7 +73,7 @@ describe("RDS Proxy, on", () => {
     });
   });
 
-  it("has a role only RDS of this account may assume, allowed rds-db:connect to the app and ingest users on the instance and nothing else", () => {
+  it("has a role only RDS of this account may assume, allowed rds-db:connect on the instance as each user that connects through it, and nothing else", () => {
     expect(s.data("aws_iam_policy_document", "database-proxy/role-trust").statement).toEqual([
       {
         actions: ["sts:AssumeRole"],
@@ -80,16 +82,20 @@ describe("RDS Proxy, on", () => {
       },
     ]);
     const policies = Object.entries(s.all("aws_iam_role_policy")).filter(([path]) => path.startsWith("database-proxy/"));
-    expect(policies.map(([path]) => path)).toEqual(["database-proxy/role/rds-connect-app_user", "database-proxy/role/rds-connect-ingest"]);
-    expect(s.data("aws_iam_policy_document", "database-proxy/role/rds-connect-app_user-document").statement).toEqual([
-      {
-        sid: "ConnectAsDbUser",
-        actions: ["rds-db:connect"],
-        resources: [
-          `arn:${partition}:rds-db:${region}:${account}:dbuser:${s.ref("aws_db_instance", "database/instance", "resource_id")}/app_user`,
-        ],
-      },
-    ]);
+    const users = [...new Set(throughProxy().map(({ dbUser }) => dbUser!))];
+    expect(users).toEqual(expect.arrayContaining(["app_user", "ingest"]));
+    expect(policies.map(([path]) => path).sort()).toEqual(users.map((user) => `database-proxy/role/rds-connect-${user}`).sort());
+    for (const user of users) {
+      expect(s.data("aws_iam_policy_document", `database-proxy/role/rds-connect-${user}-document`).statement).toEqual([
+        {
+          sid: "ConnectAsDbUser",
+          actions: ["rds-db:connect"],
+          resources: [
+            `arn:${partition}:rds-db:${region}:${account}:dbuser:${s.ref("aws_db_instance", "database/instance", "resource_id")}/${user}`,
+          ],
+        },
+      ]);
+    }
     expect(Object.keys(s.all("aws_iam_role_policy_attachment")).filter((path) => path.startsWith("database-proxy/"))).toEqual([]);
   });
 
@@ -115,16 +121,18 @@ describe("RDS Proxy, on", () => {
     );
   });
 
-  it("lets MySQL flow API and ingest functions -> proxy -> instance, and the migrate function -> instance, nothing else", () => {
-    expect(s.rulesOf("ingress", proxyGroup)).toEqual([
-      mysqlRule(proxyGroup, apiGroup, "MySQL from Lambda lambda-rds-iam-dev-api"),
-      mysqlRule(proxyGroup, ingestGroup, "MySQL from Lambda lambda-rds-iam-dev-ingest"),
-    ]);
+  it("lets MySQL flow from each function that connects through the proxy -> proxy -> instance, and the migrate function -> instance, nothing else", () => {
+    expect(throughProxy().map(({ group }) => group)).toEqual(expect.arrayContaining([apiGroup, ingestGroup]));
+    expect(byDescription(s.rulesOf("ingress", proxyGroup))).toEqual(
+      byDescription(throughProxy().map(({ group, name }) => mysqlRule(proxyGroup, group, `MySQL from Lambda ${name}`))),
+    );
     expect(s.rulesOf("egress", proxyGroup)).toEqual([mysqlRule(proxyGroup, databaseGroup, "MySQL to the database")]);
-    expect(s.rulesOf("ingress", databaseGroup)).toEqual([
-      mysqlRule(databaseGroup, proxyGroup, "MySQL from RDS Proxy lambda-rds-iam-dev"),
-      mysqlRule(databaseGroup, migrateGroup, "MySQL from Lambda lambda-rds-iam-dev-migrate"),
-    ]);
+    expect(byDescription(s.rulesOf("ingress", databaseGroup))).toEqual(
+      byDescription([
+        mysqlRule(databaseGroup, proxyGroup, "MySQL from RDS Proxy lambda-rds-iam-dev"),
+        mysqlRule(databaseGroup, migrateGroup, "MySQL from Lambda lambda-rds-iam-dev-migrate"),
+      ]),
+    );
     expect(s.rulesOf("egress", apiGroup)).toContainEqual(mysqlRule(apiGroup, proxyGroup, "MySQL to RDS Proxy lambda-rds-iam-dev"));
     expect(s.rulesOf("egress", apiGroup).filter((rule) => rule.referenced_security_group_id === databaseGroup)).toEqual([]);
   });
@@ -150,18 +158,19 @@ describe("direct-path sizing", () => {
     expect(maxConnections("db.x2g.large")).toBeUndefined();
   });
 
-  it("refuses a reserved concurrency the class cannot serve on the direct path, naming both numbers, unless the proxy is on", () => {
-    const input = { ...MINIMAL, function: { reservedConcurrency: 68 } };
+  it("refuses reserved concurrency the class cannot serve on the direct path, summed over every function and naming the numbers, unless the proxy is on", () => {
+    const declared = parseStackConfig(MINIMAL, "test").functions;
+    const others = declared.filter((fn) => fn.name !== "api").reduce((sum, fn) => sum + fn.reservedConcurrency, 0);
+    const input = { ...MINIMAL, functions: { api: { reservedConcurrency: 68 - others } } };
     expect(() => parseStackConfig(input, "test")).toThrow(ConfigError);
     expect(() => parseStackConfig(input, "test")).toThrow(
-      "function.reservedConcurrency: is 68, but db.t4g.micro (max_connections about 85) serves at most 67 environments on the direct path; lower it, choose a larger database.instanceClass, or turn on database.proxy",
+      /^Invalid configuration[\s\S]*functions: reserve 68 environments together \(.*\), but db\.t4g\.micro \(max_connections about 85\) serves at most 67 on the direct path; lower their reservedConcurrency, choose a larger database\.instanceClass, or turn on database\.proxy/,
     );
-    expect(parseStackConfig({ ...input, function: { reservedConcurrency: 67 } }, "test").function.reservedConcurrency).toBe(67);
+    expect(() => parseStackConfig({ ...input, functions: { api: { reservedConcurrency: 67 - others } } }, "test")).not.toThrow();
     expect(parseStackConfig({ ...input, database: { proxy: true } }, "test").database.proxy).toBe(true);
-    expect(
-      parseStackConfig({ ...input, database: { instanceClass: "db.x2g.large" }, alarms: { maxConnections: 2000 } }, "test").function
-        .reservedConcurrency,
-    ).toBe(68);
+    expect(() =>
+      parseStackConfig({ ...input, database: { instanceClass: "db.x2g.large" }, alarms: { maxConnections: 2000 } }, "test"),
+    ).not.toThrow();
   });
 
   it("is the table the README shows", () => {

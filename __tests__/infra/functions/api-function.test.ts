@@ -109,9 +109,9 @@ describe("ApiFunction", () => {
     expect(s.rulesOf("ingress", functionGroup)).toEqual([]);
   });
 
-  it("opens HTTPS only to the destinations function.httpsEgress names: gateway endpoints by prefix list, the internet through the NAT", () => {
+  it("opens HTTPS only to the destinations the function's httpsEgress names: gateway endpoints by prefix list, the internet through the NAT", () => {
     const https = (extra: Record<string, string>) => ({ ip_protocol: "tcp", from_port: 443, to_port: 443, ...extra });
-    const gateways = synthStack({ function: { httpsEgress: ["s3", "dynamodb"] } });
+    const gateways = synthStack({ functions: { api: { httpsEgress: ["s3", "dynamodb"] } } });
     const group = gateways.ref("aws_security_group", "api/security-group", "id");
     expect(gateways.resource("aws_vpc_security_group_egress_rule", "api/egress-s3")).toEqual({
       security_group_id: group,
@@ -125,7 +125,7 @@ describe("ApiFunction", () => {
     });
     expect(gateways.rulesOf("egress", group).filter((rule) => rule.cidr_ipv4)).toEqual([]);
 
-    const internet = synthStack({ function: { httpsEgress: ["internet"] } });
+    const internet = synthStack({ functions: { api: { httpsEgress: ["internet"] } } });
     const internetGroup = internet.ref("aws_security_group", "api/security-group", "id");
     expect(internet.resource("aws_vpc_security_group_egress_rule", "api/egress-internet")).toEqual({
       security_group_id: internetGroup,
@@ -140,7 +140,7 @@ describe("ApiFunction", () => {
   });
 
   it("deploys the bundle zip with its SHA-256 as source_code_hash, under a content-addressed asset path", () => {
-    const { bundle } = s.stack.api;
+    const { bundle } = s.stack.functions.api;
     const zip = readFileSync(bundle.zipPath);
     expect(fn.source_code_hash).toBe(createHash("sha256").update(zip).digest("base64"));
     expect(fn.filename).toMatch(new RegExp(`^assets/[^/]+/${createHash("sha256").update(zip).digest("hex")}/api\\.zip$`));
@@ -148,7 +148,7 @@ describe("ApiFunction", () => {
 });
 
 describe("Function bundle", () => {
-  const options = { source: "api", runtime: "nodejs22.x" } as const;
+  const options = { source: "functions/api", runtime: "nodejs22.x" } as const;
   const first = bundleFunction({ ...options, projectRoot, reuseCached: false });
   const firstZip = readFileSync(first.zipPath);
 
@@ -191,8 +191,8 @@ describe("Function bundle", () => {
   });
 
   it("fails with the fix when the source directory does not exist", () => {
-    expect(() => bundleFunction({ ...options, source: "missing", projectRoot })).toThrow(
-      /function source "missing": .*functions\/missing\/index\.ts does not exist; set function\.source/,
+    expect(() => bundleFunction({ ...options, source: "functions/missing", projectRoot })).toThrow(
+      /function source "functions\/missing": .*functions\/missing\/index\.ts does not exist; set the function's source/,
     );
   });
 });

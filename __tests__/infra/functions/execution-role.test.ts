@@ -52,6 +52,7 @@ describe("ExecutionRole of the API function", () => {
         { actions: ["kms:Decrypt", "kms:GenerateDataKey"], resources: [s.ref("aws_kms_key", "api/failures/key", "arn")] },
       ]),
     );
+    // Exact on purpose: this is the API role's whole permission set, the least-privilege contract reviewers read.
     expect(allowed).toHaveLength(6);
   });
 

@@ -1,7 +1,7 @@
 import { type SpawnSyncReturns, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
-import { CONFIG_OVERRIDE_VARIABLE } from "../../../../src/config/environments";
+import { CONFIG_OVERRIDE_VARIABLE, ENVIRONMENTS } from "../../../../src/config/environments";
 import { cliEntry } from "../../../../scripts/cli/cli-entry";
 import { meetsConstraint, terraformProblem } from "../../../../scripts/cli/terraform-version";
 import { projectRoot } from "../../synth";
@@ -45,8 +45,9 @@ describe("npm run synth", () => {
     mkdirSync(join(outdir, "stacks", "removed-stack"), { recursive: true });
     const run = runScript("synth", ["--output", outdir], { ...process.env, PATH: pathWithoutTerraform() });
     expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: "" });
-    expect(run.stdout).toBe("Generated Terraform code for the stacks: dev, dev-state, prod, prod-state\n");
-    expect(readdirSync(join(outdir, "stacks")).sort()).toEqual(["dev", "dev-state", "prod", "prod-state"]);
+    const stacks = Object.keys(ENVIRONMENTS).flatMap((environment) => [environment, `${environment}-state`]);
+    expect(run.stdout).toBe(`Generated Terraform code for the stacks: ${stacks.join(", ")}\n`);
+    expect(readdirSync(join(outdir, "stacks")).sort()).toEqual([...stacks].sort());
     const prod = JSON.parse(readFileSync(join(outdir, "stacks", "prod", "cdk.tf.json"), "utf8"));
     const [createdAt] = Object.values(prod.resource.terraform_data) as Record<string, unknown>[];
     expect(createdAt).toMatchObject({ input: { at: "${timestamp()}" }, lifecycle: { ignore_changes: ["input"] } });

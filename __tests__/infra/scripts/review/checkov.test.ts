@@ -2,10 +2,11 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { judge, parseExceptions, resourcesOf, scannableCopy, unusedExceptions } from "../../../../scripts/review/checkov";
+import { ENVIRONMENTS } from "../../../../src/config/environments";
 import { projectRoot } from "../../synth";
 import { tempDir } from "../../temp";
 
-const STACKS = ["dev", "dev-state", "prod", "prod-state"];
+const STACKS = Object.keys(ENVIRONMENTS).flatMap((environment) => [environment, `${environment}-state`]);
 
 /** Synthesized stacks as cdktf writes them, with the required_version checkov #7454 trips over. */
 function stacksDir(): string {

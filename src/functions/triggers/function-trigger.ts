@@ -1,0 +1,43 @@
+import type { ITerraformDependable } from "cdktf";
+import type { FunctionTrigger as TriggerConfig } from "../../config/function-schema";
+import type { DataBucket } from "../../storage/data-bucket";
+import type { HttpsDestination } from "../function-props";
+import type { VpcFunction } from "../vpc-function";
+import { InvokeTrigger } from "./invoke-trigger";
+import { S3ObjectsTrigger } from "./s3-objects-trigger";
+
+/**
+ * What starts a function, wired like aws-cdk-lib's event sources: the trigger's resources are made in the
+ * function's own scope (so their Terraform addresses are the function's), in two steps around its creation.
+ */
+export interface FunctionTrigger {
+  /** Where the function must open HTTPS connections to take what the trigger hands it. */
+  readonly httpsEgress: readonly HttpsDestination[];
+  /** Names of what the trigger hands the function, for its environment; never secrets. */
+  readonly environment: Readonly<Record<string, string>>;
+  /** Grants the function's role what the trigger hands it; runs before the function exists, which waits for the result. */
+  grant(fn: VpcFunction): ITerraformDependable[];
+  /** Connects the source to the function, once the function exists. */
+  bind(fn: VpcFunction): void;
+}
+
+/** What the service offers triggers: the function's name (its ARN is built before it exists) and the data bucket. */
+export interface TriggerContext {
+  readonly functionName: string;
+  readonly dataBucket: DataBucket;
+}
+
+/** The trigger of a declared kind; a new kind of src/config/function-schema.ts does not compile until it has a case here. */
+export function triggerFor(config: TriggerConfig, context: TriggerContext): FunctionTrigger {
+  switch (config.kind) {
+    case "invoke":
+      return new InvokeTrigger();
+    case "s3-objects":
+      return new S3ObjectsTrigger({ ...config, ...context });
+    default:
+      return config satisfies never;
+  }
+}
+
+/** Whether callers invoke the function themselves, and so are offered its invoke policy (src/functions/invoke-policy.ts). */
+export const callersInvoke = (config: TriggerConfig): boolean => config.kind === "invoke";
