@@ -1,5 +1,3 @@
-import { createAppUserStatement } from "../functions/migrate/bootstrap";
-import { PURGE_GRANTS } from "../functions/purge/purge";
 import type { Harness } from "./mariadb";
 
 /**
@@ -26,20 +24,6 @@ export async function loadPurgeItems(h: Harness, rows: number = PURGE_ITEMS.rows
         tuples.push(`('${idOf(n)}', '{"n": ${n}}', ${isExpired(n) ? "NOW(3) - INTERVAL 100 DAY" : "NOW(3)"})`);
       }
       await connection.query(`INSERT INTO ??.items (id, data, updated_at) VALUES ${tuples.join(", ")}`, [h.database]);
-    }
-  } finally {
-    await connection.end();
-  }
-}
-
-/** Creates the purge job's user as the bootstrap creates users (the front logs it in with IAM tokens), with PURGE_GRANTS only. */
-export async function grantPurgeUser(h: Harness, user: string): Promise<void> {
-  const connection = await h.adminConnection();
-  try {
-    const create = createAppUserStatement(user, h.appUserAuthentication);
-    await connection.query(create.sql, create.values);
-    for (const { table, privileges } of PURGE_GRANTS) {
-      await connection.query(`GRANT ${privileges} ON ??.?? TO ?@'%'`, [h.database, table, user]);
     }
   } finally {
     await connection.end();

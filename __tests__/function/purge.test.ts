@@ -1,9 +1,10 @@
 import { type Harness, startHarness } from "../../harness/mariadb";
 import { captureLogLines } from "../../harness/logs";
 import { bootstrapHarness } from "../../harness/migrations";
-import { grantPurgeUser, loadPurgeItems, PURGE_ITEMS } from "../../harness/purge-items";
+import { loadPurgeItems, PURGE_ITEMS } from "../../harness/purge-items";
 import { deleteItem, putItem } from "../../functions/api/items";
-import { closeDatabase, handler } from "../../functions/purge/index";
+import { closeDatabase, handler, retentionDaysOf } from "../../functions/purge/index";
+import { SERVICE_FUNCTIONS } from "../../src/config/functions";
 import {
   CHUNK_TARGET_MS,
   JOB,
@@ -20,15 +21,18 @@ import { settingsFromEnvironment } from "../../functions/shared/database-setting
 let h: Harness;
 const logLines: string[] = [];
 const RETENTION_DAYS = 30;
+/** What the schedule sends (trigger.input), with the retention the items are made for. */
+const EVENT = { retentionDays: RETENTION_DAYS };
+const PURGE_USER = SERVICE_FUNCTIONS.purge.database.user;
 const { rows: ROWS, idOf, isExpired } = PURGE_ITEMS;
 const EXPIRED = Array.from({ length: ROWS }, (_, n) => n).filter(isExpired).length;
 
 beforeAll(async () => {
   h = await startHarness();
+  // The declared users with their declared grants (src/config/functions.ts), the purge's among them.
   await bootstrapHarness(h);
-  await grantPurgeUser(h, "purge");
   for (const name of ["AWS_SESSION_TOKEN", "AWS_PROFILE", "DB_TLS_CA_FILE"]) delete process.env[name];
-  Object.assign(process.env, h.env, { DB_USER: "purge", RETENTION_DAYS: String(RETENTION_DAYS) });
+  Object.assign(process.env, h.env, { DB_USER: PURGE_USER });
   captureLogLines(logLines);
 });
 
@@ -78,7 +82,7 @@ describe(`purge of expired items, ${ROWS} rows on the MariaDB harness, as its ow
 
   it("stops a run before its deadline at a chunk's end, resumes there on the next run and finishes; a third run changes nothing", async () => {
     const sessionsBefore = h.sessions().length;
-    const cut = await handler({}, contextCutAfter("cut", 3));
+    const cut = await handler(EVENT, contextCutAfter("cut", 3));
     expect(cut).toMatchObject({ outcome: "stopped-early", passesFinished: 0, resumed: false, chunks: 3 });
     expect(cut.rowsExamined).toBeLessThan(ROWS);
     // Every chunk is committed with the checkpoint at its last key: what was examined is exactly what was purged.
@@ -86,7 +90,7 @@ describe(`purge of expired items, ${ROWS} rows on the MariaDB harness, as its ow
     const examinedExpired = Array.from({ length: cut.rowsExamined }, (_, n) => n).filter(isExpired).length;
     expect(cut.rowsChanged).toBe(examinedExpired);
 
-    const resumed = await handler({}, contextOf("resumed", FIFTEEN_MINUTES));
+    const resumed = await handler(EVENT, contextOf("resumed", FIFTEEN_MINUTES));
     expect(resumed).toMatchObject({ outcome: "finished", passesFinished: 1, resumed: true, passStartedAt: cut.passStartedAt });
     expect(resumed.rowsExamined).toBe(ROWS - cut.rowsExamined);
     expect(cut.rowsChanged + resumed.rowsChanged).toBe(EXPIRED);
@@ -99,7 +103,7 @@ describe(`purge of expired items, ${ROWS} rows on the MariaDB harness, as its ow
     });
 
     const [before] = await h.admin(`CHECKSUM TABLE \`${h.database}\`.items`);
-    const again = await handler({}, contextOf("again", FIFTEEN_MINUTES));
+    const again = await handler(EVENT, contextOf("again", FIFTEEN_MINUTES));
     expect(again).toMatchObject({ outcome: "finished", resumed: false, rowsExamined: ROWS - EXPIRED, rowsChanged: 0 });
     expect(await h.admin(`CHECKSUM TABLE \`${h.database}\`.items`)).toEqual([before]);
 
@@ -115,7 +119,7 @@ describe(`purge of expired items, ${ROWS} rows on the MariaDB harness, as its ow
     const sessions = h
       .sessions()
       .slice(sessionsBefore)
-      .filter((session) => session.user === "purge");
+      .filter((session) => session.user === PURGE_USER);
     expect(sessions.length).toBeGreaterThan(0);
     for (const session of sessions) expect(session.pins).toEqual([]);
   });
@@ -171,7 +175,9 @@ describe(`purge of expired items, ${ROWS} rows on the MariaDB harness, as its ow
 
   it("makes an API writing just ahead of it wait on no lock longer than one of its chunks, and purges nothing the API wrote", async () => {
     const callers = [0, 1, 2, 3];
-    const apis = callers.map(() => new DatabaseClient(settingsFromEnvironment({ ...process.env, DB_USER: "app_user" })));
+    const apis = callers.map(
+      () => new DatabaseClient(settingsFromEnvironment({ ...process.env, DB_USER: SERVICE_FUNCTIONS.api.database.user })),
+    );
     await h.admin("FLUSH STATUS");
     const waitsBefore = await status("Innodb_row_lock_waits");
     let done = false;
@@ -194,7 +200,7 @@ describe(`purge of expired items, ${ROWS} rows on the MariaDB harness, as its ow
       }
     };
     const working = callers.map(caller);
-    const run = await handler({}, contextOf("alongside", FIFTEEN_MINUTES)).finally(() => (done = true));
+    const run = await handler(EVENT, contextOf("alongside", FIFTEEN_MINUTES)).finally(() => (done = true));
     await Promise.all(working);
     await Promise.all(apis.map((api) => api.end()));
 
@@ -207,20 +213,21 @@ describe(`purge of expired items, ${ROWS} rows on the MariaDB harness, as its ow
     for (const id of written) expect(left.has(id)).toBe(true);
   });
 
-  it("refuses to run without a valid RETENTION_DAYS, naming the variable, and logs the failed run", async () => {
-    await closeDatabase();
-    const retention = process.env.RETENTION_DAYS;
-    process.env.RETENTION_DAYS = "thirty";
-    try {
-      await expect(handler({}, contextOf("misconfigured", FIFTEEN_MINUTES))).rejects.toThrow(
-        'environment variable RETENTION_DAYS is "thirty"; the stack sets it to a whole number of days, 1 or more',
+  it("refuses an event without a valid retentionDays, naming it and what the schedule sends, and logs the failed run", async () => {
+    for (const [requestId, event] of [
+      ["none", {}],
+      ["words", { retentionDays: "thirty" }],
+      ["zero", { retentionDays: 0 }],
+    ] as const) {
+      await expect(handler(event, contextOf(requestId, FIFTEEN_MINUTES))).rejects.toThrow(
+        `the event's retentionDays is ${JSON.stringify((event as { retentionDays?: unknown }).retentionDays)}; the schedule sends { "retentionDays": <whole number of days, 1 or more> } (trigger.input)`,
       );
-    } finally {
-      process.env.RETENTION_DAYS = retention;
     }
-    expect(summaries()).toEqual([
-      expect.objectContaining({ level: "error", requestId: "misconfigured", outcome: "failed", error: "Error" }),
-    ]);
+    expect(summaries()).toEqual(
+      ["none", "words", "zero"].map((requestId) =>
+        expect.objectContaining({ level: "error", requestId, outcome: "failed", error: "Error" }),
+      ),
+    );
     expect(await ids()).toHaveLength(ROWS);
   });
 });
@@ -238,5 +245,12 @@ describe("nextChunkRows", () => {
       }
     }
     expect(nextChunkRows(1000, 10, 100)).toBe(100);
+  });
+});
+
+describe("the purge's declaration", () => {
+  it("has its schedule send the event the handler reads", () => {
+    const { trigger } = SERVICE_FUNCTIONS.purge;
+    expect(retentionDaysOf(trigger.input)).toBe(trigger.input.retentionDays);
   });
 });

@@ -142,7 +142,11 @@ export async function decide(request: Request, identity: IamPolicy[], boundary?:
         principal: request.principal,
         action: request.action,
         resource: { resource: request.resource, accountId: AWS.accountId },
-        contextVariables: request.context ?? {},
+        // AWS puts the caller's ARN (a role's, for its sessions) into every request it authorizes.
+        contextVariables: {
+          ...(request.principal.startsWith("arn:") ? { "aws:PrincipalArn": request.principal } : {}),
+          ...request.context,
+        },
       },
       identityPolicies: identity.map((policy, index) => ({ name: `identity-${index}`, policy })),
       permissionBoundaryPolicies: boundary ? [{ name: "boundary", policy: boundary }] : undefined,

@@ -19,28 +19,28 @@ export async function closeDatabase(): Promise<void> {
   await current?.end();
 }
 
-/** RETENTION_DAYS: items not written for that many days are purged. */
-export function retentionDays(env: Record<string, string | undefined>): number {
-  const days = Number(env.RETENTION_DAYS);
-  if (!env.RETENTION_DAYS || !Number.isInteger(days) || days < 1) {
+/** The schedule's event: `{ "retentionDays": 365 }` (src/config/functions.ts, trigger.input). */
+export function retentionDaysOf(event: unknown): number {
+  const days = (event as { retentionDays?: unknown } | null)?.retentionDays;
+  if (typeof days !== "number" || !Number.isInteger(days) || days < 1) {
     throw new Error(
-      `environment variable RETENTION_DAYS is "${env.RETENTION_DAYS ?? ""}"; the stack sets it to a whole number of days, 1 or more`,
+      `the event's retentionDays is ${JSON.stringify(days)}; the schedule sends { "retentionDays": <whole number of days, 1 or more> } (trigger.input)`,
     );
   }
   return days;
 }
 
 /**
- * The scheduled purge of expired items (purge.ts), whatever the schedule's event holds. Logs one
+ * The scheduled purge of expired items (purge.ts), as old as the event's retentionDays. Logs one
  * summary line per run ("purge run": outcome, rows examined and deleted, chunks, duration); a run that
  * failed logs it at level error and throws, so the invocation counts as an error and is retried.
  */
-export async function handler(_event: unknown, context: Context): Promise<PurgeSummary> {
+export async function handler(event: unknown, context: Context): Promise<PurgeSummary> {
   const requestId = context.awsRequestId;
   try {
     database ??= new DatabaseClient(settingsFromEnvironment(process.env));
     const summary = await purgeExpiredItems(database, {
-      retentionDays: retentionDays(process.env),
+      retentionDays: retentionDaysOf(event),
       runId: requestId,
       remainingMs: () => context.getRemainingTimeInMillis(),
     });

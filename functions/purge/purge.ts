@@ -28,13 +28,6 @@ export const STOP_MARGIN_MS = 5 * 2 * (CONNECT_TIMEOUT_MS + QUERY_TIMEOUT_MS);
 /** How often a run records where it has got to; it also does when it stops and when it finishes. */
 export const CHECKPOINT_INTERVAL_MS = 1_000;
 
-/** What the job's database user needs, per table: to find and delete expired items, and to hold its lease and checkpoint. */
-export const PURGE_GRANTS: readonly { readonly table: string; readonly privileges: string }[] = [
-  { table: "items", privileges: "SELECT, DELETE" },
-  // The lease and checkpoint row exists from the migration on: the job never inserts one.
-  { table: "batch_jobs", privileges: "SELECT, UPDATE" },
-];
-
 export interface PurgeOptions {
   /** Items not written (updated_at) for this many days are deleted. */
   readonly retentionDays: number;

@@ -10,10 +10,11 @@ import { ExecutionEnvironments } from "../../harness/execution-environments";
 import { iamConnection } from "../../harness/iam-connection";
 import { startHarness } from "../../harness/mariadb";
 import { bootstrapHarness } from "../../harness/migrations";
-import { PURGE_ITEMS, grantPurgeUser, loadPurgeItems } from "../../harness/purge-items";
+import { PURGE_ITEMS, loadPurgeItems } from "../../harness/purge-items";
 import { MAX_CHUNK_ROWS, purgeExpiredItems } from "../../functions/purge/purge";
 import { DatabaseClient } from "../../functions/shared/database-client";
 import { settingsFromEnvironment } from "../../functions/shared/database-settings";
+import { SERVICE_FUNCTIONS } from "../../src/config/functions";
 import { percentile } from "./measure";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -24,7 +25,7 @@ const IDLE_MS = 5_000;
 /** Each environment's pause between requests: the same offered load in every phase (a closed loop would take whatever CPU the other side leaves). */
 const PAUSE_MS = 10;
 const RETENTION_DAYS = 30;
-const PURGE_USER = "purge";
+const PURGE_USER = SERVICE_FUNCTIONS.purge.database.user;
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 const load = () => loadavg()[0].toFixed(1);
@@ -71,8 +72,8 @@ async function main(): Promise<void> {
   // The job's client signs its tokens with the harness's credentials, from the environment as in Lambda.
   Object.assign(process.env, h.env);
   const environments = await (async () => {
+    // The declared users with their declared grants, the purge's among them.
     await bootstrapHarness(h);
-    await grantPurgeUser(h, PURGE_USER);
     return ExecutionEnvironments.start(API_ENVIRONMENTS, h.env);
   })();
   const job = new DatabaseClient(settingsFromEnvironment({ ...h.env, DB_USER: PURGE_USER }));

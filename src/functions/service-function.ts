@@ -46,7 +46,12 @@ export class ServiceFunction extends VpcFunction {
   constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
     const { config, network } = props;
     const functionName = `${props.namePrefix}-${config.name}`;
-    const trigger = triggerFor(config.trigger, { functionName, dataBucket: props.dataBucket });
+    const trigger = triggerFor(config.trigger, {
+      functionName,
+      dataBucket: props.dataBucket,
+      namePrefix: props.namePrefix,
+      keyPreventDestroy: props.keyPreventDestroy,
+    });
     super(scope, id, {
       functionName,
       description: `${functionName}: ${config.description}`,

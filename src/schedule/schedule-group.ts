@@ -1,3 +1,4 @@
+import { TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { SchedulerScheduleGroup } from "@cdktf/provider-aws/lib/scheduler-schedule-group";
 
@@ -12,6 +13,12 @@ export interface ScheduleGroupProps {
  */
 export class ScheduleGroup extends Construct {
   readonly group: SchedulerScheduleGroup;
+
+  /** The stack's one group (id "schedules"), made by the first schedule that asks: a stack without schedules has none. */
+  static of(scope: Construct, props: ScheduleGroupProps): ScheduleGroup {
+    const stack = TerraformStack.of(scope);
+    return (stack.node.tryFindChild("schedules") as ScheduleGroup | undefined) ?? new ScheduleGroup(stack, "schedules", props);
+  }
 
   constructor(scope: Construct, id: string, props: ScheduleGroupProps) {
     super(scope, id);

@@ -53,7 +53,7 @@ describe("the function list", () => {
       "a table no migration creates",
       reports({ database: { user: "reports", grants: { audit_log: ["SELECT"] } } }),
       {},
-      "functions.reports.database.grants.audit_log: no migration creates the table audit_log; add a migration under migrations/ that creates it, or grant on one of ingested_keys, ingested_objects, items",
+      "functions.reports.database.grants.audit_log: no migration creates the table audit_log; add a migration under migrations/ that creates it, or grant on one of batch_jobs, ingested_keys, ingested_objects, items",
     ],
     [
       "a privilege MySQL does not have",
@@ -107,7 +107,7 @@ describe("the function list", () => {
       "a trigger of no known kind",
       reports({ trigger: { kind: "queue" } as unknown as FunctionSettings["trigger"] }),
       {},
-      'functions.reports.trigger.kind: must have a kind: "invoke" or "s3-objects"',
+      'functions.reports.trigger.kind: must have a kind: "invoke", "s3-objects" or "schedule"',
     ],
   ])("refuses %s, naming the field and the fix", (_, functions, input, problem) => {
     expect(problemsOf(functions, input)).toContain(problem);

@@ -1,10 +1,13 @@
 import type { ITerraformDependable } from "cdktf";
+import type { Construct } from "constructs";
 import type { FunctionTrigger as TriggerConfig } from "../../config/function-schema";
+import type { AlarmTopic } from "../../monitoring/alarm-topic";
 import type { DataBucket } from "../../storage/data-bucket";
 import type { HttpsDestination } from "../function-props";
 import type { VpcFunction } from "../vpc-function";
 import { InvokeTrigger } from "./invoke-trigger";
 import { S3ObjectsTrigger } from "./s3-objects-trigger";
+import { ScheduleTrigger } from "./schedule-trigger";
 
 /**
  * What starts a function, wired like aws-cdk-lib's event sources: the trigger's resources are made in the
@@ -19,12 +22,17 @@ export interface FunctionTrigger {
   grant(fn: VpcFunction): ITerraformDependable[];
   /** Connects the source to the function, once the function exists. */
   bind(fn: VpcFunction): void;
+  /** Alarms on the source itself, besides those every function has, to the environment's topic (ServiceAlarms). */
+  alarms?(scope: Construct, id: string, props: { readonly topic: AlarmTopic; readonly name: string; readonly fn: VpcFunction }): void;
 }
 
-/** What the service offers triggers: the function's name (its ARN is built before it exists) and the data bucket. */
+/** What the service offers triggers: the function's name (its ARN is built before it exists), the data bucket, the service's name prefix. */
 export interface TriggerContext {
   readonly functionName: string;
   readonly dataBucket: DataBucket;
+  readonly namePrefix: string;
+  /** Terraform refuses any plan that destroys the keys of what the trigger makes. */
+  readonly keyPreventDestroy?: boolean;
 }
 
 /** The trigger of a declared kind; a new kind of src/config/function-schema.ts does not compile until it has a case here. */
@@ -34,6 +42,8 @@ export function triggerFor(config: TriggerConfig, context: TriggerContext): Func
       return new InvokeTrigger();
     case "s3-objects":
       return new S3ObjectsTrigger({ ...config, ...context });
+    case "schedule":
+      return new ScheduleTrigger({ ...config, ...context });
     default:
       return config satisfies never;
   }

@@ -9,9 +9,14 @@ import type { VpcFunction } from "../functions/vpc-function";
 import { FAILURE_RETENTION_SECONDS } from "../functions/failure-queue";
 import { type SenderOnlyQueue, senderOnlyQueue } from "../storage/sender-only-queue";
 import type { ScheduleGroup } from "./schedule-group";
-
-/** Ends the name of every schedule's role: the permissions boundary lets only such roles invoke the service's functions. */
-export const SCHEDULER_ROLE_SUFFIX = "-scheduler";
+import {
+  SCHEDULE_EXPRESSION,
+  SCHEDULE_EXPRESSION_TAKES,
+  SCHEDULE_RANGES,
+  isTimeZone,
+  rateSeconds,
+  scheduleRoleName,
+} from "./schedule-rules";
 
 /** The defaults of a schedule: the configuration schema may take them from here. */
 export const SCHEDULE_DEFAULTS = {
@@ -24,8 +29,8 @@ export const SCHEDULE_DEFAULTS = {
   maxEventAgeSeconds: 3600,
 } as const;
 
-export interface ScheduleTriggerProps {
-  /** Schedule name, e.g. "lambda-rds-iam-dev-purge"; also its role's, and `<name>-dead-letters` its queue's. */
+export interface FunctionScheduleProps {
+  /** Schedule name, the function's, e.g. "lambda-rds-iam-dev-purge": its role is `<name>-scheduler`, its queue `<name>-dead-letters`. */
   readonly name: string;
   readonly group: ScheduleGroup;
   /** The function the schedule invokes, and the only one its role may invoke. */
@@ -40,23 +45,15 @@ export interface ScheduleTriggerProps {
   readonly retryAttempts?: number;
   /** Seconds after which an undelivered invocation goes to the dead-letter queue, 60 to 86,400. @default 3600 */
   readonly maxEventAgeSeconds?: number;
+  /** The event every run gets (JSON): the job's settings. @default "{}" */
+  readonly input?: string;
   /** Terraform refuses any plan that destroys the dead-letter queue's key. @default false */
   readonly keyPreventDestroy?: boolean;
 }
 
-const EXPRESSION = /^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(\S+ \S+ \S+ \S+ \S+ \S+\))$/;
-const RATE = /^rate\((\d+) (minute|hour|day)s?\)$/;
-const UNIT_SECONDS = { minute: 60, hour: 3600, day: 86_400 } as const;
-
-/** Seconds between two runs of a rate() expression; undefined for cron(), whose runs need not be evenly spaced. */
-export function rateSeconds(expression: string): number | undefined {
-  const match = RATE.exec(expression);
-  return match ? Number(match[1]) * UNIT_SECONDS[match[2] as keyof typeof UNIT_SECONDS] : undefined;
-}
-
 /** A prop outside what EventBridge Scheduler takes: names the prop, what it was and what it takes. */
 function refuse(name: string, prop: string, value: unknown, takes: string): never {
-  throw new Error(`ScheduleTrigger ${name}: ${prop} is ${JSON.stringify(value)}; it takes ${takes}`);
+  throw new Error(`FunctionSchedule ${name}: ${prop} is ${JSON.stringify(value)}; it takes ${takes}`);
 }
 
 /**
@@ -65,36 +62,28 @@ function refuse(name: string, prop: string, value: unknown, takes: string): neve
  * function and nothing else; retries, and a dead-letter queue that only that role may send to (its own key,
  * TLS only) for invocations it could not deliver. No resource policy on the function: the role is the grant.
  */
-export class ScheduleTrigger extends Construct {
+export class FunctionSchedule extends Construct {
   readonly schedule: SchedulerSchedule;
   readonly role: IamRole;
   readonly deadLetters: SenderOnlyQueue;
   /** Seconds between two runs when the expression is a rate(). */
   readonly intervalSeconds?: number;
 
-  constructor(scope: Construct, id: string, props: ScheduleTriggerProps) {
+  constructor(scope: Construct, id: string, props: FunctionScheduleProps) {
     super(scope, id);
     const settings = withDefaults(SCHEDULE_DEFAULTS, props);
     const { name, group, function: fn } = props;
-    if (!EXPRESSION.test(props.expression)) {
-      refuse(
-        name,
-        "expression",
-        props.expression,
-        "rate(<n> minutes|hours|days) or cron(<6 fields>), e.g. rate(1 hour) or cron(0 3 * * ? *)",
-      );
+    if (!SCHEDULE_EXPRESSION.test(props.expression)) refuse(name, "expression", props.expression, SCHEDULE_EXPRESSION_TAKES);
+    if (!isTimeZone(settings.timeZone)) refuse(name, "timeZone", settings.timeZone, 'an IANA time zone such as "UTC" or "Europe/Paris"');
+    for (const prop of Object.keys(SCHEDULE_RANGES) as (keyof typeof SCHEDULE_RANGES)[]) {
+      const [min, max] = SCHEDULE_RANGES[prop];
+      const value = settings[prop];
+      if (!Number.isInteger(value) || value < min || value > max) refuse(name, prop, value, `${min} to ${max}`);
     }
-    if (!Intl.supportedValuesOf("timeZone").includes(settings.timeZone) && settings.timeZone !== "UTC") {
-      refuse(name, "timeZone", settings.timeZone, 'an IANA time zone such as "UTC" or "Europe/Paris"');
-    }
-    const whole = (value: number, min: number, max: number) => Number.isInteger(value) && value >= min && value <= max;
-    if (!whole(settings.flexibleWindowMinutes, 0, 1440)) refuse(name, "flexibleWindowMinutes", settings.flexibleWindowMinutes, "0 to 1440");
-    if (!whole(settings.retryAttempts, 0, 185)) refuse(name, "retryAttempts", settings.retryAttempts, "0 to 185");
-    if (!whole(settings.maxEventAgeSeconds, 60, 86_400)) refuse(name, "maxEventAgeSeconds", settings.maxEventAgeSeconds, "60 to 86400");
 
     this.intervalSeconds = rateSeconds(props.expression);
     const context = AwsContext.of(this);
-    const roleName = `${name}${SCHEDULER_ROLE_SUFFIX}`;
+    const roleName = scheduleRoleName(name);
     const roleArn = context.iamArn(`role/${roleName}`);
     this.deadLetters = senderOnlyQueue(this, {
       name: `${name}-dead-letters`,
@@ -144,7 +133,7 @@ export class ScheduleTrigger extends Construct {
       target: {
         arn: fn.arn,
         roleArn: this.role.arn,
-        input: "{}",
+        input: props.input ?? "{}",
         retryPolicy: { maximumRetryAttempts: settings.retryAttempts, maximumEventAgeInSeconds: settings.maxEventAgeSeconds },
         deadLetterConfig: { arn: this.deadLetters.queue.arn },
       },
