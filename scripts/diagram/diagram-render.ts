@@ -19,10 +19,11 @@ const FILLS: Record<NodeKind, string> = {
   key: "#f7e3e3",
   bucket: "#e6f2e6",
   queue: "#fff1d6",
+  schedule: "#efe6f7",
 };
 const EDGE_COLORS: Record<DiagramEdge["kind"], string> = { network: "#1f5fbf", iam: "#b35900", route: "#999999", event: "#7a3db8" };
 const LEGEND =
-  "blue: security groups allow (protocol, port)    orange, dashed: IAM allows (actions)    purple, dotted: events (notifications, failed invocations)    grey: routes";
+  "blue: security groups allow (protocol, port)    orange, dashed: IAM allows (actions)    purple, dotted: events (notifications, schedules, failed invocations)    grey: routes";
 
 // ---- Mermaid ----
 
@@ -41,6 +42,7 @@ const SHAPES: Record<NodeKind, [string, string]> = {
   key: ["[[", "]]"],
   bucket: ["[(", ")]"],
   queue: ["[/", "/]"],
+  schedule: ["([", "])"],
 };
 const ARROWS: Record<DiagramEdge["kind"], string> = { network: "-->", iam: "-.->", route: "==>", event: "--o" };
 
@@ -92,6 +94,7 @@ const DOT_SHAPES: Record<Exclude<NodeKind, "subnet">, string> = {
   key: "shape=note",
   bucket: "shape=cylinder",
   queue: 'shape=box, style="filled,diagonals"',
+  schedule: 'shape=box, style="rounded,filled,dashed"',
 };
 const DOT_EDGE_STYLES: Record<DiagramEdge["kind"], string> = {
   network: ", penwidth=1.4",
