@@ -3,20 +3,14 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { CONFIG_OVERRIDE_VARIABLE, loadStackConfigs } from "../../../src/config/environments";
 import { SERVICE_FUNCTIONS } from "../../../src/config/functions";
-import { ConfigError, type FunctionSettings, parseStackConfig } from "../../../src/config/stack-config";
+import { type FunctionSettings, parseStackConfig } from "../../../src/config/stack-config";
 import { REPORTS_FUNCTION } from "../../fixtures/functions/reports/declaration";
-import { MINIMAL, projectRoot } from "../synth";
+import { MINIMAL, configProblems, projectRoot } from "../synth";
 import { tempDir } from "../temp";
 
 /** Every problem of the minimal configuration with `functions` added to (or over) the declared ones. */
 function problemsOf(functions: Record<string, FunctionSettings>, input: Record<string, unknown> = {}): string[] {
-  try {
-    parseStackConfig({ ...MINIMAL, ...input, functions }, "test");
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error("configuration was accepted");
+  return configProblems({ ...MINIMAL, ...input, functions });
 }
 
 const reports = (changes: Partial<FunctionSettings>): Record<string, FunctionSettings> => ({

@@ -1,9 +1,9 @@
-import { ConfigError, type FunctionSettings, parseStackConfig } from "../../../src/config/stack-config";
+import type { FunctionSettings } from "../../../src/config/stack-config";
 import { SERVICE_FUNCTIONS } from "../../../src/config/functions";
 import { FunctionSchedule, type FunctionScheduleProps } from "../../../src/schedule/function-schedule";
 import { ScheduleGroup } from "../../../src/schedule/schedule-group";
 import { AWS, type IamPolicy, contextOf, decide, managedPoliciesOf, policyOf, resolve, roleOf, sampleOf } from "../iam-simulation";
-import { MINIMAL, serviceStack, synthStack, synthStateStack } from "../synth";
+import { MINIMAL, configProblems, serviceStack, synthStack, synthStateStack } from "../synth";
 
 /** The purge, the service's scheduled function, as declared (src/config/functions.ts), with CI roles. */
 const CI = { ci: { repository: "acme/lambda-rds-iam" } };
@@ -27,15 +27,7 @@ const asPrincipal = (roleArn: string) => ({ "aws:PrincipalArn": roleArn });
 const anyOf = <T>(values: T[]) => ({ asymmetricMatch: (actual: T) => values.includes(actual), toString: () => `one of ${values}` });
 
 /** The configuration's problems when the purge's trigger is `trigger` on top of its declaration. */
-function problemsOf(trigger: Record<string, unknown>): string[] {
-  try {
-    parseStackConfig({ ...MINIMAL, functions: { purge: { trigger } as FunctionSettings } }, "test");
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error("configuration was accepted");
-}
+const problemsOf = (trigger: Record<string, unknown>) => configProblems({ ...MINIMAL, functions: { purge: { trigger } } });
 
 describe("a schedule trigger (the purge's)", () => {
   it("has EventBridge Scheduler invoke the function on its expression, in the service's group, with retries and a dead-letter queue", () => {
