@@ -1,17 +1,7 @@
 import { ConfigError, parseStackConfig } from "../../../src/config/stack-config";
 import { subnetLayout } from "../../../src/network/subnet-layout";
 import { CONFIG_OVERRIDE_VARIABLE, CREDENTIALS_VARIABLE, ENVIRONMENTS, loadStackConfigs } from "../../../src/config/environments";
-import { MINIMAL } from "../synth";
-
-function problemsOf(input: unknown): string[] {
-  try {
-    parseStackConfig(input, "test");
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error("configuration was accepted");
-}
+import { MINIMAL, configProblems as problemsOf } from "../synth";
 
 describe("stack configuration", () => {
   it("fills every documented default for a bare environment", () => {

@@ -112,6 +112,11 @@ describe("ServiceAlarms (dev, defaults)", () => {
       "alarms/ingest/errors",
       "alarms/ingest/failures-queued",
       "alarms/ingest/throttles",
+      "alarms/purge-trigger/dead-letters-queued",
+      "alarms/purge-trigger/unfinished",
+      "alarms/purge/errors",
+      "alarms/purge/failures-queued",
+      "alarms/purge/throttles",
     ]);
   });
 
