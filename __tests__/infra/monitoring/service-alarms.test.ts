@@ -101,8 +101,8 @@ describe("ServiceAlarms (dev, defaults)", () => {
 
   it("has no proxy, so no pinned-sessions alarm; these are all its alarms", () => {
     expect(Object.keys(s.all("aws_cloudwatch_metric_alarm")).sort()).toEqual([
-      "alarms/api-http/latency-p99",
-      "alarms/api-http/server-errors",
+      "alarms/api-trigger/latency-p99",
+      "alarms/api-trigger/server-errors",
       "alarms/api/errors",
       "alarms/api/failures-queued",
       "alarms/api/throttles",
