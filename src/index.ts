@@ -49,6 +49,11 @@ export { type FunctionTrigger, type TriggerContext, triggerFor } from "./functio
 export { InvokeTrigger } from "./functions/triggers/invoke-trigger";
 export { S3ObjectsTrigger, type S3ObjectsTriggerProps } from "./functions/triggers/s3-objects-trigger";
 export { HttpTrigger, type HttpTriggerProps } from "./functions/triggers/http-trigger";
+export { ScheduleTrigger, type ScheduleTriggerProps } from "./functions/triggers/schedule-trigger";
+
+// EventBridge Scheduler: a function run on a schedule, with retries and a dead-letter queue.
+export { FunctionSchedule, type FunctionScheduleProps } from "./schedule/function-schedule";
+export { ScheduleGroup, type ScheduleGroupProps } from "./schedule/schedule-group";
 
 // An HTTP API in front of a function, every route authorized by IAM.
 export { HttpApi, type HttpApiProps } from "./api/http-api";
@@ -70,6 +75,7 @@ export { FunctionAlarms, type FunctionAlarmsProps } from "./monitoring/function-
 export { DatabaseAlarms, type DatabaseAlarmsProps } from "./monitoring/database-alarms";
 export { ProxyAlarms, type ProxyAlarmsProps } from "./monitoring/proxy-alarms";
 export { HttpApiAlarms, type HttpApiAlarmsProps } from "./monitoring/http-api-alarms";
+export { ScheduleAlarms, type ScheduleAlarmsProps, type JobSummaryLine } from "./monitoring/schedule-alarms";
 
 // IAM: the permissions boundary on every role of a scope, and the CI roles.
 export { PermissionsBoundary } from "./iam/permissions-boundary";

@@ -133,7 +133,8 @@ describe("bootstrap against a real MariaDB", () => {
       "0001_create_items.sql",
       "0002_create_ingested_objects.sql",
       "0003_create_ingested_keys.sql",
+      "0004_create_batch_jobs.sql",
     ]);
-    expect(await tables()).toEqual(["ingested_keys", "ingested_objects", "items", "schema_grantees", "schema_migrations"]);
+    expect(await tables()).toEqual(["batch_jobs", "ingested_keys", "ingested_objects", "items", "schema_grantees", "schema_migrations"]);
   });
 });

@@ -61,7 +61,9 @@ describe("on the direct path", () => {
     const refused = storm.filter((invocation) => !succeeded(invocation));
     // How many get in at once depends on how fast this machine finishes 40 TLS logins (none did at a load
     // average of 30); that every one gets in is asserted below, after Lambda-style retries.
-    expect(storm.filter(succeeded).length).toBeLessThanOrEqual(MAX_CONNECTIONS);
+    // The server's own count, not the successes: a storm slower than wait_timeout frees reaped connections to later
+    // environments, and 11 of 40 got in under load (the admin's session is the +1).
+    expect(Number((await h.admin("SHOW GLOBAL STATUS LIKE 'Max_used_connections'"))[0].Value)).toBeLessThanOrEqual(MAX_CONNECTIONS + 1);
     for (const invocation of refused) {
       expect(invocation.error).toEqual({
         name: "DatabaseUnavailableError",

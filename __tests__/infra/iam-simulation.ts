@@ -54,6 +54,7 @@ const ATTRIBUTES: Record<string, (resource: Block, id: string) => string> = {
   "aws_lambda_function.arn": (r) => arn("lambda", AWS.region, `function:${r.function_name}`),
   "aws_lambda_function.function_name": (r) => r.function_name,
   "aws_s3_bucket.arn": (r) => `arn:${AWS.partition}:s3:::${r.bucket}`,
+  "aws_scheduler_schedule_group.arn": (r) => arn("scheduler", AWS.region, `schedule-group/${r.name}`),
   "aws_sqs_queue.arn": (r) => arn("sqs", AWS.region, r.name),
 };
 const DATA: Record<string, string> = {
@@ -142,12 +143,13 @@ export interface Request {
 }
 
 /**
- * What IAM decides for `request` made by a principal holding `identity` (and bounded by `boundary`).
+ * What IAM decides for `request` made by a principal holding `identity` (and bounded by `boundary`), on a
+ * resource whose own policy is `resourcePolicy` (a queue's, a role's trust policy) when given.
  * A request on "*" is allowed only if it is allowed on every resource: the engine answers per resource
  * pattern of the policies that match, and each must be "*" itself. Fails on anything the engine does not understand, and on context keys the action does not have
  * (a condition on such a key would never be met in AWS, so a test passing it would prove nothing).
  */
-export async function decide(request: Request, identity: IamPolicy[], boundary?: IamPolicy): Promise<Decision> {
+export async function decide(request: Request, identity: IamPolicy[], boundary?: IamPolicy, resourcePolicy?: IamPolicy): Promise<Decision> {
   if (request.resource !== "*" && request.resource.includes("*"))
     throw new Error(`${request.action}: ask about a concrete resource, not ${request.resource}`);
   const result = await runSimulation(
@@ -156,12 +158,16 @@ export async function decide(request: Request, identity: IamPolicy[], boundary?:
         principal: request.principal,
         action: request.action,
         resource: { resource: request.resource, accountId: AWS.accountId },
-        contextVariables: request.context ?? {},
+        // AWS puts the caller's ARN (a role's, for its sessions) into every request it authorizes.
+        contextVariables: {
+          ...(request.principal.startsWith("arn:") ? { "aws:PrincipalArn": request.principal } : {}),
+          ...request.context,
+        },
       },
       identityPolicies: identity.map((policy, index) => ({ name: `identity-${index}`, policy })),
       permissionBoundaryPolicies: boundary ? [{ name: "boundary", policy: boundary }] : undefined,
       // The service's key policies leave the decision to IAM policies of the account, as the default key policy does.
-      resourcePolicy: request.action.startsWith("kms:") ? KEY_POLICY_DEFERRING_TO_IAM : undefined,
+      resourcePolicy: resourcePolicy ?? (request.action.startsWith("kms:") ? KEY_POLICY_DEFERRING_TO_IAM : undefined),
       serviceControlPolicies: [],
       resourceControlPolicies: [],
     },

@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ENVIRONMENTS, loadStackConfigs, parseServiceConfig } from "../../src/config/environments";
-import type { StackConfig, StackConfigInput } from "../../src/config/stack-config";
+import { ConfigError, type StackConfig, type StackConfigInput } from "../../src/config/stack-config";
 import type { ServiceStack } from "../../src/service-stack";
 import type { StateStack } from "../../src/state/state-stack";
 import { SYNTH_CACHE_VARIABLE } from "./synth-cache";
@@ -28,6 +28,17 @@ export function checkout(): string {
     symlinkSync(join(projectRoot, "node_modules", name), join(root, "node_modules", name));
   }
   return root;
+}
+
+/** What the configuration schema says is wrong with `input`, field by field; throws if it accepts it. */
+export function configProblems(input: unknown): string[] {
+  try {
+    parseServiceConfig(input, "test");
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error("configuration was accepted");
 }
 
 /** The least a stack configuration needs; everything else takes its default (the dev shape). */

@@ -24,7 +24,8 @@ export type NodeKind =
   | "bucket"
   | "queue"
   | "api"
-  | "api-caller";
+  | "api-caller"
+  | "schedule";
 
 export interface DiagramNode {
   id: string;
@@ -244,8 +245,8 @@ class DiagramBuilder {
   }
 
   /**
-   * The stack's buckets and queues, outside the VPC; a function's failed invocations to its queue and a
-   * bucket's notifications to the function they invoke; the gateway endpoint's route to the buckets of its service.
+   * The stack's buckets, queues and schedules, outside the VPC; a function's failed invocations to its queue, a
+   * bucket's notifications and a schedule to the function they invoke; the gateway endpoint's route to the buckets of its service.
    */
   bucketsAndQueues(): void {
     for (const bucket of this.stack.ofType("aws_s3_bucket"))
@@ -268,6 +269,18 @@ class DiagramBuilder {
         const label = [list(target.events).join(", "), target.filter_prefix ? `${target.filter_prefix}*` : ""].filter(Boolean).join(" ");
         if (bucket && fn) this.edges.push({ from: idOf(bucket), to: idOf(fn), kind: "event", label });
       }
+    }
+    // A schedule invokes its function, and leaves what it could not deliver in its dead-letter queue.
+    for (const schedule of this.stack.ofType("aws_scheduler_schedule")) {
+      const { schedule_expression: expression, target } = schedule.block as {
+        schedule_expression: string;
+        target: { arn: string; dead_letter_config?: { arn: string } };
+      };
+      this.outside(idOf(schedule), "schedule", ["EventBridge schedule", String(schedule.block.name)], schedule);
+      const fn = this.referenced(target.arn);
+      if (fn) this.edges.push({ from: idOf(schedule), to: idOf(fn), kind: "event", label: expression });
+      const deadLetters = this.referenced(target.dead_letter_config?.arn);
+      if (deadLetters) this.edges.push({ from: idOf(schedule), to: idOf(deadLetters), kind: "event", label: "undelivered" });
     }
     for (const endpoint of this.stack.ofType("aws_vpc_endpoint").filter((candidate) => candidate.block.vpc_endpoint_type === "Gateway")) {
       const reached = serviceOf(endpoint) === "s3" ? this.stack.ofType("aws_s3_bucket") : [];

@@ -21,10 +21,11 @@ const FILLS: Record<NodeKind, string> = {
   queue: "#fff1d6",
   api: "#efe6f7",
   "api-caller": "#f7e3e3",
+  schedule: "#efe6f7",
 };
 const EDGE_COLORS: Record<DiagramEdge["kind"], string> = { network: "#1f5fbf", iam: "#b35900", route: "#999999", event: "#7a3db8" };
 const LEGEND =
-  "blue: security groups allow (protocol, port)    orange, dashed: IAM allows (actions)    purple, dotted: events (notifications, failed invocations)    grey: routes";
+  "blue: security groups allow (protocol, port)    orange, dashed: IAM allows (actions)    purple, dotted: events (notifications, schedules, failed invocations)    grey: routes";
 
 // ---- Mermaid ----
 
@@ -45,6 +46,7 @@ const SHAPES: Record<NodeKind, [string, string]> = {
   queue: ["[/", "/]"],
   api: ["[[", "]]"],
   "api-caller": ["[", "]"],
+  schedule: ["([", "])"],
 };
 const ARROWS: Record<DiagramEdge["kind"], string> = { network: "-->", iam: "-.->", route: "==>", event: "--o" };
 
@@ -98,6 +100,7 @@ const DOT_SHAPES: Record<Exclude<NodeKind, "subnet">, string> = {
   queue: 'shape=box, style="filled,diagonals"',
   api: 'shape=box, style="filled,bold"',
   "api-caller": "shape=note",
+  schedule: 'shape=box, style="rounded,filled,dashed"',
 };
 const DOT_EDGE_STYLES: Record<DiagramEdge["kind"], string> = {
   network: ", penwidth=1.4",

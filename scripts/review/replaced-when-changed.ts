@@ -83,6 +83,8 @@ export const REPLACED_WHEN_CHANGED: Record<string, readonly string[]> = {
   aws_s3_bucket_public_access_block: ["bucket"],
   aws_s3_bucket_server_side_encryption_configuration: ["bucket", "expected_bucket_owner"],
   aws_s3_bucket_versioning: ["bucket", "expected_bucket_owner"],
+  aws_scheduler_schedule: ["name", "name_prefix", "group_name"],
+  aws_scheduler_schedule_group: ["name", "name_prefix"],
   aws_secretsmanager_secret: ["name", "name_prefix"],
   aws_security_group: ["name", "name_prefix", "description", "vpc_id"],
   aws_security_group_rule: [

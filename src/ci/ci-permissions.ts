@@ -267,6 +267,15 @@ export const TYPE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
   aws_s3_bucket_public_access_block: { read: ["s3:GetBucketPublicAccessBlock"], write: ["s3:PutBucketPublicAccessBlock"] },
   aws_s3_bucket_server_side_encryption_configuration: { read: ["s3:GetEncryptionConfiguration"], write: ["s3:PutEncryptionConfiguration"] },
   aws_s3_bucket_versioning: { read: ["s3:GetBucketVersioning"], write: ["s3:PutBucketVersioning"] },
+  aws_scheduler_schedule: {
+    read: ["scheduler:GetSchedule"],
+    write: ["scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"],
+    passRoleTo: ["scheduler.amazonaws.com"],
+  },
+  aws_scheduler_schedule_group: {
+    read: ["scheduler:GetScheduleGroup", "scheduler:ListTagsForResource"],
+    write: ["scheduler:CreateScheduleGroup", "scheduler:DeleteScheduleGroup", "scheduler:TagResource", "scheduler:UntagResource"],
+  },
   aws_sns_topic: {
     read: ["sns:GetTopicAttributes", "sns:ListTagsForResource"],
     write: ["sns:CreateTopic", "sns:SetTopicAttributes", "sns:DeleteTopic", "sns:TagResource", "sns:UntagResource"],

@@ -134,8 +134,11 @@ export class CiRoles extends Construct {
     const iamWrites = needed.write.filter(isIam);
     const serviceRoles = iamArn(`role/${props.serviceNamePrefix}-*`);
     const withBoundary = { test: "StringEquals", variable: "iam:PermissionsBoundary", values: [props.serviceRoleBoundary] };
-    this.attach(this.deploy, "deploy", `${props.deployRoleName}-apply`, [
+    // The service's own resources (no IAM, no buckets) in a policy of their own: with the rest they outgrow IAM's 6,144 characters.
+    this.attach(this.deploy, "deploy-services", `${props.deployRoleName}-apply-services`, [
       { sid: "Apply", actions: needed.write.filter((action) => anywhere(action) && action !== "lambda:AddPermission"), resources: ["*"] },
+    ]);
+    this.attach(this.deploy, "deploy", `${props.deployRoleName}-apply`, [
       // A function's resource policy decides who may invoke it: only the service's own invokers, on its own functions.
       {
         sid: "AddOnlyServiceInvokers",

@@ -45,6 +45,7 @@ export const ENVIRONMENTS: Readonly<Record<string, StackConfigInput>> = {
     functions: {
       api: { memoryMb: 512, reservedConcurrency: 50, logRetentionDays: 365 },
       ingest: { memoryMb: 1024, reservedConcurrency: 5, logRetentionDays: 365 },
+      purge: { logRetentionDays: 365 },
     },
     dataBucket: { objectRetentionDays: 90, preventDestroy: true, accessLogs: true },
     state: { noncurrentVersionDays: 365 },

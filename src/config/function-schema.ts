@@ -3,6 +3,7 @@ import { HTTPS_DESTINATIONS } from "../functions/function-props";
 import { type DatabaseGrants, REFUSED_PRIVILEGES, TABLE_PRIVILEGES, type TableGrants } from "../../functions/migrate/privileges";
 import { intInRange, logRetention, mysqlAccount } from "./fields";
 import { httpRoutesSchema, throttleSchema } from "../api/http-route";
+import { SCHEDULE_EXPRESSION, SCHEDULE_EXPRESSION_TAKES, SCHEDULE_RANGES, isTimeZone, rateSeconds } from "../schedule/schedule-rules";
 
 /** A function's name: the `<prefix>-<name>` of its Lambda, role, log group, queue and alarms. */
 export const FUNCTION_NAME = /^[a-z][a-z0-9-]*$/;
@@ -51,8 +52,45 @@ export const triggerSchema = z.discriminatedUnion(
           .default({}),
       })
       .strict(),
+    /**
+     * EventBridge Scheduler invokes the function on `expression`, in the service's schedule group, with
+     * `input` as the event; a job that logs a summary line per run is watched for passes left unfinished.
+     */
+    z
+      .object({
+        kind: z.literal("schedule"),
+        expression: z.string().regex(SCHEDULE_EXPRESSION, { error: `must be ${SCHEDULE_EXPRESSION_TAKES}` }),
+        /** IANA time zone a cron expression is read in. @default "UTC" */
+        timeZone: z.string().refine(isTimeZone, { error: 'must be an IANA time zone such as "UTC" or "Europe/Paris"' }).optional(),
+        /** Minutes the scheduler may start a run late; 0 starts it on time. @default 15 */
+        flexibleWindowMinutes: intInRange(...SCHEDULE_RANGES.flexibleWindowMinutes, " minutes").optional(),
+        /** Attempts to deliver an invocation again (throttled, a transient error). @default 3 */
+        retryAttempts: intInRange(...SCHEDULE_RANGES.retryAttempts).optional(),
+        /** Seconds after which an undelivered invocation goes to the schedule's dead-letter queue. @default 3600 */
+        maxEventAgeSeconds: intInRange(...SCHEDULE_RANGES.maxEventAgeSeconds, " seconds").optional(),
+        /** The event every run gets: the job's settings, never secrets. @default {} */
+        input: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+        /**
+         * The job's summary log line (its `message`, and its field that is 1 when a run finished a pass): an alarm
+         * fires when no pass finished for `afterSchedules` intervals (a cron() schedule gives `intervalSeconds`).
+         */
+        unfinished: z
+          .object({
+            message: z.string().min(1, { error: "must be the message of the job's summary log line" }),
+            finishedField: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "must be a field name of that line" }),
+            afterSchedules: intInRange(1, 1000).default(3),
+            intervalSeconds: intInRange(60, 7 * 86_400, " seconds").optional(),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .refine((schedule) => !schedule.unfinished || schedule.unfinished.intervalSeconds || rateSeconds(schedule.expression), {
+        error: "a cron() schedule has no fixed interval: set unfinished.intervalSeconds to the longest time between two runs",
+        path: ["unfinished", "intervalSeconds"],
+      }),
   ],
-  { error: 'must have a kind: "invoke", "s3-objects" or "http"' },
+  { error: 'must have a kind: "invoke", "s3-objects", "http" or "schedule"' },
 );
 export type FunctionTrigger = z.output<typeof triggerSchema>;
 

@@ -1,6 +1,7 @@
 import { ITEM_ROUTES } from "../../functions/api/routes";
 import { INCOMING_PREFIX, RESULTS_PREFIX } from "../../functions/ingest/layout";
 import { resolve } from "node:path";
+import { PURGE_SUMMARY_LINE } from "../../functions/purge/summary-line";
 import type { FunctionDeclaration } from "./function-schema";
 import type { ServiceDefinition } from "./stack-config";
 
@@ -44,6 +45,24 @@ export const SERVICE_FUNCTIONS = {
     timeoutSeconds: 900,
     // Objects ingested at once, each holding one database connection.
     reservedConcurrency: 2,
+  },
+  purge: {
+    description: "deletes the items not written for the retention age, in short chunks beside the API",
+    // Hourly: a run does what it can in its 15 minutes and the next one goes on from its checkpoint.
+    trigger: {
+      kind: "schedule",
+      expression: "rate(1 hour)",
+      input: { retentionDays: 365 },
+      unfinished: { ...PURGE_SUMMARY_LINE, afterSchedules: 3 },
+    },
+    database: {
+      user: "purge",
+      // Finds and deletes expired items; holds its lease and checkpoint in the row the migration made.
+      grants: { items: ["SELECT", "DELETE"], batch_jobs: ["SELECT", "UPDATE"] },
+    },
+    timeoutSeconds: 900,
+    // One run at a time; its lease in batch_jobs guards against overlap as well.
+    reservedConcurrency: 1,
   },
 } satisfies Readonly<Record<string, FunctionDeclaration>>;
 

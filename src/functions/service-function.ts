@@ -56,6 +56,8 @@ export class ServiceFunction extends VpcFunction {
       dataBucket: props.dataBucket,
       logs: props.logs,
       logRetentionDays: config.logRetentionDays,
+      namePrefix: props.namePrefix,
+      keyPreventDestroy: props.keyPreventDestroy,
     });
     super(scope, id, {
       functionName,

@@ -9,6 +9,7 @@ import { AwsContext } from "../core/aws-context";
 import { ENHANCED_MONITORING_LOG_GROUP } from "../database/database-instance";
 import { VPC_NETWORK_INTERFACE_ACTIONS, XRAY_ACTIONS } from "../functions/execution-role";
 import { flowLogGroupName } from "../network/network";
+import { scheduleRoleName } from "../schedule/schedule-rules";
 
 /** Name of the boundary policy of the service stack `namePrefix`; the service stack builds its ARN from it. */
 export const serviceRoleBoundaryName = (namePrefix: string) => `${namePrefix}-role-boundary`;
@@ -22,11 +23,32 @@ export interface ServiceRoleBoundaryProps {
   readonly dataBucketName: string;
   /** What the S3-triggered functions read and write of the data bucket, by key prefix. @default none */
   readonly objectAccess?: readonly { readonly readPrefix: string; readonly writePrefix?: string }[];
+  /** Names of the functions EventBridge Scheduler invokes, each with its schedule's role (FunctionSchedule). @default none */
+  readonly scheduledFunctions?: readonly string[];
   /**
    * Whether the database's enhanced monitoring role publishes to RDSOSMetrics.
    * @default false
    */
   readonly enhancedMonitoring?: boolean;
+}
+
+/** Invoking the scheduled functions, only by their schedules' roles: no function's role invokes another. */
+function scheduleStatements(context: AwsContext, functionNames: readonly string[]): DataAwsIamPolicyDocumentStatement[] {
+  if (functionNames.length === 0) return [];
+  return [
+    {
+      sid: "SchedulesInvokeTheirFunctions",
+      actions: ["lambda:InvokeFunction"],
+      resources: functionNames.map((name) => context.arn("lambda", `function:${name}`)),
+      condition: [
+        {
+          test: "ArnEquals",
+          variable: "aws:PrincipalArn",
+          values: functionNames.map((name) => context.iamArn(`role/${scheduleRoleName(name)}`)),
+        },
+      ],
+    },
+  ];
 }
 
 /** Reading and writing the data bucket's prefixes that S3-triggered functions read and write, only from the service's functions. */
@@ -110,6 +132,7 @@ export class ServiceRoleBoundary extends Construct {
         resources: props.dbUsers.map((user) => context.arn("rds-db", `dbuser:*/${user}`)),
       },
       { sid: "SendToServiceQueues", actions: ["sqs:SendMessage"], resources: [context.arn("sqs", `${namePrefix}-*`)] },
+      ...scheduleStatements(context, props.scheduledFunctions ?? []),
       // The master secret RDS manages (rds!db-<id>): the migrate function reads it.
       {
         sid: "ReadRdsManagedSecrets",

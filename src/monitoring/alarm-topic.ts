@@ -11,7 +11,7 @@ import type { AlarmSubscription } from "./alarm-props";
 import { accountPrincipal, customerManagedKey, viaService } from "../storage/kms-key";
 import { denyInsecureTransport } from "../storage/policy-statements";
 
-/** Every alarm looks at 5-minute periods and alarms on the first one past its threshold. */
+/** An alarm looks at 5-minute periods and alarms on the first one past its threshold, unless it says otherwise. */
 export const ALARM_PERIOD_SECONDS = 300;
 
 export interface AlarmTopicProps {
@@ -32,6 +32,11 @@ export type AlarmProps = Pick<
   readonly name: string;
   /** What it means when it fires, and where to look. */
   readonly description: string;
+  /**
+   * Looks at `evaluationPeriods` periods of `periodSeconds` and fires when every one of them is past the threshold.
+   * @default one period of ALARM_PERIOD_SECONDS
+   */
+  readonly window?: { readonly periodSeconds: number; readonly evaluationPeriods: number };
 };
 
 /**
@@ -101,16 +106,17 @@ export class AlarmTopic extends Construct {
     }
   }
 
-  /** An alarm named `<prefix>-<name>` that notifies this topic when it fires and when it clears. */
+  /** An alarm named `<prefix>-<name>` that notifies this topic when it fires and when it clears; by default on the first 5-minute period past its threshold. */
   alarm(scope: Construct, id: string, props: AlarmProps): CloudwatchMetricAlarm {
-    const { name, description, ...metric } = props;
+    const { name, description, window, ...metric } = props;
+    const { periodSeconds, evaluationPeriods } = window ?? { periodSeconds: ALARM_PERIOD_SECONDS, evaluationPeriods: 1 };
     return new CloudwatchMetricAlarm(scope, id, {
       alarmName: `${this.namePrefix}-${name}`,
       alarmDescription: description,
       ...metric,
-      period: ALARM_PERIOD_SECONDS,
-      evaluationPeriods: 1,
-      datapointsToAlarm: 1,
+      period: periodSeconds,
+      evaluationPeriods,
+      datapointsToAlarm: evaluationPeriods,
       actionsEnabled: true,
       alarmActions: [this.topic.arn],
       okActions: [this.topic.arn],

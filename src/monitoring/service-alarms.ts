@@ -76,7 +76,7 @@ export class ServiceAlarms extends Construct {
         errors: alarms.errors ?? settings.functionErrors,
         throttles: alarms.throttles ?? settings.functionThrottles,
       });
-      fn.trigger.watch?.(this, topic, name);
+      fn.trigger.alarms?.(this, `${name}-trigger`, { topic, name, fn });
     }
 
     const connections = props.maxConnections ?? maxConnections(props.instanceClass);

@@ -144,6 +144,7 @@ export class StateStack extends TerraformStack {
       objectAccess: config.functions.flatMap((fn) =>
         fn.trigger.kind === "s3-objects" ? [{ readPrefix: fn.trigger.prefix, writePrefix: fn.trigger.writePrefix }] : [],
       ),
+      scheduledFunctions: config.functions.filter((fn) => fn.trigger.kind === "schedule").map((fn) => `${namePrefix}-${fn.name}`),
       enhancedMonitoring: config.database.monitoringIntervalSeconds > 0,
     });
     const invoked = config.functions.filter((fn) => callersInvoke(fn.trigger));

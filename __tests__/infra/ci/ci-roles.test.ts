@@ -156,7 +156,7 @@ describe("CI roles", () => {
             {
               test: "StringEquals",
               variable: "iam:PassedToService",
-              values: ["lambda.amazonaws.com", "monitoring.rds.amazonaws.com", "vpc-flow-logs.amazonaws.com"],
+              values: ["lambda.amazonaws.com", "monitoring.rds.amazonaws.com", "scheduler.amazonaws.com", "vpc-flow-logs.amazonaws.com"],
             },
           ],
         },

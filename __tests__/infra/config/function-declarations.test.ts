@@ -1,23 +1,16 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { CONFIG_OVERRIDE_VARIABLE, loadStackConfigs } from "../../../src/config/environments";
+import { CONFIG_OVERRIDE_VARIABLE, loadStackConfigs, parseServiceConfig } from "../../../src/config/environments";
 import { SERVICE_FUNCTIONS } from "../../../src/config/functions";
-import { ConfigError, type FunctionSettings } from "../../../src/config/stack-config";
-import { parseServiceConfig } from "../../../src/config/environments";
+import type { FunctionSettings } from "../../../src/config/stack-config";
 import { REPORTS_FUNCTION } from "../../fixtures/functions/reports/declaration";
-import { MINIMAL, projectRoot } from "../synth";
+import { MINIMAL, configProblems, projectRoot } from "../synth";
 import { tempDir } from "../temp";
 
 /** Every problem of the minimal configuration with `functions` added to (or over) the declared ones. */
 function problemsOf(functions: Record<string, FunctionSettings>, input: Record<string, unknown> = {}): string[] {
-  try {
-    parseServiceConfig({ ...MINIMAL, ...input, functions }, "test");
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error("configuration was accepted");
+  return configProblems({ ...MINIMAL, ...input, functions });
 }
 
 const reports = (changes: Partial<FunctionSettings>): Record<string, FunctionSettings> => ({
@@ -54,7 +47,7 @@ describe("the function list", () => {
       "a table no migration creates",
       reports({ database: { user: "reports", grants: { audit_log: ["SELECT"] } } }),
       {},
-      "functions.reports.database.grants.audit_log: no migration creates the table audit_log; add a migration under migrations/ that creates it, or grant on one of ingested_keys, ingested_objects, items",
+      "functions.reports.database.grants.audit_log: no migration creates the table audit_log; add a migration under migrations/ that creates it, or grant on one of batch_jobs, ingested_keys, ingested_objects, items",
     ],
     [
       "a privilege MySQL does not have",
@@ -108,7 +101,7 @@ describe("the function list", () => {
       "a trigger of no known kind",
       reports({ trigger: { kind: "queue" } as unknown as FunctionSettings["trigger"] }),
       {},
-      'functions.reports.trigger.kind: must have a kind: "invoke", "s3-objects" or "http"',
+      'functions.reports.trigger.kind: must have a kind: "invoke", "s3-objects", "http" or "schedule"',
     ],
   ])("refuses %s, naming the field and the fix", (_, functions, input, problem) => {
     expect(problemsOf(functions, input)).toContain(problem);

@@ -2,17 +2,7 @@ import { ConfigError } from "../../../src/config/stack-config";
 import { parseServiceConfig } from "../../../src/config/environments";
 import { subnetLayout } from "../../../src/network/subnet-layout";
 import { CONFIG_OVERRIDE_VARIABLE, CREDENTIALS_VARIABLE, ENVIRONMENTS, loadStackConfigs } from "../../../src/config/environments";
-import { MINIMAL } from "../synth";
-
-function problemsOf(input: unknown): string[] {
-  try {
-    parseServiceConfig(input, "test");
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error("configuration was accepted");
-}
+import { MINIMAL, configProblems as problemsOf } from "../synth";
 
 describe("stack configuration", () => {
   it("fills every documented default for a bare environment", () => {

@@ -107,7 +107,12 @@ describe("DatabaseBootstrap", () => {
     expect(JSON.parse(run.input)).toMatchObject({
       database: "app",
       grants: databaseGrantsOf(parseServiceConfig(MINIMAL, "test").functions),
-      migrations: ["0001_create_items.sql", "0002_create_ingested_objects.sql", "0003_create_ingested_keys.sql"],
+      migrations: [
+        "0001_create_items.sql",
+        "0002_create_ingested_objects.sql",
+        "0003_create_ingested_keys.sql",
+        "0004_create_batch_jobs.sql",
+      ],
     });
   });
 
@@ -118,12 +123,13 @@ describe("DatabaseBootstrap", () => {
     };
     const root = checkout();
     expect(inputOf(root)).toBe(s.resource("aws_lambda_invocation", "bootstrap/run").input);
-    writeFileSync(join(root, "migrations", "0004_add_owner.sql"), "ALTER TABLE items ADD COLUMN owner VARCHAR(64) NULL;\n");
+    writeFileSync(join(root, "migrations", "0005_add_owner.sql"), "ALTER TABLE items ADD COLUMN owner VARCHAR(64) NULL;\n");
     expect(JSON.parse(inputOf(root)).migrations).toEqual([
       "0001_create_items.sql",
       "0002_create_ingested_objects.sql",
       "0003_create_ingested_keys.sql",
-      "0004_add_owner.sql",
+      "0004_create_batch_jobs.sql",
+      "0005_add_owner.sql",
     ]);
   });
 

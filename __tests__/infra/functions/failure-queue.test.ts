@@ -1,9 +1,11 @@
+import { SERVICE_FUNCTIONS } from "../../../src/config/functions";
 import { synthStack } from "../synth";
 
 const s = synthStack();
+const declared = Object.keys(SERVICE_FUNCTIONS);
 
-// S3 invokes the ingest function asynchronously, as callers may invoke the API function: both get the same destination.
-describe.each(["api", "ingest"])("FailureQueue of the %s function", (fn) => {
+// S3 and the scheduler invoke functions asynchronously, as callers may invoke the API function: all get the same destination.
+describe.each(declared)("FailureQueue of the %s function", (fn) => {
   const queueArn = s.ref("aws_sqs_queue", `${fn}/failures/queue`, "arn");
   const keyArn = s.ref("aws_kms_key", `${fn}/failures/key`, "arn");
   const roleArn = s.ref("aws_iam_role", `${fn}/role/role`, "arn");
@@ -96,11 +98,11 @@ describe.each(["api", "ingest"])("FailureQueue of the %s function", (fn) => {
 });
 
 describe("FailureQueue", () => {
-  it("is the API and ingest functions' only: the migrate function, invoked synchronously by Terraform, has none", () => {
-    expect(Object.keys(s.all("aws_lambda_function_event_invoke_config"))).toEqual([
-      "api/failures/async-invocation",
-      "ingest/failures/async-invocation",
-    ]);
-    expect(Object.keys(s.all("aws_sqs_queue"))).toEqual(["api/failures/queue", "ingest/failures/queue"]);
+  it("is every declared function's only: the migrate function, invoked synchronously by Terraform, has none", () => {
+    expect(Object.keys(s.all("aws_lambda_function_event_invoke_config"))).toEqual(declared.map((fn) => `${fn}/failures/async-invocation`));
+    const queues = Object.keys(s.all("aws_sqs_queue"));
+    expect(queues.filter((path) => path.includes("/failures/"))).toEqual(declared.map((fn) => `${fn}/failures/queue`));
+    // The other queues are the schedules' dead-letter queues (FunctionSchedule), for what the scheduler could not deliver.
+    for (const path of queues.filter((path) => !path.includes("/failures/"))) expect(path).toMatch(/^[a-z-]+\/schedule\/queue$/);
   });
 });

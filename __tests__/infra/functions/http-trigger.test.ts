@@ -83,7 +83,7 @@ describe("functions with an HTTP trigger", () => {
         ["server-errors", "5xx"],
         ["latency-p99", "Latency"],
       ]) {
-        expect(s.resource("aws_cloudwatch_metric_alarm", `alarms/${name}-http/${id}`)).toMatchObject({
+        expect(s.resource("aws_cloudwatch_metric_alarm", `alarms/${name}-trigger/${id}`)).toMatchObject({
           metric_name: metric,
           dimensions: { ApiId: apiId, Stage: "$default" },
           alarm_actions: [topicArn],

@@ -55,6 +55,8 @@ describe.each(ENVIRONMENTS)("the %s service roles' permissions boundary", (name)
   const rolePaths = [
     "network/flow-log-role",
     ...functionsOf(env.service).map(({ path }) => path.replace(/function$/, "role/role")),
+    // A scheduled function's schedule has a role of its own, for EventBridge Scheduler.
+    ...env.config.functions.filter((fn) => fn.trigger.kind === "schedule").map((fn) => `${fn.name}/schedule/role`),
     ...(database.monitoringIntervalSeconds > 0 ? ["database/monitoring-role"] : []),
     ...(database.proxy ? ["database-proxy/role"] : []),
   ];

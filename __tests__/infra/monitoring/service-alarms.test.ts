@@ -102,8 +102,8 @@ describe("ServiceAlarms (dev, defaults)", () => {
 
   it("has no proxy, so no pinned-sessions alarm; these are all its alarms", () => {
     expect(Object.keys(s.all("aws_cloudwatch_metric_alarm")).sort()).toEqual([
-      "alarms/api-http/latency-p99",
-      "alarms/api-http/server-errors",
+      "alarms/api-trigger/latency-p99",
+      "alarms/api-trigger/server-errors",
       "alarms/api/errors",
       "alarms/api/failures-queued",
       "alarms/api/throttles",
@@ -113,6 +113,11 @@ describe("ServiceAlarms (dev, defaults)", () => {
       "alarms/ingest/errors",
       "alarms/ingest/failures-queued",
       "alarms/ingest/throttles",
+      "alarms/purge-trigger/dead-letters-queued",
+      "alarms/purge-trigger/unfinished",
+      "alarms/purge/errors",
+      "alarms/purge/failures-queued",
+      "alarms/purge/throttles",
     ]);
   });
 

@@ -1,7 +1,7 @@
 import type { Construct } from "constructs";
 import type { ITerraformDependable } from "cdktf";
-import type { AlarmTopic } from "../../monitoring/alarm-topic";
 import type { FunctionTrigger as TriggerConfig } from "../../config/function-schema";
+import type { AlarmTopic } from "../../monitoring/alarm-topic";
 import type { DataBucket } from "../../storage/data-bucket";
 import type { HttpsDestination } from "../function-props";
 import type { VpcFunction } from "../vpc-function";
@@ -9,6 +9,7 @@ import type { LogEncryption } from "../../storage/log-encryption";
 import { HttpTrigger } from "./http-trigger";
 import { InvokeTrigger } from "./invoke-trigger";
 import { S3ObjectsTrigger } from "./s3-objects-trigger";
+import { ScheduleTrigger } from "./schedule-trigger";
 
 /**
  * What starts a function, wired like aws-cdk-lib's event sources: the trigger's resources are made in the
@@ -25,17 +26,20 @@ export interface FunctionTrigger {
   bind(fn: VpcFunction): void;
   /** What the trigger adds to the function's stack outputs, by name without the function's output prefix. */
   outputs?(): Record<string, { value: string; description: string }>;
-  /** The trigger's own alarms beside the function's, to the environment's topic; `name` is the function's. */
-  watch?(scope: Construct, topic: AlarmTopic, name: string): void;
+  /** Alarms on the source itself, besides those every function has, to the environment's topic (ServiceAlarms). */
+  alarms?(scope: Construct, id: string, props: { readonly topic: AlarmTopic; readonly name: string; readonly fn: VpcFunction }): void;
 }
 
-/** What the service offers triggers: the function's name (its ARN is built before it exists), the data bucket and the log groups' maker. */
+/** What the service offers triggers: the function's name (its ARN is built before it exists), the data bucket, the log groups' maker, the service's name prefix. */
 export interface TriggerContext {
   readonly functionName: string;
   readonly dataBucket: DataBucket;
   readonly logs: LogEncryption;
   /** The function's log retention, which the trigger's own logs follow unless it says otherwise. */
   readonly logRetentionDays: number;
+  readonly namePrefix: string;
+  /** Terraform refuses any plan that destroys the keys of what the trigger makes. */
+  readonly keyPreventDestroy?: boolean;
 }
 
 /** The trigger of a declared kind; a new kind of src/config/function-schema.ts does not compile until it has a case here. */
@@ -54,6 +58,8 @@ export function triggerFor(config: TriggerConfig, context: TriggerContext): Func
         logs: context.logs,
       });
     }
+    case "schedule":
+      return new ScheduleTrigger({ ...config, ...context });
     default:
       return config satisfies never;
   }

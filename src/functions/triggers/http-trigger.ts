@@ -51,8 +51,8 @@ export class HttpTrigger implements FunctionTrigger {
   }
 
   /** 5XX answers and p99 latency of the API, named `<name>-http-...`. */
-  watch(scope: Construct, topic: AlarmTopic, name: string): void {
-    new HttpApiAlarms(scope, `${name}-http`, { api: this.api, topic, name: `${name}-http`, ...this.props.alarms });
+  alarms(scope: Construct, id: string, { topic, name }: { readonly topic: AlarmTopic; readonly name: string }): void {
+    new HttpApiAlarms(scope, id, { api: this.api, topic, name: `${name}-http`, ...this.props.alarms });
   }
 
   /** The API, once bound. */

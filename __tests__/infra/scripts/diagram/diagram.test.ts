@@ -180,17 +180,32 @@ describe("diagram of a service stack", () => {
     expect(prod.nodes.filter((node) => node.kind === "proxy").map((node) => [node.group, node.label])).toEqual([
       ["tier_isolated", ["RDS Proxy", "lambda-rds-iam-dev", "IAM auth, TLS"]],
     ]);
-    const [api, ingest] = ["λ lambda-rds-iam-dev-api", "λ lambda-rds-iam-dev-ingest"];
+    // Every declared function connects through the proxy, each as its own user.
+    const functions = parseServiceConfig({ ...MINIMAL, database: { proxy: true } }, "test").functions;
+    const lambda = (name: string) => `λ lambda-rds-iam-dev-${name}`;
     expect(
       [...edgesOf(prod, "network"), ...edgesOf(prod, "iam")].filter((edge) => /RDS (Proxy|mysql)/.test(edge) && !edge.includes("migrate")),
     ).toEqual([
       "RDS Proxy -> RDS mysql 8.4: tcp 3306",
-      `${api} -> RDS Proxy: tcp 3306`,
-      `${ingest} -> RDS Proxy: tcp 3306`,
-      "RDS Proxy -> RDS mysql 8.4: rds-db:connect as app_user; rds-db:connect as ingest",
-      `${api} -> RDS Proxy: rds-db:connect as app_user`,
-      `${ingest} -> RDS Proxy: rds-db:connect as ingest`,
+      ...functions.map((fn) => `${lambda(fn.name)} -> RDS Proxy: tcp 3306`).sort(),
+      `RDS Proxy -> RDS mysql 8.4: ${functions.map((fn) => `rds-db:connect as ${fn.database.user}`).join("; ")}`,
+      ...functions.map((fn) => `${lambda(fn.name)} -> RDS Proxy: rds-db:connect as ${fn.database.user}`).sort(),
     ]);
+  });
+
+  it("draws each schedule invoking its function, and what it could not deliver going to its dead-letter queue", () => {
+    const schedules = Object.values(synthStack().json.resource.aws_scheduler_schedule);
+    expect(schedules.length).toBeGreaterThan(0);
+    for (const schedule of schedules) {
+      const name = schedule.name as string;
+      expect(dev.nodes).toContainEqual(expect.objectContaining({ kind: "schedule", label: ["EventBridge schedule", name], group: "aws" }));
+      expect(edgesOf(dev, "event")).toEqual(
+        expect.arrayContaining([
+          `EventBridge schedule -> λ ${name}: ${schedule.schedule_expression}`,
+          "EventBridge schedule -> SQS queue: undelivered",
+        ]),
+      );
+    }
   });
 
   it("draws no edge the rules do not allow: egress without the target's ingress is no way through", () => {
