@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { unzipSync } from "fflate";
@@ -19,6 +19,22 @@ const run = (cwd: string, command: string, ...args: string[]) =>
 
 type Lambda = { function_name: string; filename: string; environment: { variables: Record<string, string> } };
 
+/**
+ * The AWS provider's 390 MB, the same version the example pins, linked from this checkout rather than
+ * unpacked from the npm cache again (npm keeps a package already in place at the wanted version): most
+ * of the install's time. Hard links where the file system allows them (no package writes into its own
+ * files), a copy otherwise.
+ */
+function seedProvider(app: string): void {
+  const provider = join("node_modules", "@cdktf", "provider-aws");
+  mkdirSync(join(app, "node_modules", "@cdktf"), { recursive: true });
+  try {
+    execFileSync("cp", ["-al", join(projectRoot, provider), join(app, provider)], { stdio: "ignore" });
+  } catch {
+    cpSync(join(projectRoot, provider), join(app, provider), { recursive: true });
+  }
+}
+
 let work: string;
 let app: string;
 let packed: string[];
@@ -30,6 +46,7 @@ beforeAll(() => {
   packed = pack.files.map((file: { path: string }) => file.path);
   app = join(work, "app");
   cpSync(EXAMPLE, app, { recursive: true, filter: (source) => !/[/\\](node_modules|cdktf\.out)$/.test(source) });
+  seedProvider(app);
   run(app, "npm", "install", join(work, pack.filename), "--prefer-offline", "--no-audit", "--no-fund");
 }, 600_000);
 
