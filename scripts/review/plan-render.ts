@@ -33,7 +33,7 @@ import { code, iamTable, markdownTable, ruleTable } from "./security-tables";
 export const COMMENT_MARKER = "<!-- lambda-rds-iam:plan-comment -->";
 /** GitHub refuses issue comments longer than this. */
 export const GITHUB_COMMENT_LIMIT = 65_536;
-/** The pull-request label the workflow sets while the plan widens access (README: plan review). */
+/** The pull-request label the workflow sets while the plan widens access (docs/review.md). */
 export const BROADENS_LABEL = "broadens-access";
 
 const SYMBOL: Record<Kind, string> = { create: "+", update: "~", replace: "-/+", delete: "-" };

@@ -52,7 +52,7 @@ export function skipReason(stack: string, env: Record<string, string | undefined
   if (stack.endsWith("-state")) return STATE_STACK_REASON;
   if (env.FORK === "true") return FORK_REASON;
   if (!env.PLAN_ROLE_ARN)
-    return `the repository variable ${env.PLAN_ROLE_VARIABLE ?? "for this environment's plan role"} is not set (see the README: plan review in pull requests)`;
+    return `the repository variable ${env.PLAN_ROLE_VARIABLE ?? "for this environment's plan role"} is not set (docs/review.md: first-time setup)`;
   return undefined;
 }
 

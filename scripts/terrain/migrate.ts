@@ -7,7 +7,7 @@
  * scripts/cli/cli-entry.ts finds the CLI's command by), package.json (the pinned releases below, the Node.js
  * the CLI needs) and cdktf.json's app command; then `npm install` brings the lock file along. The
  * synthesized stacks stay the same but for the AWS provider's pin and version metadata:
- * `npm run terrain:compare` proves it (README: "Moving to CDK Terrain").
+ * `npm run terrain:compare` proves it (docs/cdk-terrain.md).
  */
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";

@@ -174,8 +174,8 @@ describe("direct-path sizing", () => {
     ).not.toThrow();
   });
 
-  it("is the table the README shows", () => {
-    const readme = readFileSync(join(projectRoot, "README.md"), "utf8");
+  it("is the table docs/connections.md shows", () => {
+    const readme = readFileSync(join(projectRoot, "docs", "connections.md"), "utf8");
     for (const instanceClass of [
       "db.t4g.micro",
       "db.t4g.small",
