@@ -4,6 +4,7 @@
  * the same way), what is a security-group rule, which attribute changes weaken protection, encryption
  * or exposure, and when an IAM statement or a rule change widens access rather than narrows it.
  */
+import { UNKNOWN } from "./attribute-diff";
 import type { Statement } from "./synthesized-stack";
 
 /** Replacing or destroying these loses data or an identity others depend on. */
@@ -67,9 +68,12 @@ const steps = (attribute: string) => attribute.split(/[.[\]]/).filter(Boolean);
 const touches = (attributes: ChangedAttribute[], pattern: RegExp) =>
   attributes.filter((row) => steps(row.attribute).some((step) => pattern.test(step)));
 
-/** A protection (deletion protection, prevent_destroy, final snapshot, force_destroy) switched off. */
+/** A protection (deletion protection, prevent_destroy, final snapshot, force_destroy) switched off; a value known only after apply is not. */
 export const weakensProtection = (row: ChangedAttribute) =>
-  PROTECTIONS[row.attribute] !== undefined && row.before === PROTECTIONS[row.attribute] && row.after !== PROTECTIONS[row.attribute];
+  PROTECTIONS[row.attribute] !== undefined &&
+  row.before === PROTECTIONS[row.attribute] &&
+  row.after !== PROTECTIONS[row.attribute] &&
+  row.after !== UNKNOWN;
 
 /**
  * The concerns of one change. `destroyed`: the resource is destroyed or replaced. Encryption and
