@@ -22,6 +22,7 @@ import {
   POLICY_ATTRIBUTE,
   type Widening,
   concernsOf,
+  resourceWidenings,
   weakensProtection,
   widenings,
 } from "../stacks/security-rules";
@@ -239,6 +240,7 @@ const elementChange = (
   kind: ElementChange["kind"],
   attributes: AttributeChange[] = [],
   replacedBecause?: string,
+  before?: Json,
 ): ElementChange => ({
   stack,
   path: element.path,
@@ -248,7 +250,7 @@ const elementChange = (
   ...(replacedBecause ? { replacedBecause } : {}),
   attributes,
   concerns: concernsOf(element.type, kind === "removed" || replacedBecause !== undefined, attributes),
-  widenings: widenings(attributes),
+  widenings: [...widenings(attributes), ...(kind === "removed" ? [] : resourceWidenings(element.type, before, element.block))],
 });
 
 /** Why Terraform destroys and recreates an element that stayed (or moved): a lost address or an attribute that cannot change in place. */
@@ -279,7 +281,10 @@ function elementChanges(before: SynthesizedStack, after: SynthesizedStack, renam
     const replacedBecause = replacementReason(element, now, attributes, movedBlocks);
     const kind = path !== element.path ? "moved" : "changed";
     if (kind === "changed" && attributes.length === 0 && !replacedBecause) continue;
-    changes.push({ ...elementChange(stack, now, kind, attributes, replacedBecause), ...(kind === "moved" ? { from: element.path } : {}) });
+    changes.push({
+      ...elementChange(stack, now, kind, attributes, replacedBecause, element.block),
+      ...(kind === "moved" ? { from: element.path } : {}),
+    });
   }
   for (const element of afterByPath.values()) {
     if (!matched.has(element.path)) changes.push(elementChange(stack, element, "added"));

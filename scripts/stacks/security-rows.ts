@@ -161,7 +161,12 @@ export function ruleChanges(stack: string, before: SynthesizedStack, after: Synt
   const sameSide = (row: RuleSide) => removed.filter((other) => other.group === row.group && other.direction === row.direction);
   return [
     ...removed.map((row) => ({ ...row, stack, change: "removed" as const, widens: false })),
-    ...added.map((row) => ({ ...row, stack, change: "added" as const, widens: !isDeferred(row) && ruleWidens("added", row, sameSide(row)) })),
+    ...added.map((row) => ({
+      ...row,
+      stack,
+      change: "added" as const,
+      widens: !isDeferred(row) && ruleWidens("added", row, sameSide(row)),
+    })),
   ].sort(
     by<RuleRow>(
       (row) => row.group,

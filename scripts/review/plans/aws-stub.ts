@@ -45,7 +45,10 @@ export async function startAwsStub(): Promise<{ url: string; server: Server }> {
       const { account, region } = credentialOf(request.headers.authorization);
       const xml = answer(action, account, region);
       response.writeHead(xml ? 200 : 400, { "Content-Type": "text/xml" });
-      response.end(xml ?? `<ErrorResponse><Error><Code>NotStubbed</Code><Message>the plan stub does not answer ${action}</Message></Error></ErrorResponse>`);
+      response.end(
+        xml ??
+          `<ErrorResponse><Error><Code>NotStubbed</Code><Message>the plan stub does not answer ${action}</Message></Error></ErrorResponse>`,
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -41,7 +41,8 @@ const add = (json: TerraformJson, type: string, name: string, block: Block) => {
 function documentOf(json: TerraformJson, policy: Json | undefined): Json[] {
   const name = /^\$\{data\.aws_iam_policy_document\.([^.]+)\.json\}$/.exec(String(policy))?.[1];
   const statements = json.data?.aws_iam_policy_document?.[name ?? ""]?.statement;
-  if (!Array.isArray(statements)) throw new Error(`${String(policy)} is not an aws_iam_policy_document; update scripts/review/plans/plan-changes.ts`);
+  if (!Array.isArray(statements))
+    throw new Error(`${String(policy)} is not an aws_iam_policy_document; update scripts/review/plans/plan-changes.ts`);
   return statements;
 }
 const FOREIGN_ACCOUNT = "999999999999";

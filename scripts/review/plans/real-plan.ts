@@ -14,6 +14,8 @@ export interface RealPlan extends TerraformPlan {
     change?: string;
     /** Hash of the sorted managed-resource addresses of the synthesized stack planned. */
     synthesizedAddresses: string;
+    /** Resources the unchanged code still planned to change in the prior state (made-up values that do not settle). */
+    unsettled?: string[];
   };
 }
 

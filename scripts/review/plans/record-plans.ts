@@ -76,7 +76,12 @@ export function forPlanning(json: TerraformJson, providerVersion: string, endpoi
       };
     }),
   };
-  if (major < 6) for (const proxy of Object.values(copy.resource?.aws_db_proxy ?? {})) delete proxy.default_auth_scheme;
+  // 5.x has no default_auth_scheme and wants an auth block: the nearest, IAM required in front of the proxy.
+  if (major < 6)
+    for (const proxy of Object.values(copy.resource?.aws_db_proxy ?? {})) {
+      delete proxy.default_auth_scheme;
+      proxy.auth ??= [{ auth_scheme: "SECRETS", iam_auth: "REQUIRED", description: "stand-in for default_auth_scheme (provider 5.x)" }];
+    }
   return copy;
 }
 
@@ -90,11 +95,17 @@ async function terraformIn(cliConfig: string): Promise<Terraform> {
   const run = (dir: string, args: string[]) =>
     new Promise<string>((resolve, reject) => {
       const env = { ...process.env, TF_CLI_CONFIG_FILE: cliConfig, TF_IN_AUTOMATION: "1", TF_INPUT: "0", CHECKPOINT_DISABLE: "1" };
-      execFile("terraform", [`-chdir=${dir}`, ...args], { encoding: "utf8", maxBuffer: 1024 * 1024 * 1024, env }, (error, stdout, stderr) => {
-        if (!error) resolve(stdout);
-        else if ((error as NodeJS.ErrnoException).code === "ENOENT") reject(new Error("terraform is not on PATH; install Terraform >= 1.10"));
-        else reject(new Error(`terraform ${args[0]} failed in ${dir}:\n${stderr.slice(-4000)}`));
-      });
+      execFile(
+        "terraform",
+        [`-chdir=${dir}`, ...args],
+        { encoding: "utf8", maxBuffer: 1024 * 1024 * 1024, env },
+        (error, stdout, stderr) => {
+          if (!error) resolve(stdout);
+          else if ((error as NodeJS.ErrnoException).code === "ENOENT")
+            reject(new Error("terraform is not on PATH; install Terraform >= 1.10"));
+          else reject(new Error(`terraform ${args[0]} failed in ${dir}:\n${stderr.slice(-4000)}`));
+        },
+      );
     });
   const version = (JSON.parse(await run(".", ["version", "-json"])) as { terraform_version: string }).terraform_version;
   return { run, version };
@@ -102,31 +113,82 @@ async function terraformIn(cliConfig: string): Promise<Terraform> {
 
 // ---- a prior state from a plan ----
 
-type SchemaType = string | [string, SchemaType];
+type SchemaType = string | [string, SchemaType | Record<string, SchemaType>];
 interface SchemaBlock {
   attributes?: Record<string, { type?: SchemaType; computed?: boolean }>;
   block_types?: Record<string, { nesting_mode: string; block: SchemaBlock }>;
 }
 type Schemas = Record<string, { version: number; block: SchemaBlock }>;
 
-const SERVICE: Record<string, string> = { db: "rds", cloudwatch: "logs", lambda: "lambda", vpc: "ec2", default: "ec2", eip: "ec2", nat: "ec2" };
+const SERVICE: Record<string, string> = {
+  db: "rds",
+  cloudwatch: "logs",
+  lambda: "lambda",
+  vpc: "ec2",
+  default: "ec2",
+  eip: "ec2",
+  nat: "ec2",
+};
 const shortHash = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 12);
 
-/** A made-up value for an attribute known only after apply: stable per address, an ARN where the name says so. */
-function madeUp(address: string, attribute: string, type: SchemaType | undefined, region: string, account: string): Json {
+/** Attributes others refer to (ids, ARNs, names, addresses): made up, since a reference to null fails validation. */
+const REFERENCED = /(^|_)(id|arn|name|endpoint|address|url)$/;
+
+/**
+ * A made-up value for an attribute known only after apply: stable per address, an ARN where the name
+ * says so; null for a string nobody refers to (a made-up one may be invalid), empty for lists and blocks.
+ */
+function madeUp(address: string, attribute: string, schema: SchemaBlock, region: string, account: string): Json {
+  const nested = schema.block_types?.[attribute];
+  if (nested) {
+    const attributes = Object.fromEntries(
+      Object.entries(nested.block.attributes ?? {}).map(([inner, { type }]) => [inner, type ?? "string"]),
+    );
+    const element = madeUpOfType(`${address}.${attribute}`, ["object", attributes], attribute, region, account);
+    return ["list", "set"].includes(nested.nesting_mode) ? [element] : element;
+  }
+  return madeUpOfType(address, schema.attributes?.[attribute]?.type ?? "string", attribute, region, account);
+}
+
+/** A made-up value of a schema type; a list of objects (a computed block: a secret's ARN in master_user_secret) gets one, for references to its [0]. */
+function madeUpOfType(
+  address: string,
+  type: SchemaType | Record<string, SchemaType>,
+  attribute: string,
+  region: string,
+  account: string,
+): Json {
   if (type === "number") return 0;
   if (type === "bool") return false;
-  if (Array.isArray(type)) return type[0] === "map" || type[0] === "object" ? {} : [];
+  if (Array.isArray(type)) {
+    const [kind, inner] = type;
+    if (kind === "object") {
+      const fields = Object.entries(inner as unknown as Record<string, SchemaType>);
+      return Object.fromEntries(
+        fields.map(([name, fieldType]) => [name, madeUpOfType(`${address}.${name}`, fieldType, name, region, account)]),
+      );
+    }
+    if ((kind === "list" || kind === "set") && Array.isArray(inner) && inner[0] === "object")
+      return [madeUpOfType(address, inner, attribute, region, account)];
+    return kind === "map" ? {} : [];
+  }
+  if (typeof type !== "string" || !REFERENCED.test(attribute)) return null;
   const [resourceType] = address.split(".");
   const part = resourceType.split("_")[1];
   const service = SERVICE[part] ?? part;
   if (attribute.endsWith("arn"))
-    return `arn:aws:${service}:${service === "iam" || service === "s3" ? "" : region}:${service === "s3" ? "" : account}:${resourceType.slice(4)}/${shortHash(address)}`;
+    return `arn:aws:${service}:${service === "iam" || service === "s3" ? "" : region}:${service === "s3" ? "" : account}:${resourceType.slice(4)}/${shortHash(`${address}.${attribute}`)}`;
   return `${resourceType.slice(4).replace(/_/g, "-")}-${shortHash(`${address}.${attribute}`)}`;
 }
 
 /** `value` with every part `unknown` marks true filled: from `prior` where it has one, else made up. */
-function settled(value: Json | undefined, unknown: Json | undefined, prior: Json | undefined, fill: (key: string, path: string[]) => Json, path: string[] = []): Json {
+function settled(
+  value: Json | undefined,
+  unknown: Json | undefined,
+  prior: Json | undefined,
+  fill: (key: string, path: string[]) => Json,
+  path: string[] = [],
+): Json {
   if (unknown === true) return prior ?? fill(path.at(-1) ?? "", path);
   if (unknown === null || unknown === undefined || typeof unknown !== "object") return value ?? null;
   if (Array.isArray(unknown)) {
@@ -139,7 +201,9 @@ function settled(value: Json | undefined, unknown: Json | undefined, prior: Json
   const object = (value ?? {}) as Record<string, Json>;
   const priors = (prior ?? {}) as Record<string, Json>;
   const keys = [...new Set([...Object.keys(object), ...Object.keys(unknown)])];
-  return Object.fromEntries(keys.map((key) => [key, settled(object[key], (unknown as Record<string, Json>)[key], priors[key], fill, [...path, key])]));
+  return Object.fromEntries(
+    keys.map((key) => [key, settled(object[key], (unknown as Record<string, Json>)[key], priors[key], fill, [...path, key])]),
+  );
 }
 
 interface StateResource {
@@ -159,8 +223,13 @@ function stateAfter(plan: TerraformPlan, prior: StateResource[], schemas: Schema
       const schema = schemas[resource.type];
       if (!schema) throw new Error(`the provider has no schema for ${resource.type}`);
       const fill = (key: string, path: string[]) =>
-        madeUp(resource.address, key, path.length === 1 ? schema.block.attributes?.[key]?.type : "string", region, account);
-      const attributes = settled(resource.change.after, resource.change.after_unknown as Json, before.get(resource.address), fill) as Record<string, Json>;
+        path.length === 1 ? madeUp(resource.address, key, schema.block, region, account) : null;
+      const attributes = settled(
+        resource.change.after,
+        resource.change.after_unknown as Json,
+        before.get(resource.address),
+        fill,
+      ) as Record<string, Json>;
       return {
         mode: "managed" as const,
         type: resource.type,
@@ -172,10 +241,23 @@ function stateAfter(plan: TerraformPlan, prior: StateResource[], schemas: Schema
 }
 
 const stateFile = (resources: StateResource[], terraformVersion: string, serial: number) =>
-  JSON.stringify({ version: 4, terraform_version: terraformVersion, serial, lineage: "00000000-0000-4000-8000-000000000029", outputs: {}, resources }, null, 1);
+  JSON.stringify(
+    { version: 4, terraform_version: terraformVersion, serial, lineage: "00000000-0000-4000-8000-000000000029", outputs: {}, resources },
+    null,
+    1,
+  );
 
 const changedAddresses = (plan: TerraformPlan) =>
-  (plan.resource_changes ?? []).filter((resource) => resource.mode === "managed" && !resource.change.actions.every((action) => action === "no-op")).map((resource) => `${resource.address} (${resource.change.actions.join(",")})`);
+  (plan.resource_changes ?? [])
+    .filter((resource) => resource.mode === "managed" && !resource.change.actions.every((action) => action === "no-op"))
+    .map(({ address, change }) => {
+      const [before, after] = [change.before ?? {}, change.after ?? {}] as Record<string, Json>[];
+      const unknown = (change.after_unknown ?? {}) as Record<string, Json>;
+      const differing = Object.keys({ ...before, ...after }).filter(
+        (key) => unknown[key] === true || JSON.stringify(before[key]) !== JSON.stringify(after[key]),
+      );
+      return `${address} (${change.actions.join(",")}: ${differing.join(", ")})`;
+    });
 
 // ---- recording ----
 
@@ -203,7 +285,31 @@ async function planOnce(recorder: Recorder, stack: string, json: TerraformJson, 
   return JSON.parse(await recorder.terraform.run(dir, ["show", "-json", "plan.tfplan"])) as TerraformPlan;
 }
 
-function write(recorder: Recorder, name: string, stack: string, change: string | undefined, synthesized: TerraformJson, plan: TerraformPlan): void {
+/**
+ * A resource the plan leaves as it is, reduced to what names it (its id and ARN, which policies of
+ * changed resources mention); everything else of it is the same on both sides and compares equal.
+ */
+function unlessChanged(resource: ResourceChange): ResourceChange {
+  if (resource.change.actions.join() !== "no-op") return resource;
+  const naming = (side: Json | undefined) => {
+    const { id, arn } = (side ?? {}) as Record<string, Json>;
+    return { ...(id === undefined ? {} : { id }), ...(arn === undefined ? {} : { arn }) };
+  };
+  return { ...resource, change: { actions: ["no-op"], before: naming(resource.change.before), after: naming(resource.change.after) } };
+}
+
+/** Rounds of plan and state before a prior state that still plans changes is taken as it is. */
+const SETTLE_ROUNDS = 6;
+
+function write(
+  recorder: Recorder,
+  name: string,
+  stack: string,
+  change: string | undefined,
+  synthesized: TerraformJson,
+  plan: TerraformPlan,
+  unsettled: string[] = [],
+): void {
   const fixture: RealPlan = {
     format_version: plan.format_version,
     terraform_version: plan.terraform_version,
@@ -212,9 +318,10 @@ function write(recorder: Recorder, name: string, stack: string, change: string |
       stack,
       ...(change ? { change } : {}),
       synthesizedAddresses: shortHashOf(addressesOf(synthesized)),
+      ...(unsettled.length > 0 ? { unsettled } : {}),
     },
     ...(plan.errored ? { errored: true } : {}),
-    resource_changes: plan.resource_changes ?? [],
+    resource_changes: (plan.resource_changes ?? []).map(unlessChanged),
   };
   const file = join(recorder.out, `${name}.json`);
   writeFileSync(file, fixtureText(fixture));
@@ -230,7 +337,10 @@ async function main(args: string[]): Promise<void> {
   const { mirror, version: providerVersion } = findProvider();
   const work = mkdtempSync(join(tmpdir(), "lambda-rds-iam-plans-"));
   const cliConfig = join(work, "terraform.rc");
-  writeFileSync(cliConfig, `provider_installation {\n  filesystem_mirror {\n    path = "${mirror}"\n  }\n  direct {\n    exclude = ["*/*/*"]\n  }\n}\n`);
+  writeFileSync(
+    cliConfig,
+    `provider_installation {\n  filesystem_mirror {\n    path = "${mirror}"\n  }\n  direct {\n    exclude = ["*/*/*"]\n  }\n}\n`,
+  );
   const terraform = await terraformIn(cliConfig);
   console.log(`Terraform ${terraform.version}, ${PROVIDER_SOURCE} ${providerVersion} from ${mirror}`);
   const stub = await startAwsStub();
@@ -245,7 +355,9 @@ async function main(args: string[]): Promise<void> {
     mkdirSync(recorder.work);
     let schemas: Schemas | undefined;
     for (const [stack, json] of Object.entries(stacks)) {
-      const changes = PLAN_CHANGES.filter((change) => change.stack === stack && (!only || only === stack || only === `${stack}.${change.name}`));
+      const changes = PLAN_CHANGES.filter(
+        (change) => change.stack === stack && (!only || only === stack || only === `${stack}.${change.name}`),
+      );
       if (only && only !== stack && changes.length === 0) continue;
       const first = await planOnce(recorder, stack, json);
       if (!only || only === stack) write(recorder, stack, stack, undefined, json, first);
@@ -259,17 +371,23 @@ async function main(args: string[]): Promise<void> {
       const [region, account] = [String(provider.region), String((provider.allowed_account_ids as string[])[0])];
       let state: StateResource[] = [];
       let plan = first;
-      for (let round = 1; ; round += 1) {
+      let left: string[] = [];
+      for (let round = 1; round <= SETTLE_ROUNDS; round += 1) {
         state = stateAfter(plan, state, schemas, region, account);
         plan = await planOnce(recorder, stack, json, stateFile(state, terraform.version, round));
-        const left = changedAddresses(plan);
-        if (left.length === 0) break;
-        if (round === 8) throw new Error(`${stack}: the prior state does not settle after ${round} rounds; still changing:\n${left.join("\n")}`);
+        const now = changedAddresses(plan);
+        const stuck = now.join() === left.join();
+        left = now;
+        if (left.length === 0 || stuck) break;
       }
+      // What still changes is recorded, so a reader of the fixture can tell it from the change itself.
+      if (left.length > 0) console.warn(`${stack}: the prior state did not settle; the unchanged code still plans:\n${left.join("\n")}`);
+      const unsettled = left.map((line) => line.slice(0, line.indexOf(" ")));
       const prior = stateFile(state, terraform.version, 1);
       for (const change of changes) {
         const edited = changed(json, change);
-        write(recorder, `${stack}.${change.name}`, stack, change.name, edited, await planOnce(recorder, stack, edited, prior));
+        const changePlan = await planOnce(recorder, stack, edited, prior);
+        write(recorder, `${stack}.${change.name}`, stack, change.name, edited, changePlan, unsettled);
       }
     }
   } finally {
