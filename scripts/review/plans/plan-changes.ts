@@ -47,6 +47,24 @@ function documentOf(json: TerraformJson, policy: Json | undefined): Json[] {
 }
 const FOREIGN_ACCOUNT = "999999999999";
 
+/** One argument of prod's database instance set to `value`; an alarm names the argument in the verdict. */
+const databaseSetting = (
+  name: string,
+  what: string,
+  attribute: string,
+  value: Json,
+  expect: PlanChange["expect"] = "alarm",
+): PlanChange => ({
+  name,
+  stack: "prod",
+  what,
+  expect,
+  ...(expect === "alarm" ? { verdictSays: attribute } : {}),
+  apply: (json) => {
+    only(json, "aws_db_instance")[attribute] = value;
+  },
+});
+
 export const PLAN_CHANGES: readonly PlanChange[] = [
   {
     name: "boundary-removed",
@@ -70,16 +88,7 @@ export const PLAN_CHANGES: readonly PlanChange[] = [
       add(json, "aws_iam_user_login_profile", "operator_login", { user: "${aws_iam_user.operator.name}" });
     },
   },
-  {
-    name: "iam-auth-off",
-    stack: "prod",
-    what: "IAM database authentication turned off",
-    expect: "alarm",
-    verdictSays: "iam_database_authentication_enabled",
-    apply: (json) => {
-      only(json, "aws_db_instance").iam_database_authentication_enabled = false;
-    },
-  },
+  databaseSetting("iam-auth-off", "IAM database authentication turned off", "iam_database_authentication_enabled", false),
   {
     name: "tls-off",
     stack: "prod",
@@ -103,16 +112,7 @@ export const PLAN_CHANGES: readonly PlanChange[] = [
       delete instance.kms_key_id;
     },
   },
-  {
-    name: "backups-off",
-    stack: "prod",
-    what: "backups kept 0 days instead of 30",
-    expect: "alarm",
-    verdictSays: "backup_retention_period",
-    apply: (json) => {
-      only(json, "aws_db_instance").backup_retention_period = 0;
-    },
-  },
+  databaseSetting("backups-off", "backups kept 0 days instead of 30", "backup_retention_period", 0),
   {
     name: "protections-off",
     stack: "prod",
@@ -127,16 +127,7 @@ export const PLAN_CHANGES: readonly PlanChange[] = [
         for (const block of Object.values(byName)) if (block.lifecycle) delete (block.lifecycle as Block).prevent_destroy;
     },
   },
-  {
-    name: "public",
-    stack: "prod",
-    what: "the database publicly accessible",
-    expect: "alarm",
-    verdictSays: "publicly_accessible",
-    apply: (json) => {
-      only(json, "aws_db_instance").publicly_accessible = true;
-    },
-  },
+  databaseSetting("public", "the database publicly accessible", "publicly_accessible", true),
   {
     name: "key-window-shortened",
     stack: "prod",
@@ -190,15 +181,7 @@ export const PLAN_CHANGES: readonly PlanChange[] = [
       documentOf(json, boundary.policy).push({ sid: "Everything", effect: "Allow", actions: ["iam:*"], resources: ["*"] });
     },
   },
-  {
-    name: "instance-class",
-    stack: "prod",
-    what: "a larger database instance class",
-    expect: "routine",
-    apply: (json) => {
-      only(json, "aws_db_instance").instance_class = "db.m7g.xlarge";
-    },
-  },
+  databaseSetting("instance-class", "a larger database instance class", "instance_class", "db.m7g.xlarge", "routine"),
   {
     name: "memory-size",
     stack: "prod",
