@@ -171,7 +171,13 @@ function resourceSection(
   const path = stack.constructPaths[resource.address];
   const reason = resource.action_reason ? ` (${REASONS[resource.action_reason] ?? resource.action_reason})` : "";
   const title = `<code>${SYMBOL[kind]}</code> **${kind}** ${code(resource.address)}${path ? ` · ${code(path)}` : ""}${reason}`;
-  const all = rows === "none" ? [] : attributeRows(resource, kind);
+  let all: AttributeRow[];
+  try {
+    all = rows === "none" ? [] : attributeRows(resource, kind);
+  } catch (error) {
+    // Named in the verdict as not read; here its title stays, with why it has no rows.
+    return `- ${title}: attributes not read (${code(error instanceof Error ? error.message : String(error), 300)})\n`;
+  }
   const tableRows = rows === "forcing" ? all.filter((row) => row.forcesReplacement) : all;
   if (tableRows.length === 0) return `- ${title}\n`;
   const header = kind === "create" ? "| attribute | value |\n|---|---|\n" : "| attribute | before | after |\n|---|---|---|\n";

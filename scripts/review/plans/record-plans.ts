@@ -220,8 +220,8 @@ function stateAfter(plan: TerraformPlan, prior: StateResource[], schemas: Schema
   return (plan.resource_changes ?? [])
     .filter((resource) => resource.mode === "managed" && resource.change.actions.join() !== "delete")
     .map((resource: ResourceChange) => {
-      const schema = schemas[resource.type];
-      if (!schema) throw new Error(`the provider has no schema for ${resource.type}`);
+      // A type no provider describes (none here) gets version 0 and made-up ids only.
+      const schema = schemas[resource.type] ?? { version: 0, block: {} };
       const fill = (key: string, path: string[]) =>
         path.length === 1 ? madeUp(resource.address, key, schema.block, region, account) : null;
       const attributes = settled(
@@ -234,11 +234,35 @@ function stateAfter(plan: TerraformPlan, prior: StateResource[], schemas: Schema
         mode: "managed" as const,
         type: resource.type,
         name: resource.name ?? resource.address.split(".")[1],
-        provider: `provider["${PROVIDER_SOURCE}"]`,
+        provider: `provider["${(resource as { provider_name?: string }).provider_name ?? PROVIDER_SOURCE}"]`,
         instances: [{ schema_version: schema.version, attributes, sensitive_attributes: [] }],
       };
     });
 }
+
+/** The type of a JSON value as Terraform writes it beside a dynamically-typed value in a state. */
+function ctyType(value: Json): Json {
+  if (typeof value === "string" || typeof value === "number" || typeof value === "boolean")
+    return typeof value === "boolean" ? "bool" : typeof value;
+  if (Array.isArray(value)) return ["tuple", value.map(ctyType)];
+  if (value === null) return "dynamic";
+  return ["object", Object.fromEntries(Object.entries(value).map(([key, item]) => [key, ctyType(item)]))];
+}
+
+/** Dynamically-typed attributes (terraform_data's input and output) as a state holds them: value and type. */
+const withDynamicTypes = (resources: StateResource[], schemas: Schemas): StateResource[] =>
+  resources.map((resource) => {
+    const dynamic = Object.entries(schemas[resource.type]?.block.attributes ?? {})
+      .filter(([, attribute]) => attribute.type === "dynamic")
+      .map(([name]) => name);
+    const [instance] = resource.instances;
+    const attributes = Object.fromEntries(
+      Object.entries(instance.attributes).map(([key, value]) =>
+        dynamic.includes(key) && value !== null ? [key, { value, type: ctyType(value) }] : [key, value],
+      ),
+    );
+    return { ...resource, instances: [{ ...instance, attributes }] };
+  });
 
 const stateFile = (resources: StateResource[], terraformVersion: string, serial: number) =>
   JSON.stringify(
@@ -362,11 +386,17 @@ async function main(args: string[]): Promise<void> {
       const first = await planOnce(recorder, stack, json);
       if (!only || only === stack) write(recorder, stack, stack, undefined, json, first);
       if (changes.length === 0) continue;
-      schemas ??= (
-        JSON.parse(await terraform.run(join(recorder.work, stack), ["providers", "schema", "-json"])) as {
-          provider_schemas: Record<string, { resource_schemas: Schemas }>;
-        }
-      ).provider_schemas[PROVIDER_SOURCE].resource_schemas;
+      // Every provider's resource schemas (terraform_data is the built-in provider's).
+      schemas ??= Object.assign(
+        {},
+        ...Object.values(
+          (
+            JSON.parse(await terraform.run(join(recorder.work, stack), ["providers", "schema", "-json"])) as {
+              provider_schemas: Record<string, { resource_schemas?: Schemas }>;
+            }
+          ).provider_schemas,
+        ).map((schema) => schema.resource_schemas ?? {}),
+      ) as Schemas;
       const provider = [forPlanning(json, providerVersion, stub.url).provider?.aws ?? []].flat()[0] as Block;
       const [region, account] = [String(provider.region), String((provider.allowed_account_ids as string[])[0])];
       let state: StateResource[] = [];
@@ -374,7 +404,7 @@ async function main(args: string[]): Promise<void> {
       let left: string[] = [];
       for (let round = 1; round <= SETTLE_ROUNDS; round += 1) {
         state = stateAfter(plan, state, schemas, region, account);
-        plan = await planOnce(recorder, stack, json, stateFile(state, terraform.version, round));
+        plan = await planOnce(recorder, stack, json, stateFile(withDynamicTypes(state, schemas), terraform.version, round));
         const now = changedAddresses(plan);
         const stuck = now.join() === left.join();
         left = now;
@@ -383,7 +413,7 @@ async function main(args: string[]): Promise<void> {
       // What still changes is recorded, so a reader of the fixture can tell it from the change itself.
       if (left.length > 0) console.warn(`${stack}: the prior state did not settle; the unchanged code still plans:\n${left.join("\n")}`);
       const unsettled = left.map((line) => line.slice(0, line.indexOf(" ")));
-      const prior = stateFile(state, terraform.version, 1);
+      const prior = stateFile(withDynamicTypes(state, schemas), terraform.version, 1);
       for (const change of changes) {
         const edited = changed(json, change);
         const changePlan = await planOnce(recorder, stack, edited, prior);

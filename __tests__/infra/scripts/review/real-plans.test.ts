@@ -111,6 +111,21 @@ describe("the plan model on every resource of every real plan", () => {
     }
   });
 
+  it("renders what it can of a plan it cannot fully read, says what it skipped, and sets the label", () => {
+    const { stackPlan } = fixture("dev");
+    const [first, ...rest] = stackPlan.plan.resource_changes!.filter((resource) => kindOf(resource.change.actions));
+    const unreadable = { ...first, change: { ...first.change, replace_paths: "storage_encrypted" as unknown as string[][] } };
+    const synthesized = structuredClone(stackPlan.synthesized!);
+    for (const document of Object.values(synthesized.data!.aws_iam_policy_document)) document.source_policy_documents = ["{}"];
+    const plan = { ...stackPlan.plan, resource_changes: [unreadable, ...rest] };
+    const { markdown, verdict } = renderPlans([{ ...stackPlan, plan, synthesized }], []);
+    expect(verdict).toMatchObject({ broadens: true, skipped: 2 });
+    const verdictText = verdictOf(markdown);
+    expect(verdictText).toContain(`not read, so not reviewed here: <code>${first.address}: `);
+    expect(verdictText).toContain("not read, so not reviewed here: <code>IAM statement table: ");
+    expect(markdown).toContain("#### Changes");
+  });
+
   it("renders every real plan within GitHub's comment limit", () => {
     for (const { name, stackPlan } of fixtures) {
       const { markdown } = renderPlans([stackPlan], []);
