@@ -2,8 +2,8 @@
  * npm run plans:record [-- --out DIR] [--only NAME]
  *
  * Makes the real-plan fixtures (default __tests__/infra/fixtures/real-plans) with the Terraform on PATH
- * and the hashicorp/aws provider found in a filesystem mirror on this machine (TF_PLUGIN_MIRROR, else
- * /opt/tf-plugins, ~/.terraform.d/plugins, /usr/share/terraform/plugins), offline:
+ * and the hashicorp/aws provider found in a filesystem mirror on this machine (TF_PLUGIN_MIRROR alone when
+ * set, else /opt/tf-plugins, ~/.terraform.d/plugins, /usr/share/terraform/plugins), offline:
  * - the app is synthesized with its checked-in configuration; each stack is planned as a first deploy;
  * - a prior state is made from the first plan (made-up ids and ARNs), then planned with -refresh=false
  *   and rewritten from that plan until the unchanged code plans no changes;
@@ -34,7 +34,10 @@ export const DEFAULT_FIXTURES = join(projectRoot, "__tests__/infra/fixtures/real
 
 /** The highest hashicorp/aws version in the first mirror that has one, with the mirror. */
 export function findProvider(env: NodeJS.ProcessEnv = process.env): { mirror: string; version: string } {
-  const mirrors = [env.TF_PLUGIN_MIRROR, "/opt/tf-plugins", join(homedir(), ".terraform.d/plugins"), "/usr/share/terraform/plugins"];
+  // A mirror named explicitly is the only one looked at.
+  const mirrors = env.TF_PLUGIN_MIRROR
+    ? [env.TF_PLUGIN_MIRROR]
+    : ["/opt/tf-plugins", join(homedir(), ".terraform.d/plugins"), "/usr/share/terraform/plugins"];
   for (const mirror of mirrors.filter((path): path is string => Boolean(path))) {
     const dir = join(mirror, PROVIDER_SOURCE);
     if (!existsSync(dir)) continue;
@@ -230,6 +233,8 @@ function stateAfter(plan: TerraformPlan, prior: StateResource[], schemas: Schema
         before.get(resource.address),
         fill,
       ) as Record<string, Json>;
+      // terraform_data's output is its input once applied.
+      if (resource.type === "terraform_data" && attributes.output === null) attributes.output = attributes.input ?? null;
       return {
         mode: "managed" as const,
         type: resource.type,
