@@ -225,8 +225,13 @@ function stateAfter(plan: TerraformPlan, prior: StateResource[], schemas: Schema
     .map((resource: ResourceChange) => {
       // A type no provider describes (none here) gets version 0 and made-up ids only.
       const schema = schemas[resource.type] ?? { version: 0, block: {} };
+      // terraform_data here holds timestamps (a creation time): an unknown part of its input is one, fixed.
       const fill = (key: string, path: string[]) =>
-        path.length === 1 ? madeUp(resource.address, key, schema.block, region, account) : null;
+        path.length === 1
+          ? madeUp(resource.address, key, schema.block, region, account)
+          : resource.type === "terraform_data"
+            ? "2026-01-01T00:00:00Z"
+            : null;
       const attributes = settled(
         resource.change.after,
         resource.change.after_unknown as Json,
