@@ -411,10 +411,12 @@ async function main(args: string[]): Promise<void> {
       const [region, account] = [String(provider.region), String((provider.allowed_account_ids as string[])[0])];
       let state: StateResource[] = [];
       let plan = first;
+      // A made-up value may replace a resource on the way; prevent_destroy would refuse that plan, so settling plans without it.
+      const settling = JSON.parse(JSON.stringify(json, (key, value) => (key === "prevent_destroy" ? undefined : value))) as TerraformJson;
       let left: string[] = [];
       for (let round = 1; round <= SETTLE_ROUNDS; round += 1) {
         state = stateAfter(plan, state, schemas, region, account);
-        plan = await planOnce(recorder, stack, json, stateFile(withDynamicTypes(state, schemas), terraform.version, round));
+        plan = await planOnce(recorder, stack, settling, stateFile(withDynamicTypes(state, schemas), terraform.version, round));
         const now = changedAddresses(plan);
         const stuck = now.join() === left.join();
         left = now;
