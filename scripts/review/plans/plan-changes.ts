@@ -194,10 +194,10 @@ export const PLAN_CHANGES: readonly PlanChange[] = [
   {
     name: "timeout",
     stack: "prod",
-    what: "a longer timeout for every function",
+    what: "a longer timeout for every function below Lambda's 900 s",
     expect: "routine",
     apply: (json) => {
-      for (const fn of blocksOf(json, "aws_lambda_function")) fn.timeout = Number(fn.timeout) + 5;
+      for (const fn of blocksOf(json, "aws_lambda_function")) fn.timeout = Math.min(Number(fn.timeout) + 5, 900); // Lambda's limit
     },
   },
 ];
