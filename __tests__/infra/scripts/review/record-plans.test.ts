@@ -32,7 +32,7 @@ describe("plans:record", () => {
         endpoints: [{ sts: "http://127.0.0.1:1", ec2: "http://127.0.0.1:1" }],
       }),
     ]);
-    expect((planned.provider?.aws as object[])[0]).not.toHaveProperty("assume_role");
+    expect((planned.provider!.aws as object[])[0]).not.toHaveProperty("assume_role");
     // 6.x as synthesized: nothing rewritten.
     expect(planned.resource).toEqual(stack.resource);
   });
