@@ -1,8 +1,9 @@
 /**
- * The two AWS calls the provider makes while planning, answered on localhost: STS GetCallerIdentity
- * (the account is the digits of the access key, so one stub serves every environment) and EC2
- * DescribeAvailabilityZones (zones a, b, c of the region the request was signed for). Anything else
- * is answered 400 with the action named, so a plan that needs more fails saying what.
+ * The AWS calls the provider makes while planning, answered on localhost: STS GetCallerIdentity
+ * (the account is the digits of the access key, so one stub serves every environment), EC2
+ * DescribeAvailabilityZones (zones a, b, c of the region the request was signed for), and API Gateway
+ * v2 GetApis (no API yet: what a state stack's lookup of its service's HTTP API finds before the first
+ * deploy). Anything else is answered 400 with the action named, so a plan that needs more fails saying what.
  */
 import { type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -41,6 +42,12 @@ export async function startAwsStub(): Promise<{ url: string; server: Server }> {
     let body = "";
     request.on("data", (chunk) => (body += chunk));
     request.on("end", () => {
+      // API Gateway v2 speaks REST and JSON rather than the query protocol.
+      if (request.method === "GET" && request.url?.startsWith("/v2/apis")) {
+        response.writeHead(200, { "Content-Type": "application/json" });
+        response.end(JSON.stringify({ items: [] }));
+        return;
+      }
       const action = new URLSearchParams(body).get("Action") ?? "";
       const { account, region } = credentialOf(request.headers.authorization);
       const xml = answer(action, account, region);

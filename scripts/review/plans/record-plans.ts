@@ -75,7 +75,7 @@ export function forPlanning(json: TerraformJson, providerVersion: string, endpoi
         skip_credentials_validation: true,
         skip_metadata_api_check: true,
         skip_region_validation: true,
-        endpoints: [{ sts: endpoint, ec2: endpoint }],
+        endpoints: [{ sts: endpoint, ec2: endpoint, apigatewayv2: endpoint }],
       };
     }),
   };
@@ -396,9 +396,11 @@ async function main(args: string[]): Promise<void> {
       const first = await planOnce(recorder, stack, json);
       if (!only || only === stack) write(recorder, stack, stack, undefined, json, first);
       if (changes.length === 0) continue;
-      // Every provider's resource schemas (terraform_data is the built-in provider's).
-      schemas ??= Object.assign(
+      // Every provider's resource schemas (terraform_data is the built-in provider's), of this stack: an earlier
+      // stack without terraform_data has no built-in provider's.
+      schemas = Object.assign(
         {},
+        schemas,
         ...Object.values(
           (
             JSON.parse(await terraform.run(join(recorder.work, stack), ["providers", "schema", "-json"])) as {
