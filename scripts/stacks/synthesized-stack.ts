@@ -92,6 +92,9 @@ export interface SecurityGroupRule {
 
 const ADDRESS = /(?:data\.)?[a-z][a-z0-9_]*\.[A-Za-z0-9_-]+/g;
 const WHOLE_REFERENCE = /^\$\{((?:data\.)?[a-z][a-z0-9_]*\.[A-Za-z0-9_-]+)([.[].*)?\}$/;
+/** A nested block (at most one): an object as synthesized, a list of one in a plan, undefined while a plan does not know it. */
+export const singleBlock = (value: Json | undefined): Block | undefined => (Array.isArray(value) ? value[0] : value) as Block | undefined;
+
 /** A value or list of values as a list of strings. */
 export const list = (value: Json | undefined): string[] =>
   value === undefined || value === null ? [] : Array.isArray(value) ? value.map(String) : [String(value)];

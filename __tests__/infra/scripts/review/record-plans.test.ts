@@ -29,7 +29,7 @@ describe("plans:record", () => {
         allowed_account_ids: ["222222222222"],
         access_key: stubAccessKey("222222222222"),
         skip_credentials_validation: true,
-        endpoints: [{ sts: "http://127.0.0.1:1", ec2: "http://127.0.0.1:1" }],
+        endpoints: [{ sts: "http://127.0.0.1:1", ec2: "http://127.0.0.1:1", apigatewayv2: "http://127.0.0.1:1" }],
       }),
     ]);
     expect((planned.provider!.aws as object[])[0]).not.toHaveProperty("assume_role");
