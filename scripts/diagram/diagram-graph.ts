@@ -7,7 +7,15 @@
  */
 import { cidrContains, cidrProblem } from "../../src/config/cidr";
 import type { Json } from "../stacks/terraform-plan";
-import { type Block, type Element, type SecurityGroupRule, type Statement, type SynthesizedStack, list } from "../stacks/synthesized-stack";
+import {
+  type Block,
+  type Element,
+  type SecurityGroupRule,
+  type Statement,
+  type SynthesizedStack,
+  list,
+  singleBlock,
+} from "../stacks/synthesized-stack";
 
 export type NodeKind =
   | "internet"
@@ -272,14 +280,13 @@ class DiagramBuilder {
     }
     // A schedule invokes its function, and leaves what it could not deliver in its dead-letter queue.
     for (const schedule of this.stack.ofType("aws_scheduler_schedule")) {
-      const { schedule_expression: expression, target } = schedule.block as {
-        schedule_expression: string;
-        target: { arn: string; dead_letter_config?: { arn: string } };
-      };
+      const expression = String(schedule.block.schedule_expression);
+      const target = singleBlock(schedule.block.target);
+      const deadLetter = singleBlock(target?.dead_letter_config);
       this.outside(idOf(schedule), "schedule", ["EventBridge schedule", String(schedule.block.name)], schedule);
-      const fn = this.referenced(target.arn);
+      const fn = this.referenced(target?.arn);
       if (fn) this.edges.push({ from: idOf(schedule), to: idOf(fn), kind: "event", label: expression });
-      const deadLetters = this.referenced(target.dead_letter_config?.arn);
+      const deadLetters = this.referenced(deadLetter?.arn);
       if (deadLetters) this.edges.push({ from: idOf(schedule), to: idOf(deadLetters), kind: "event", label: "undelivered" });
     }
     for (const endpoint of this.stack.ofType("aws_vpc_endpoint").filter((candidate) => candidate.block.vpc_endpoint_type === "Gateway")) {

@@ -6,11 +6,14 @@
  * --result (the verdict `plan:comment --result` wrote) it also sets the pull request's
  * `broadens-access` label while the plan widens access and removes it once it does not. Talks to
  * the GitHub REST API with GITHUB_TOKEN; GITHUB_REPOSITORY and GITHUB_API_URL are set by Actions.
+ * Fails closed: when BODY.md or RESULT.json was not written (the render step failed before writing
+ * them), it posts a comment saying so and sets the label, then exits 1.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { runCli, takeFlag, takeOption } from "../cli/cli-args";
 import type { PlanVerdict } from "../stacks/plan-classification";
-import { BROADENS_LABEL, COMMENT_MARKER } from "./plan-render";
+import { runUrl } from "./plan-comment";
+import { BROADENS_LABEL, COMMENT_MARKER, failureComment } from "./plan-render";
 
 export interface GitHub {
   /** REST API root, e.g. https://api.github.com. */
@@ -121,7 +124,18 @@ async function main(args: string[]): Promise<void> {
   const head = takeOption(args, "--head");
   const headSha = takeOption(args, "--head-sha");
   const resultFile = takeOption(args, "--result");
-  const body = takeFlag(args, "--fork-notice") ? FORK_NOTICE : args[0] ? readFileSync(args[0], "utf8") : undefined;
+  const forkNotice = takeFlag(args, "--fork-notice");
+  const [file] = args;
+  const unwritten = [file, resultFile].filter((path): path is string => path !== undefined && !existsSync(path));
+  const notRendered =
+    unwritten.length > 0 ? `${unwritten.join(" and ")} not written: the plan comment did not render (see the log of its step)` : undefined;
+  const body = forkNotice
+    ? FORK_NOTICE
+    : notRendered
+      ? failureComment(notRendered, runUrl(process.env)).markdown
+      : file
+        ? readFileSync(file, "utf8")
+        : undefined;
   if (!body || (!pr && !(head && headSha))) {
     throw new Error(
       "usage: npm run plan:upsert -- (--pr N | --head OWNER:BRANCH --head-sha SHA) (BODY.md | --fork-notice) [--result RESULT.json]",
@@ -131,10 +145,11 @@ async function main(args: string[]): Promise<void> {
   const { action, id } = await upsertComment(github, number, body);
   console.log(`${action} comment ${id} on #${number}`);
   if (resultFile) {
-    const { broadens } = JSON.parse(readFileSync(resultFile, "utf8")) as PlanVerdict;
+    const broadens = notRendered !== undefined || (JSON.parse(readFileSync(resultFile, "utf8")) as PlanVerdict).broadens;
     await setLabel(github, number, BROADENS_LABEL, broadens);
     console.log(`${broadens ? "set" : "cleared"} label ${BROADENS_LABEL} on #${number}`);
   }
+  if (notRendered) throw new Error(notRendered);
 }
 
 runCli(module, main);

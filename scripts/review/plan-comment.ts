@@ -9,14 +9,16 @@
  * after apply, come from DIR/<stack>/cdk.tf.json (default cdktf.out/stacks). --review FILE puts that
  * Markdown (what `npm run review -- --format markdown` writes) above the plans; a missing file is said
  * so in the comment (the review job failed). --result FILE writes the verdict as JSON for the workflow
- * (`broadens`, `dataAtRisk`, counts). Prints to stdout unless --out is given.
+ * (`broadens`, `dataAtRisk`, counts). Prints to stdout unless --out is given. When the plans cannot be
+ * rendered at all, --out and --result get a comment naming the error and a verdict that sets the label
+ * (fail closed), and the command exits 1.
  */
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { runCli, takeFlag, takeOption } from "../cli/cli-args";
 import { constructPathsOf, type TerraformJson } from "../stacks/synthesized-stack";
 import type { SkippedStack, StackPlan, TerraformPlan } from "../stacks/terraform-plan";
-import { renderPlans } from "./plan-render";
+import { type RenderedPlan, failureComment, renderPlans } from "./plan-render";
 
 export interface CommentInputs {
   plans: StackPlan[];
@@ -76,15 +78,23 @@ function main(args: string[]): void {
       "usage: npm run plan:comment -- [--stacks-dir DIR] [--out FILE] [--review FILE] [--result FILE] [--no-marker] <stack>.json... [<stack>.skipped...]",
     );
   }
-  const { plans, skipped } = readInputs(args, stacksDir);
-  const { markdown, verdict } = renderPlans(plans, skipped, {
-    artifactUrl: runUrl(process.env),
-    review: reviewFile ? reviewText(reviewFile) : undefined,
-    marker,
-  });
-  if (resultFile) writeFileSync(resultFile, `${JSON.stringify(verdict, null, 2)}\n`);
-  if (out) writeFileSync(out, markdown);
-  else process.stdout.write(markdown);
+  let rendered: RenderedPlan;
+  let failure: unknown;
+  try {
+    const { plans, skipped } = readInputs(args, stacksDir);
+    rendered = renderPlans(plans, skipped, {
+      artifactUrl: runUrl(process.env),
+      review: reviewFile ? reviewText(reviewFile) : undefined,
+      marker,
+    });
+  } catch (error) {
+    failure = error;
+    rendered = failureComment(error instanceof Error ? error.message : String(error), runUrl(process.env));
+  }
+  if (resultFile) writeFileSync(resultFile, `${JSON.stringify(rendered.verdict, null, 2)}\n`);
+  if (out) writeFileSync(out, rendered.markdown);
+  else if (!failure) process.stdout.write(rendered.markdown);
+  if (failure) throw failure;
 }
 
 runCli(module, main);

@@ -81,9 +81,12 @@ const VERDICT_ROWS = 10;
 /** `labelled`: in a pull request, where the workflow sets the label; not in the deploy summary. */
 function verdictSection(verdict: PlanVerdict, reviews: StackReview[], labelled: boolean): string {
   const { iam, rules, settings } = verdict.widening;
-  const parts = [plural(iam, "IAM statement"), plural(rules, "security-group rule"), plural(settings, "setting")].filter(
-    (part) => !part.startsWith("0 "),
-  );
+  const parts = [
+    plural(iam, "IAM statement"),
+    plural(rules, "security-group rule"),
+    plural(settings, "setting"),
+    plural(verdict.skipped, "part not read"),
+  ].filter((part) => !part.startsWith("0 "));
   const rows = reviews.flatMap((review) => [...review.iam, ...review.rules]).filter((row) => row.widens);
   const anyRow = reviews.some((review) => review.iam.length + review.rules.length > 0);
   const lines = ["### Verdict", ""];
@@ -95,6 +98,12 @@ function verdictSection(verdict: PlanVerdict, reviews: StackReview[], labelled: 
     else if (rows.length > 0) lines.push("", `They are listed first in each stack's tables below, marked ⚠️ **widens**.`);
     const settingFlags = reviews.flatMap((review) => review.flags).filter((flag) => flag.flag === "widens by a setting");
     lines.push(...settingFlags.map((flag) => `- ${where(flag)}: ${flag.why}`));
+    // What could not be read counts as widening: nobody has seen that it does not.
+    lines.push(
+      ...reviews.flatMap((review) =>
+        review.skipped.map((part) => `- ⚠️ \`${review.plan.stack}\` not read, so not reviewed here: ${code(part, 300)}`),
+      ),
+    );
   } else {
     lines.push(
       anyRow
@@ -162,7 +171,13 @@ function resourceSection(
   const path = stack.constructPaths[resource.address];
   const reason = resource.action_reason ? ` (${REASONS[resource.action_reason] ?? resource.action_reason})` : "";
   const title = `<code>${SYMBOL[kind]}</code> **${kind}** ${code(resource.address)}${path ? ` · ${code(path)}` : ""}${reason}`;
-  const all = rows === "none" ? [] : attributeRows(resource, kind);
+  let all: AttributeRow[];
+  try {
+    all = rows === "none" ? [] : attributeRows(resource, kind);
+  } catch (error) {
+    // Named in the verdict as not read; here its title stays, with why it has no rows.
+    return `- ${title}: attributes not read (${code(error instanceof Error ? error.message : String(error), 300)})\n`;
+  }
   const tableRows = rows === "forcing" ? all.filter((row) => row.forcesReplacement) : all;
   if (tableRows.length === 0) return `- ${title}\n`;
   const header = kind === "create" ? "| attribute | value |\n|---|---|\n" : "| attribute | before | after |\n|---|---|---|\n";
@@ -271,6 +286,20 @@ export function renderPlans(plans: StackPlan[], skipped: SkippedStack[], options
   const kept = text.slice(0, text.lastIndexOf("\n", limit - note.length - 200));
   const open = kept.split("<details>").length - kept.split("</details>").length;
   return { markdown: `${kept}${"\n\n</details>".repeat(Math.max(0, open))}${note}`, verdict };
+}
+
+/**
+ * What the pull request is told when the comment cannot be rendered: the error, where the log is,
+ * and a verdict that sets the label, so the pull request needs its second approval until a comment
+ * renders (fail closed).
+ */
+export function failureComment(error: string, runUrl?: string): RenderedPlan {
+  const log = runUrl ? `[the job log](${runUrl})` : "the job log";
+  const markdown = `${COMMENT_MARKER}\n## Terraform plan\n\n### Verdict\n\n**⚠️ The plan comment could not be rendered**, so nothing below was reviewed by it (label \`${BROADENS_LABEL}\`, for a second approval, until it renders).\n\n${code(error, 2000)}\n\nSee ${log}; the plans are in the artifacts of this run.\n`;
+  return {
+    markdown,
+    verdict: { broadens: true, dataAtRisk: false, widening: { iam: 0, rules: 0, settings: 0 }, dataRisks: 0, skipped: 1 },
+  };
 }
 
 /** The comment's Markdown alone. */

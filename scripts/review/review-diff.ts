@@ -24,7 +24,7 @@ import {
   POLICY_ATTRIBUTE,
   type Widening,
   concernsOf,
-  routeOpened,
+  resourceWidenings,
   weakensProtection,
   widenings,
 } from "../stacks/security-rules";
@@ -247,9 +247,9 @@ function elementChange(
   kind: ElementChange["kind"],
   attributes: AttributeChange[] = [],
   replacedBecause?: string,
-  before?: Element,
+  before?: Json,
 ): ElementChange {
-  const settings = [...widenings(attributes), ...(kind === "removed" ? [] : routeOpened(element.type, before?.block, element.block))];
+  const settings = [...widenings(attributes), ...(kind === "removed" ? [] : resourceWidenings(element.type, before, element.block))];
   const concerns = concernsOf(element.type, kind === "removed" || replacedBecause !== undefined, attributes);
   return {
     stack,
@@ -293,7 +293,7 @@ function elementChanges(before: SynthesizedStack, after: SynthesizedStack, renam
     const kind = path !== element.path ? "moved" : "changed";
     if (kind === "changed" && attributes.length === 0 && !replacedBecause) continue;
     changes.push({
-      ...elementChange(stack, now, kind, attributes, replacedBecause, element),
+      ...elementChange(stack, now, kind, attributes, replacedBecause, element.block),
       ...(kind === "moved" ? { from: element.path } : {}),
     });
   }

@@ -3,11 +3,12 @@
  * and the plan comment print them: one row per statement, rule or route added or removed, the ones that
  * widen access marked.
  */
-import type { IamRow, RouteRow, RuleRow } from "../stacks/security-rows";
+import { type IamRow, type RouteRow, type RuleRow, isDeferred } from "../stacks/security-rows";
 
 export interface Table {
   header: string[];
-  rows: { change: IamRow["change"]; widens: boolean; cells: string[][] }[];
+  /** deferred: known only after apply, so neither added nor removed yet, and no verdict. */
+  rows: { change: IamRow["change"]; widens: boolean; deferred?: boolean; cells: string[][] }[];
   /** A note under the table, when a row needs one. */
   note?: string;
 }
@@ -39,6 +40,7 @@ export function iamTable(rows: IamRow[], options: { stackColumn: boolean }): Tab
       return {
         change: row.change,
         widens: row.widens,
+        ...(isDeferred(row) ? { deferred: true } : {}),
         cells: [
           ...(options.stackColumn ? [[row.stack]] : []),
           [row.owner],
@@ -65,6 +67,7 @@ export function ruleTable(rows: RuleRow[], options: { stackColumn: boolean }): T
     rows: wideningFirst(rows).map((row) => ({
       change: row.change,
       widens: row.widens,
+      ...(isDeferred(row) ? { deferred: true } : {}),
       cells: [...(options.stackColumn ? [[row.stack]] : []), [row.group], [row.direction], [row.protocol], [row.ports], [row.peer]],
     })),
   };
@@ -104,7 +107,7 @@ export function markdownTable(title: string, table: Table): string {
   const header = `| | ${table.header.join(" | ")} |\n|${"---|".repeat(table.header.length + 1)}\n`;
   const rows = table.rows.map(
     (row) =>
-      `| ${MARK[row.change]}${row.widens ? " ⚠️ **widens**" : ""} | ${row.cells.map((values) => values.map((value) => code(value)).join("<br>")).join(" | ")} |`,
+      `| ${row.deferred ? "⏳ after apply" : MARK[row.change]}${row.widens ? " ⚠️ **widens**" : ""} | ${row.cells.map((values) => values.map((value) => code(value)).join("<br>")).join(" | ")} |`,
   );
   return `#### ${title}\n\n${header}${rows.join("\n")}\n${table.note ? `\n${table.note}\n` : ""}\n`;
 }

@@ -12,12 +12,11 @@ import {
   HOLDS_DATA_OR_IDENTITY,
   POLICY_ATTRIBUTE,
   concernsOf,
-  routeOpened,
+  resourceWidenings,
   weakensProtection,
   widenings,
 } from "./security-rules";
-import type { Block } from "./synthesized-stack";
-import { type Kind, type StackPlan, changesOf } from "./terraform-plan";
+import { type Kind, type ResourceChange, type StackPlan, changesOf } from "./terraform-plan";
 
 /** Kinds of flag, in the order the comment lists them: data at risk first. */
 export const FLAG_KINDS = [
@@ -47,6 +46,8 @@ export interface StackReview {
   flags: Flag[];
   iam: IamRow[];
   rules: RuleRow[];
+  /** What could not be read, and why ("aws_iam_role.x: ..."): the review is incomplete by these. */
+  skipped: string[];
 }
 
 export interface PlanVerdict {
@@ -56,44 +57,72 @@ export interface PlanVerdict {
   dataAtRisk: boolean;
   widening: { iam: number; rules: number; settings: number };
   dataRisks: number;
+  /** Parts of the plans that could not be read: the verdict then broadens, as nobody knows it does not. */
+  skipped: number;
 }
 
 const asChanged = (rows: AttributeRow[]): ChangedAttribute[] => rows.map(({ attribute, before, after }) => ({ attribute, before, after }));
 
-/** The flags of one stack's plan, one per kind a change falls in. */
-export function flagsOf(stack: StackPlan): Flag[] {
+const failure = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/** The flags of one stack's plan, one per kind a change falls in; a change it cannot read goes to `skipped`. */
+export function flagsOf(stack: StackPlan, skipped: string[] = []): Flag[] {
   return changesOf(stack.plan).flatMap(({ resource, kind }) => {
-    const base = { stack: stack.stack, address: resource.address, path: stack.constructPaths[resource.address], kind };
-    const attributes = asChanged(attributeRows(resource, kind));
-    const destroyed = kind === "replace" || kind === "delete";
-    const holds = HOLDS_DATA_OR_IDENTITY[resource.type];
-    const flags: Omit<Flag, keyof typeof base>[] = [];
-    if (holds && destroyed)
-      flags.push({ flag: "destroys or replaces data or identity", why: `${kind === "replace" ? "replaces" : "destroys"} a ${holds}` });
-    for (const row of attributes.filter(weakensProtection))
-      flags.push({ flag: "weakens a protection", why: `${row.attribute} ${row.before} -> ${row.after}` });
-    const opened =
-      kind === "delete" ? [] : routeOpened(resource.type, resource.change.before as Block | null, resource.change.after as Block | null);
-    for (const { why } of [...widenings(attributes), ...opened]) flags.push({ flag: "widens by a setting", why });
-    // A create is flagged by its type and policies: its other settings are not changes of anything.
-    const policies = attributes.filter((row) => POLICY_ATTRIBUTE.test(row.attribute));
-    const concerns = concernsOf(resource.type, destroyed, kind === "create" ? policies : attributes);
-    if (concerns.includes("IAM")) flags.push({ flag: "IAM policy, role, trust or permission", why: "IAM change" });
-    if (concerns.includes("security groups")) flags.push({ flag: "security group or rule", why: "security-group change" });
-    if (concerns.includes("encryption")) flags.push({ flag: "encryption setting", why: "encryption change" });
-    if (concerns.includes("public exposure")) flags.push({ flag: "public exposure setting", why: "exposure setting change" });
-    return flags.map((flag) => ({ ...base, ...flag }));
+    try {
+      return resourceFlags(stack, resource, kind);
+    } catch (error) {
+      skipped.push(`${resource.address}: ${failure(error)}`);
+      return [];
+    }
   });
 }
 
-/** One stack's plan read by the security rules; policies the plan knows only after apply come from `stack.synthesized`. */
+/** The flags of one change, one per kind it falls in. */
+function resourceFlags(stack: StackPlan, resource: ResourceChange, kind: Kind): Flag[] {
+  const base = { stack: stack.stack, address: resource.address, path: stack.constructPaths[resource.address], kind };
+  const attributes = asChanged(attributeRows(resource, kind));
+  const destroyed = kind === "replace" || kind === "delete";
+  const holds = HOLDS_DATA_OR_IDENTITY[resource.type];
+  const flags: Omit<Flag, keyof typeof base>[] = [];
+  if (holds && destroyed)
+    flags.push({ flag: "destroys or replaces data or identity", why: `${kind === "replace" ? "replaces" : "destroys"} a ${holds}` });
+  for (const row of attributes.filter(weakensProtection))
+    flags.push({ flag: "weakens a protection", why: `${row.attribute} ${row.before} -> ${row.after}` });
+  const { before, after } = resource.change;
+  for (const { why } of [...widenings(attributes), ...resourceWidenings(resource.type, before, kind === "delete" ? null : after)])
+    flags.push({ flag: "widens by a setting", why });
+  // A create is flagged by its type and policies: its other settings are not changes of anything.
+  const policies = attributes.filter((row) => POLICY_ATTRIBUTE.test(row.attribute));
+  const concerns = concernsOf(resource.type, destroyed, kind === "create" ? policies : attributes);
+  if (concerns.includes("IAM")) flags.push({ flag: "IAM policy, role, trust or permission", why: "IAM change" });
+  if (concerns.includes("security groups")) flags.push({ flag: "security group or rule", why: "security-group change" });
+  if (concerns.includes("encryption")) flags.push({ flag: "encryption setting", why: "encryption change" });
+  if (concerns.includes("public exposure")) flags.push({ flag: "public exposure setting", why: "exposure setting change" });
+  return flags.map((flag) => ({ ...base, ...flag }));
+}
+
+/**
+ * One stack's plan read by the security rules; policies the plan knows only after apply come from
+ * `stack.synthesized`. What cannot be read (a change, the IAM or rule table) is left out and named in `skipped`.
+ */
 export function classifyPlan(stack: StackPlan): StackReview {
-  const sides = planSides(stack, stack.synthesized);
+  const skipped: string[] = [];
+  const attempt = <T>(part: string, read: () => T[]): T[] => {
+    try {
+      return read();
+    } catch (error) {
+      skipped.push(`${part}: ${failure(error)}`);
+      return [];
+    }
+  };
+  const flags = flagsOf(stack, skipped);
+  const sides = attempt("IAM and security-group tables", () => [planSides(stack, stack.synthesized)])[0];
   return {
     plan: stack,
-    flags: flagsOf(stack),
-    iam: iamChanges(stack.stack, sides.before, sides.after, samePath, sides.synthesized),
-    rules: ruleChanges(stack.stack, sides.before, sides.after, samePath),
+    flags,
+    iam: sides ? attempt("IAM statement table", () => iamChanges(stack.stack, sides.before, sides.after, samePath, sides.synthesized)) : [],
+    rules: sides ? attempt("security-group rule table", () => ruleChanges(stack.stack, sides.before, sides.after, samePath)) : [],
+    skipped,
   };
 }
 
@@ -105,5 +134,12 @@ export function verdictOf(reviews: StackReview[]): PlanVerdict {
     settings: flags.filter((flag) => flag.flag === "widens by a setting").length,
   };
   const dataRisks = flags.filter((flag) => DATA_AT_RISK.includes(flag.flag)).length;
-  return { broadens: widening.iam + widening.rules + widening.settings > 0, dataAtRisk: dataRisks > 0, widening, dataRisks };
+  const skipped = reviews.reduce((sum, review) => sum + review.skipped.length, 0);
+  return {
+    broadens: widening.iam + widening.rules + widening.settings + skipped > 0,
+    dataAtRisk: dataRisks > 0,
+    widening,
+    dataRisks,
+    skipped,
+  };
 }

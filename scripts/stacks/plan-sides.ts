@@ -1,9 +1,11 @@
 /**
  * A plan's before and after as two stacks the security rows can compare, resource by resource: known
  * values from the plan (sensitive ones redacted), and where the plan knows a value only after apply,
- * that resource's value in the synthesized JSON (a policy document's statements, a rule's group
- * reference). Concrete ids and ARNs of the plan's own resources are written back as references, so both
- * sides name them by construct path.
+ * that resource's value in the synthesized JSON (a new resource's policy document, a rule's group
+ * reference). A policy of a resource that exists already and that the plan defers stays "(known after
+ * apply)": its synthesized references cannot be compared with the concrete values of the prior state.
+ * Concrete ids and ARNs of the plan's own resources are written back as references, so both sides name
+ * them by construct path.
  */
 import { redacted, UNKNOWN } from "./attribute-diff";
 import { POLICY_ATTRIBUTE } from "./security-rules";
@@ -85,13 +87,13 @@ function filled(known: Json | undefined, unknown: Marks, synthesized: Json | und
   return Object.fromEntries(keys.map((key) => [key, filled(object[key], (unknown as Record<string, Json>)[key], synth[key])]));
 }
 
+const holdsPolicy = (key: string) => POLICY_ATTRIBUTE.test(key) || key === "inline_policy";
+
 /** True when a policy of the resource is unknown in the plan and the synthesized JSON has it. */
 function policyFromSynthesized(resource: ResourceChange, synthesized: Block | undefined): boolean {
   const unknown = resource.change.after_unknown;
   if (!isObject(unknown) || !synthesized) return false;
-  return Object.entries(unknown).some(
-    ([key, mark]) => (POLICY_ATTRIBUTE.test(key) || key === "inline_policy") && mark !== false && synthesized[key] !== undefined,
-  );
+  return Object.entries(unknown).some(([key, mark]) => holdsPolicy(key) && mark !== false && synthesized[key] !== undefined);
 }
 
 export function planSides(stack: StackPlan, synthesized: TerraformJson = {}): PlanSides {
@@ -122,9 +124,10 @@ export function planSides(stack: StackPlan, synthesized: TerraformJson = {}): Pl
     if (!actions.includes("create") || actions.includes("delete"))
       put(before, resource, aliased(redacted(was, wasSensitive) as Json, aliases));
     if (!actions.includes("delete") || actions.includes("create")) {
-      const synth = synthesizedBlock(resource);
-      if (policyFromSynthesized(resource, synth)) fromSynthesized.add(resource.address);
-      const { "//": _, ...references } = synth ?? {};
+      const created = resource.change.before === null || resource.change.before === undefined;
+      const { "//": _, ...synth } = synthesizedBlock(resource) ?? {};
+      const references = created ? synth : Object.fromEntries(Object.entries(synth).filter(([key]) => !holdsPolicy(key)));
+      if (policyFromSynthesized(resource, references)) fromSynthesized.add(resource.address);
       put(after, resource, filled(aliased(redacted(now, nowSensitive) as Json, aliases), unknown, references));
     }
   }

@@ -4,6 +4,7 @@
  * access. `npm run review` compares two synthesized apps this way, the plan comment a plan's before and
  * after.
  */
+import { UNKNOWN } from "./attribute-diff";
 import { ruleWidens, statementWidens } from "./security-rules";
 import type { Statement, SynthesizedStack } from "./synthesized-stack";
 import type { Json } from "./terraform-plan";
@@ -19,7 +20,7 @@ export interface IamRow {
   /** Where the statement is written: the policy, attachment, permission or trust policy. */
   source: string;
   statement: Statement;
-  /** An Allow added that nothing removed allowed, or a Deny removed (see statementWidens). */
+  /** An Allow added that nothing removed allowed, or a Deny removed (see statementWidens); never for a policy known only after apply. */
   widens: boolean;
   /** Read from the synthesized JSON: the plan knows this policy only after apply. */
   synthesized?: boolean;
@@ -157,7 +158,15 @@ const by =
 /** Per subject, what was removed before what was added. */
 const wasThenIs = (row: { change: "added" | "removed" }) => (row.change === "removed" ? "0" : "1");
 
-/** Statements added and removed, per owner and source, each marked whether it widens. */
+/** A statement, or a rule, a plan knows only after apply: shown so, with no verdict either way. */
+export const isDeferred = (row: { statement: Statement } | RuleSide): boolean =>
+  "statement" in row ? row.statement.effect === UNKNOWN : [row.protocol, row.ports, row.peer].includes(UNKNOWN);
+
+/**
+ * Statements added and removed, per owner and source, each marked whether it widens. A policy the
+ * after side knows only after apply (an update the plan defers) is one row saying so, without the
+ * before side's statements and without a verdict: it is compared only where both sides are known.
+ */
 export function iamChanges(
   stack: string,
   before: SynthesizedStack,
@@ -166,13 +175,15 @@ export function iamChanges(
   synthesized: ReadonlySet<string> = new Set(),
 ): IamRow[] {
   const statementKey = (row: IamSide) => canonical([row.owner, row.source, { ...row.statement, sid: undefined }]);
+  const place = (row: IamSide) => `${row.owner} ${row.source}`;
+  const afterRows = iamStatements(after, samePath, synthesized);
+  const deferred = new Set(afterRows.filter(isDeferred).map(place));
   const { removed, added } = rowDifference(
-    iamStatements(before, rename, new Set()),
-    iamStatements(after, samePath, synthesized),
+    iamStatements(before, rename, new Set()).filter((row) => !deferred.has(place(row))),
+    afterRows,
     statementKey,
   );
   // A statement is weighed against the other side's statements of the same policy.
-  const place = (row: IamSide) => `${row.owner} ${row.source}`;
   const others = (rows: IamSide[], row: IamSide) => rows.filter((other) => place(other) === place(row)).map((other) => other.statement);
   return [
     ...removed.map((row) => ({
@@ -185,7 +196,7 @@ export function iamChanges(
       ...row,
       stack,
       change: "added" as const,
-      widens: statementWidens("added", row.statement, others(removed, row)),
+      widens: !isDeferred(row) && statementWidens("added", row.statement, others(removed, row)),
     })),
   ].sort(
     by<IamRow>(
@@ -219,7 +230,12 @@ export function ruleChanges(stack: string, before: SynthesizedStack, after: Synt
   const sameSide = (row: RuleSide) => removed.filter((other) => other.group === row.group && other.direction === row.direction);
   return [
     ...removed.map((row) => ({ ...row, stack, change: "removed" as const, widens: false })),
-    ...added.map((row) => ({ ...row, stack, change: "added" as const, widens: ruleWidens("added", row, sameSide(row)) })),
+    ...added.map((row) => ({
+      ...row,
+      stack,
+      change: "added" as const,
+      widens: !isDeferred(row) && ruleWidens("added", row, sameSide(row)),
+    })),
   ].sort(
     by<RuleRow>(
       (row) => row.group,

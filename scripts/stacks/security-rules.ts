@@ -4,6 +4,7 @@
  * the same way), what is a security-group rule, which attribute changes weaken protection, encryption
  * or exposure, and when an IAM statement or a rule change widens access rather than narrows it.
  */
+import { UNKNOWN } from "./attribute-diff";
 import type { Statement } from "./synthesized-stack";
 
 /** Replacing or destroying these loses data or an identity others depend on. */
@@ -67,9 +68,19 @@ const steps = (attribute: string) => attribute.split(/[.[\]]/).filter(Boolean);
 const touches = (attributes: ChangedAttribute[], pattern: RegExp) =>
   attributes.filter((row) => steps(row.attribute).some((step) => pattern.test(step)));
 
-/** A protection (deletion protection, prevent_destroy, final snapshot, force_destroy) switched off. */
-export const weakensProtection = (row: ChangedAttribute) =>
-  PROTECTIONS[row.attribute] !== undefined && row.before === PROTECTIONS[row.attribute] && row.after !== PROTECTIONS[row.attribute];
+/** Settings that keep data recoverable for a number of days: shortening one weakens a protection. */
+const KEPT_DAYS = new Set(["backup_retention_period", "deletion_window_in_days"]);
+
+/**
+ * A protection switched off (deletion protection, prevent_destroy, final snapshot, force_destroy) or
+ * shortened (backup retention, a key's deletion window); a value known only after apply is neither.
+ */
+export function weakensProtection(row: ChangedAttribute): boolean {
+  if (row.before === undefined || row.after === UNKNOWN) return false;
+  const protecting = PROTECTIONS[row.attribute];
+  if (protecting !== undefined) return row.before === protecting && row.after !== protecting;
+  return KEPT_DAYS.has(row.attribute) && Number(row.after) < Number(row.before);
+}
 
 /**
  * The concerns of one change. `destroyed`: the resource is destroyed or replaced. Encryption and
@@ -91,7 +102,16 @@ export interface Widening {
   why: string;
 }
 
-/** Exposure switched on, encryption switched off, a security group joined (a new value in a list of groups). */
+/** Guardrails whose removal or change widens what a role may do, or who may connect how. */
+const GUARDRAILS: Record<string, string> = {
+  permissions_boundary: "permissions boundary",
+  iam_database_authentication_enabled: "IAM database authentication",
+};
+
+/**
+ * Exposure switched on, encryption switched off, a security group joined (a new value in a list of
+ * groups), a guardrail (permissions boundary, IAM database authentication) removed or changed.
+ */
 export function widenings(attributes: ChangedAttribute[]): Widening[] {
   const exposed = touches(attributes, EXPOSURE_ATTRIBUTE).filter((row) => row.after === "true");
   const unencrypted = touches(attributes, ENCRYPTION_ATTRIBUTE).filter(
@@ -101,7 +121,15 @@ export function widenings(attributes: ChangedAttribute[]): Widening[] {
   const before = new Set(groups.map((row) => row.before));
   const joined = groups.filter((row) => row.before !== undefined && !OFF.has(row.after) && !before.has(row.after));
   const text = (row: ChangedAttribute, what: string) => `${row.attribute} ${row.before ?? "unset"} -> ${row.after} (${what})`;
+  const guardrails = attributes.filter(
+    (row) =>
+      GUARDRAILS[row.attribute] && row.before !== undefined && !OFF.has(row.before) && row.after !== UNKNOWN && row.after !== row.before,
+  );
   return [
+    ...guardrails.map((row) => ({
+      concern: "IAM" as const,
+      why: text(row, `${GUARDRAILS[row.attribute]} ${OFF.has(row.after) ? "removed" : "changed"}`),
+    })),
     ...exposed.map((row) => ({ concern: "public exposure" as const, why: text(row, "public exposure") })),
     ...unencrypted.map((row) => ({ concern: "encryption" as const, why: text(row, "encryption off") })),
     ...joined.map((row) => ({ concern: "security groups" as const, why: text(row, "joins a security group") })),
@@ -118,7 +146,7 @@ const ROUTE_AUTHORIZATION: Record<string, string> = {
  * A route (or REST method) that anyone may call, and that was not open before: created without
  * authorization, or its authorization dropped. Exposure that widens, beside the IAM and rule rows.
  */
-export function routeOpened(
+function routeOpened(
   type: string,
   before: Record<string, unknown> | null | undefined,
   after: Record<string, unknown> | null | undefined,
@@ -131,6 +159,42 @@ export function routeOpened(
   const was = before ? JSON.stringify(before[argument]) : "unset";
   return [
     { concern: "public exposure", why: `${argument} ${was} -> "NONE" (anyone may call the route${route}; authorize it with AWS_IAM)` },
+  ];
+}
+
+/** Identities with credentials that live until someone deletes them, which this project's roles make unnecessary. */
+const LONG_LIVED_IDENTITIES: Record<string, string> = {
+  aws_iam_user: "an IAM user",
+  aws_iam_access_key: "a long-lived access key",
+  aws_iam_user_login_profile: "a console password",
+  aws_iam_service_specific_credential: "a service-specific credential",
+  aws_iam_signing_certificate: "a signing certificate",
+};
+const TLS_REQUIRED = new Set(["1", "on", "true"]);
+
+/** The value of a parameter group's `require_secure_transport`, lowercase, if it sets one. */
+function secureTransport(block: unknown): string | undefined {
+  const parameters = (block as { parameter?: unknown } | null)?.parameter;
+  if (!Array.isArray(parameters)) return undefined;
+  const found = parameters.find((parameter) => (parameter as { name?: unknown })?.name === "require_secure_transport");
+  return found ? String((found as { value?: unknown }).value).toLowerCase() : "unset";
+}
+
+/**
+ * Widenings only the whole resource shows: a long-lived identity created, TLS no longer required by the
+ * database, an API route anyone may call.
+ */
+export function resourceWidenings(type: string, before: unknown, after: unknown): Widening[] {
+  const found: Widening[] = [];
+  const identity = LONG_LIVED_IDENTITIES[type];
+  if (identity && (before === null || before === undefined) && after !== null && after !== undefined)
+    found.push({ concern: "IAM", why: `creates ${identity} (${type})` });
+  const [was, now] = [secureTransport(before), secureTransport(after)];
+  if (was !== undefined && TLS_REQUIRED.has(was) && now !== undefined && !TLS_REQUIRED.has(now))
+    found.push({ concern: "encryption", why: `require_secure_transport ${was} -> ${now} (TLS no longer required)` });
+  return [
+    ...found,
+    ...routeOpened(type, before as Record<string, unknown> | null | undefined, after as Record<string, unknown> | null | undefined),
   ];
 }
 

@@ -3,6 +3,7 @@
  * elements by construct path, the references between them, IAM statements and security-group rules.
  * The infrastructure review and the diagrams both read stacks through this.
  */
+import { UNKNOWN } from "./attribute-diff";
 import { POLICY_ATTRIBUTE } from "./security-rules";
 import type { Json } from "./terraform-plan";
 
@@ -91,6 +92,9 @@ export interface SecurityGroupRule {
 
 const ADDRESS = /(?:data\.)?[a-z][a-z0-9_]*\.[A-Za-z0-9_-]+/g;
 const WHOLE_REFERENCE = /^\$\{((?:data\.)?[a-z][a-z0-9_]*\.[A-Za-z0-9_-]+)([.[].*)?\}$/;
+/** A nested block (at most one): an object as synthesized, a list of one in a plan, undefined while a plan does not know it. */
+export const singleBlock = (value: Json | undefined): Block | undefined => (Array.isArray(value) ? value[0] : value) as Block | undefined;
+
 /** A value or list of values as a list of strings. */
 export const list = (value: Json | undefined): string[] =>
   value === undefined || value === null ? [] : Array.isArray(value) ? value.map(String) : [String(value)];
@@ -143,9 +147,11 @@ export class SynthesizedStack {
 
   /**
    * The statements of a policy attribute: a reference to an aws_iam_policy_document's json, or inline
-   * JSON. Anything else (an expression) is one statement of effect "unparsed" holding the text.
+   * JSON. A policy a plan knows only after apply is one statement of effect "(known after apply)";
+   * anything else (an expression) is one statement of effect "unparsed" holding the text.
    */
   statementsOf(policy: Json | undefined): Statement[] {
+    if (policy === UNKNOWN) return [{ ...EMPTY_STATEMENT, effect: UNKNOWN }];
     const document = this.referenced(policy);
     if (document?.element.type === "aws_iam_policy_document" && document.attribute === "json")
       return this.documentStatements(document.element);
@@ -235,7 +241,11 @@ export class SynthesizedStack {
     return found;
   }
 
-  /** Every security-group rule: standalone rules of both kinds and rules written inline in a group. */
+  /**
+   * Every security-group rule: standalone rules of both kinds and rules written inline in a group. A
+   * group's inline rules that a plan knows only after apply (a new group's) are one rule whose
+   * protocol, ports and peer are "(known after apply)".
+   */
   securityGroupRules(): SecurityGroupRule[] {
     const rule = (
       element: Element,
@@ -290,11 +300,13 @@ export class SynthesizedStack {
       }
       if (element.mode === "managed" && ["aws_security_group", "aws_default_security_group"].includes(element.type)) {
         const self = `\${${element.address}.id}`;
-        return (["ingress", "egress"] as const).flatMap((direction) =>
-          ((block[direction] ?? []) as Block[]).flatMap((inline) =>
+        return (["ingress", "egress"] as const).flatMap((direction) => {
+          const inlines = block[direction] ?? [];
+          if (!Array.isArray(inlines)) return [{ ...rule(element, direction, self, UNKNOWN, null, null, UNKNOWN), ports: UNKNOWN }];
+          return (inlines as Block[]).flatMap((inline) =>
             peersOf(inline, self).map((peer) => rule(element, direction, self, inline.protocol, inline.from_port, inline.to_port, peer)),
-          ),
-        );
+          );
+        });
       }
       return [];
     });

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { parse } from "yaml";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -106,6 +107,19 @@ class FakeGitHub {
 
 const body = (text: string) => `${COMMENT_MARKER}\n${text}`;
 
+/** The command behind an npm script (scripts/review/<script>), without npm's own start-up, talking to the fake GitHub. */
+const runScript = (github: GitHub, script: string, args: string[]) =>
+  new Promise<{ code: number | null; out: string }>((resolve) => {
+    const child = spawn(process.execPath, ["--import", "tsx", join(projectRoot, "scripts/review", script), ...args], {
+      cwd: projectRoot,
+      env: { ...process.env, GITHUB_TOKEN: "test-token", GITHUB_REPOSITORY: "acme/app", GITHUB_API_URL: github.apiUrl },
+    });
+    let out = "";
+    child.stdout.on("data", (chunk) => (out += chunk));
+    child.stderr.on("data", (chunk) => (out += chunk));
+    child.on("close", (code) => resolve({ code, out }));
+  });
+
 describe("plan comment upsert", () => {
   let fake: FakeGitHub;
   let github: GitHub;
@@ -184,18 +198,7 @@ describe("plan comment upsert", () => {
   it("runs as npm run plan:upsert, with the fork notice or a body file", async () => {
     const file = join(tempDir("upsert-"), "comment.md");
     writeFileSync(file, body("from a file"));
-    const run = (args: string[]) =>
-      new Promise<{ code: number | null; out: string }>((resolve) => {
-        // The command behind npm run plan:upsert, without npm's own start-up.
-        const child = spawn(process.execPath, ["--import", "tsx", "scripts/review/github-comment.ts", ...args], {
-          cwd: projectRoot,
-          env: { ...process.env, GITHUB_TOKEN: "test-token", GITHUB_REPOSITORY: "acme/app", GITHUB_API_URL: github.apiUrl },
-        });
-        let out = "";
-        child.stdout.on("data", (chunk) => (out += chunk));
-        child.stderr.on("data", (chunk) => (out += chunk));
-        child.on("close", (code) => resolve({ code, out }));
-      });
+    const run = (args: string[]) => runScript(github, "github-comment.ts", args);
     fake.pulls = [{ number: 3, head: { sha: "abc", label: "fork:feature" } }];
     expect(await run(["--head", "fork:feature", "--head-sha", "abc", "--fork-notice"])).toEqual({
       code: 0,
@@ -206,4 +209,33 @@ describe("plan comment upsert", () => {
     expect(fake.comments.map((c) => c.body)).toEqual([body("from a file")]);
     expect(await run([file])).toEqual({ code: 1, out: expect.stringContaining("usage: npm run plan:upsert") });
   }, 30_000);
+
+  it("fails closed when the comment cannot be rendered: the step fails, the pull request gets the error and the label", async () => {
+    const dir = tempDir("failed-render-");
+    const [plans, verdict, comment] = ["plans", "verdict.json", "comment.md"].map((name) => join(dir, name));
+    mkdirSync(plans);
+    writeFileSync(join(plans, "dev.json"), JSON.stringify({ format_version: "0.9", resource_changes: [] }));
+    const render = await runScript(github, "plan-comment.ts", ["--result", verdict, "--out", comment, plans]);
+    expect(render).toEqual({ code: 1, out: expect.stringContaining("format_version 0.9") });
+    const upsert = await runScript(github, "github-comment.ts", ["--pr", "3", "--result", verdict, comment]);
+    expect(upsert.code).toBe(0);
+    expect(fake.comments.map((c) => c.body)).toEqual([
+      expect.stringMatching(new RegExp(`^${COMMENT_MARKER}[^]*could not be rendered[^]*format_version 0\\.9`)),
+    ]);
+    expect([...fake.labels]).toEqual([BROADENS_LABEL]);
+    // Nothing written at all (the step died first): the upsert still tells the pull request, then fails.
+    fake.labels.clear();
+    const [noComment, noVerdict] = [join(dir, "none.md"), join(dir, "none.json")];
+    const missing = await runScript(github, "github-comment.ts", ["--pr", "3", "--result", noVerdict, noComment]);
+    expect(missing).toEqual({ code: 1, out: expect.stringContaining(`${noComment} and ${noVerdict} not written`) });
+    expect(fake.comments.map((c) => c.body)).toEqual([expect.stringContaining(`${noComment} and ${noVerdict} not written`)]);
+    expect([...fake.labels]).toEqual([BROADENS_LABEL]);
+    // In plan.yml the upsert runs after a failed render step, which fails the job.
+    const plan = parse(readFileSync(join(projectRoot, ".github/workflows/plan.yml"), "utf8"));
+    const steps = plan.jobs.comment.steps as { run?: string; if?: string; "continue-on-error"?: boolean }[];
+    const renderStep = steps.find((step) => step.run?.includes("plan:comment"))!;
+    const upsertStep = steps.find((step) => step.run?.includes("plan:upsert"))!;
+    expect([renderStep["continue-on-error"], upsertStep.if]).toEqual([undefined, "${{ !cancelled() }}"]);
+    expect(steps.indexOf(upsertStep)).toBeGreaterThan(steps.indexOf(renderStep));
+  }, 60_000);
 });

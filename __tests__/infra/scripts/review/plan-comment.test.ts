@@ -290,7 +290,7 @@ const API_ROLE = {
 describe("plan comment: who gains what", () => {
   it("shows a statement a role policy gains as an added row that widens, and says so first", () => {
     const { markdown, verdict } = renderPlans([fixture("policy-gains-statement", API_ROLE)], []);
-    expect(verdict).toEqual({ broadens: true, dataAtRisk: false, widening: { iam: 1, rules: 0, settings: 0 }, dataRisks: 0 });
+    expect(verdict).toEqual({ broadens: true, dataAtRisk: false, widening: { iam: 1, rules: 0, settings: 0 }, dataRisks: 0, skipped: 0 });
     expect(markdown).toContain(
       "### Verdict\n\n**⚠️ Broadens permissions or network reach** (label `broadens-access`, for a second approval). Widening: 1 IAM statement.\n\n" +
         "- `prod` added in <code>api/role/write-logs</code>: <code>Allow</code> <code>s3:*</code> on <code>*</code>\n",
@@ -487,6 +487,7 @@ describe("npm run plan:comment", () => {
       dataAtRisk: false,
       widening: { iam: 0, rules: 1, settings: 0 },
       dataRisks: 0,
+      skipped: 0,
     });
     expect(readFileSync(out, "utf8")).toContain(
       `## Infrastructure review\n\n**No review**: ${join(dir, "none.md")} was not produced (the review job failed or was cancelled; see its log).`,
