@@ -58,6 +58,7 @@ export function rewriteSource(text: string): string {
 type PackageJson = Record<string, unknown> & {
   dependencies?: Record<string, string>;
   devDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
   engines?: Record<string, string>;
   allowScripts?: Record<string, boolean>;
 };
@@ -65,16 +66,18 @@ type PackageJson = Record<string, unknown> & {
 /** package.json with CDK Terrain's packages at their pinned releases in place of CDKTF's, and the Node.js its CLI needs. */
 export function rewritePackageJson(text: string): string {
   const pkg = JSON.parse(text) as PackageJson;
-  const declared = { ...pkg.dependencies, ...pkg.devDependencies };
+  const declared = { ...pkg.dependencies, ...pkg.devDependencies, ...pkg.peerDependencies };
   if (!("cdktf" in declared) && !("cdktn" in declared)) {
     throw new Error("package.json depends on neither cdktf nor cdktn: this is not the project the migration knows; nothing was written");
   }
-  for (const section of ["dependencies", "devDependencies"] as const) {
+  for (const section of ["dependencies", "devDependencies", "peerDependencies"] as const) {
     const packages = pkg[section];
     if (!packages) continue;
     const moved = Object.entries(packages).map(([name, version]): [string, string] => {
       const target = RENAMED[name] ?? name;
-      return [target, CDK_TERRAIN_VERSIONS[target as keyof typeof CDK_TERRAIN_VERSIONS] ?? version];
+      const pin = CDK_TERRAIN_VERSIONS[target as keyof typeof CDK_TERRAIN_VERSIONS];
+      // A peer dependency keeps its range (^): the library's consumers choose their copy within it.
+      return [target, pin ? `${/^[\^~]/.exec(version)?.[0] ?? ""}${pin}` : version];
     });
     // npm keeps these sections sorted by name.
     pkg[section] = Object.fromEntries(moved.sort(([a], [b]) => a.localeCompare(b, "en")));

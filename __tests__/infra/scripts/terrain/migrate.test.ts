@@ -55,8 +55,15 @@ describe("rewritePackageJson", () => {
   it("pins CDK Terrain's packages in place of CDKTF's, and the Node.js cdktn-cli needs", () => {
     const pinned = (section: Record<string, string>) =>
       Object.fromEntries(Object.entries(section).filter(([name]) => /cdkt|constructs/.test(name)));
-    expect(pinned(migrated.dependencies)).toEqual({ "@cdktn/provider-aws": "25.7.0", cdktn: "0.24.0", constructs: "10.7.2" });
-    expect(pinned(migrated.devDependencies)).toEqual({ "cdktn-cli": "0.24.0" });
+    // The library's peers, with their ranges for consumers, and the same packages pinned for this repository.
+    expect(pinned(migrated.peerDependencies)).toEqual({ "@cdktn/provider-aws": "^25.7.0", cdktn: "^0.24.0", constructs: "^10.7.2" });
+    expect(pinned(migrated.devDependencies)).toEqual({
+      "@cdktn/provider-aws": "25.7.0",
+      cdktn: "0.24.0",
+      "cdktn-cli": "0.24.0",
+      constructs: "10.7.2",
+    });
+    expect(pinned(migrated.dependencies)).toEqual({});
     expect(migrated.engines.node).toBe(">=22.19");
     expect(Object.keys(migrated.allowScripts).filter((name) => name.includes("cdkt"))).toEqual([]);
     expect(Object.keys(migrated.dependencies)).toEqual(Object.keys(migrated.dependencies).sort((a, b) => a.localeCompare(b, "en")));
@@ -112,7 +119,7 @@ describe("npm run terrain:migrate", () => {
     expect(code.filter((path) => CDKTF_MODULE.test(text(copy, path)))).toEqual([]);
     expect(text(copy, "main.ts")).toContain('import { App } from "cdktn";');
     expect(text(copy, "scripts/cli/cli-entry.ts")).toContain('require.resolve("cdktn-cli/package.json")');
-    expect(JSON.parse(text(copy, "package.json")).dependencies.cdktn).toBe(CDK_TERRAIN_VERSIONS.cdktn);
+    expect(JSON.parse(text(copy, "package.json")).devDependencies.cdktn).toBe(CDK_TERRAIN_VERSIONS.cdktn);
     // The migration and its tests keep naming both libraries.
     expect(text(copy, "scripts/terrain/migrate.ts")).toBe(text(projectRoot, "scripts/terrain/migrate.ts"));
     // The checkout it was copied from is untouched.
