@@ -228,13 +228,15 @@ export interface AppOptions {
 
 /** Every environment of the app as main.ts composes it (both stacks each), synthesized once per run. */
 export function synthApp(options: AppOptions = {}): SynthesizedEnvironment[] {
-  const configs = () =>
-    loadStackConfigs({ LAMBDA_RDS_IAM_CONFIG: JSON.stringify(options.overrides ?? {}) }, options.environments ?? ENVIRONMENTS);
+  const configs = loadStackConfigs(
+    { LAMBDA_RDS_IAM_CONFIG: JSON.stringify(options.overrides ?? {}) },
+    options.environments ?? ENVIRONMENTS,
+  );
   const stacks = sharedSynthesis({ app: options }, () => {
     const app = testApp();
-    return configs().flatMap((config) => Object.values(environmentStacks(config, app)));
+    return configs.flatMap((config) => Object.values(environmentStacks(config, app)));
   });
-  return configs().map((config) => {
+  return configs.map((config) => {
     const name = config.environment;
     let constructs: ReturnType<typeof environmentStacks> | undefined;
     const made = () => {

@@ -24,7 +24,9 @@ const edgesOf = (diagram: Diagram, kind: Diagram["edges"][number]["kind"]) =>
     .sort();
 
 describe("diagram of a service stack", () => {
-  const dev = diagramOfSynthesized("dev", synthStack());
+  // One read of the run's shared synthesis for every rule below.
+  const synthesized = synthStack();
+  const dev = diagramOfSynthesized("dev", synthesized);
 
   it("draws the VPC with its three tiers, a subnet per zone in each, the gateways and the endpoints", () => {
     expect(dev.groups.map((group) => [group.id, group.label, group.parent])).toEqual([
@@ -61,14 +63,14 @@ describe("diagram of a service stack", () => {
   });
 
   // The functions and grants come from the synthesized JSON, so these rules hold for any function the stack gains.
-  const byId: Record<string, any> = synthStack().json.resource.aws_lambda_function;
+  const byId: Record<string, any> = synthesized.json.resource.aws_lambda_function;
   const functions = Object.values(byId);
   /** The function a reference like `${aws_lambda_function.<id>.arn}` names. */
   const referenced = (reference: string) => byId[/^\$\{aws_lambda_function\.([^.]+)\./.exec(reference)?.[1] ?? ""];
   const label = (fn: { function_name: string }) => `λ ${fn.function_name}`;
   /** The database users a function's role may connect as, read from its inline policies' rds-db:connect statements. */
   const connectsAs = (fn: { role: string }): string[] => {
-    const s = synthStack();
+    const s = synthesized;
     const roleName = fn.role.replace(/\.arn\}$/, ".name}");
     return Object.values(s.all("aws_iam_role_policy"))
       .filter((policy) => policy.role === roleName)
@@ -106,7 +108,7 @@ describe("diagram of a service stack", () => {
   });
 
   it("draws every function's failure queue: the grant to send to it and the on-failure event", () => {
-    const configs = Object.values(synthStack().all("aws_lambda_function_event_invoke_config"));
+    const configs = Object.values(synthesized.all("aws_lambda_function_event_invoke_config"));
     const withQueue = configs.filter((config) => config.destination_config?.on_failure).map((config) => referenced(config.function_name));
     expect(withQueue.length).toBeGreaterThan(0);
     for (const fn of withQueue) {
@@ -122,7 +124,7 @@ describe("diagram of a service stack", () => {
   });
 
   it("draws the pipeline of the seeds: the data bucket notifying the ingest function, which reaches S3 through the gateway endpoint, and the failure queue", () => {
-    const notifications = Object.values(synthStack().all("aws_s3_bucket_notification")).flatMap(
+    const notifications = Object.values(synthesized.all("aws_s3_bucket_notification")).flatMap(
       (notification) => notification.lambda_function,
     );
     expect(notifications.length).toBeGreaterThan(0);
@@ -194,7 +196,7 @@ describe("diagram of a service stack", () => {
   });
 
   it("draws each schedule invoking its function, and what it could not deliver going to its dead-letter queue", () => {
-    const schedules = Object.values(synthStack().json.resource.aws_scheduler_schedule);
+    const schedules = Object.values(synthesized.json.resource.aws_scheduler_schedule);
     expect(schedules.length).toBeGreaterThan(0);
     for (const schedule of schedules) {
       const name = schedule.name as string;
