@@ -15,7 +15,7 @@ import {
   classifyPlan,
   verdictOf,
 } from "../stacks/plan-classification";
-import type { IamRow, RuleRow } from "../stacks/security-rows";
+import { type IamRow, type RuleRow, isDeferred } from "../stacks/security-rows";
 import { POLICY_ATTRIBUTE } from "../stacks/security-rules";
 import {
   KINDS,
@@ -88,7 +88,10 @@ function verdictSection(verdict: PlanVerdict, reviews: StackReview[], labelled: 
     plural(verdict.skipped, "part not read"),
   ].filter((part) => !part.startsWith("0 "));
   const rows = reviews.flatMap((review) => [...review.iam, ...review.rules]).filter((row) => row.widens);
-  const anyRow = reviews.some((review) => review.iam.length + review.rules.length > 0);
+  const tableRows = reviews.flatMap((review) => [...review.iam, ...review.rules]);
+  // Rows known only after apply carry no verdict: they are neither a narrowing nor a widening.
+  const deferred = tableRows.filter(isDeferred).length;
+  const anyRow = tableRows.length > deferred;
   const lines = ["### Verdict", ""];
   if (verdict.broadens) {
     lines.push(
@@ -108,9 +111,16 @@ function verdictSection(verdict: PlanVerdict, reviews: StackReview[], labelled: 
     lines.push(
       anyRow
         ? "**Narrows only**: IAM and security-group changes remove or narrow access; nothing widens."
-        : "**No IAM or security-group change.**",
+        : deferred > 0
+          ? "**No IAM or security-group change known before apply.**"
+          : "**No IAM or security-group change.**",
     );
   }
+  if (deferred > 0)
+    lines.push(
+      "",
+      `${plural(deferred, "table row")} known only after apply (⏳ below): compared only where both sides are known, so no verdict on them.`,
+    );
   const risks = reviews.flatMap((review) => review.flags).filter((flag) => DATA_AT_RISK.includes(flag.flag));
   lines.push("");
   if (risks.length === 0) lines.push("No resource holding data or identity is replaced or destroyed; no protection is weakened.");

@@ -173,6 +173,8 @@ describe("each change against a deployed stack", () => {
       const { markdown, verdict } = renderPlans([stackPlan], []);
       expect(verdict).toMatchObject({ broadens: false, dataAtRisk: false });
       expect(verdictOf(markdown)).not.toContain("⚠️");
+      // What the plan knows only after apply is said so, never called a narrowing.
+      expect(verdictOf(markdown)).not.toContain("Narrows only");
       const diff = reviewInfrastructure(
         { [change.stack]: stacks[change.stack] },
         { [change.stack]: changed(stacks[change.stack], change) },
