@@ -6,6 +6,7 @@ import { unzipSync } from "fflate";
 import { type Harness, startHarness } from "../../../harness/mariadb";
 import { bootstrapHarness } from "../../../harness/migrations";
 import { loadMigrations } from "../../../functions/shared/migration-files";
+import { tempDir } from "../temp";
 
 /**
  * examples/second-service as a platform team's second service gets the library: `npm pack` of this
@@ -14,8 +15,20 @@ import { loadMigrations } from "../../../functions/shared/migration-files";
  */
 const projectRoot = resolve(__dirname, "..", "..", "..");
 const EXAMPLE = join(projectRoot, "examples", "second-service");
-const run = (cwd: string, command: string, ...args: string[]) =>
-  execFileSync(command, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "true" } });
+/**
+ * The example's commands, with a temp directory this test file removes: its own test, like any consumer's,
+ * synthesizes through cdktf's Testing.app(), which leaves a cdktf.outdir.* behind in the temp directory.
+ */
+let temp: string | undefined;
+const run = (cwd: string, command: string, ...args: string[]) => {
+  temp ??= tempDir("example-tmp-");
+  return execFileSync(command, args, {
+    cwd,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, CI: "true", TMPDIR: temp },
+  });
+};
 
 type Lambda = { function_name: string; filename: string; environment: { variables: Record<string, string> } };
 
