@@ -53,6 +53,13 @@ export interface HarnessOptions {
    * as RDS Proxy does, and a command waits at most `borrowTimeoutMs` for one (multiplexer.ts).
    */
   proxy?: MultiplexOptions;
+  /**
+   * default 8: InnoDB's buffer pool in MiB (innodb_buffer_pool_size), with a redo log of half of it
+   * (innodb_log_file_size, at least 4). The tests' few rows fit in 8; a bench of hundreds of thousands of
+   * rows needs a server sized like the RDS instance it stands for (RDS gives the pool 3/4 of its memory),
+   * or it measures disk reads and log flushes a real instance does not make.
+   */
+  bufferPoolMb?: number;
 }
 
 /** One login attempt as the front judged it (never contains the token). */
@@ -73,6 +80,8 @@ export interface Harness {
   credentials: TrustedCredentials;
   /** Its private directory (data, socket, server log, certificates), removed by destroy(). */
   directory: string;
+  /** The running server's process id (its pid file), e.g. to give it a CPU of its own. */
+  serverPid(): number;
   /** What the handler reads: AWS credentials and region, DB_HOST/PORT/NAME/USER, and DB_TLS_CA_FILE when TLS is on. */
   env: Record<string, string>;
   admin(sql: string, params?: unknown[]): Promise<any>;
@@ -235,8 +244,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       "--skip-name-resolve",
       "--skip-log-bin",
       "--performance-schema=OFF",
-      "--innodb-buffer-pool-size=8M",
-      "--innodb-log-file-size=4M",
+      `--innodb-buffer-pool-size=${opts.bufferPoolMb ?? 8}M`,
+      `--innodb-log-file-size=${Math.max(4, Math.floor((opts.bufferPoolMb ?? 8) / 2))}M`,
       "--innodb-use-native-aio=0",
       "--innodb-doublewrite=0",
       "--innodb-flush-log-at-trx-commit=2",
@@ -387,6 +396,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       database,
       credentials,
       directory: dir,
+      serverPid: () => Number(fs.readFileSync(pidFile, "utf8").trim()),
       env: {
         AWS_ACCESS_KEY_ID: credentials.accessKeyId,
         AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,

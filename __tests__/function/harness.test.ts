@@ -283,11 +283,18 @@ describe("MariaDB RDS IAM harness (TLS)", () => {
   });
 });
 
-describe("MariaDB RDS IAM harness (tls: false)", () => {
+describe("MariaDB RDS IAM harness (tls: false, a 32 MiB buffer pool)", () => {
   let h: Harness;
 
   beforeAll(async () => {
-    h = await startHarness({ tls: false, database: "plain", region: "eu-central-1" });
+    h = await startHarness({ tls: false, database: "plain", region: "eu-central-1", bufferPoolMb: 32 });
+  });
+
+  test("sizes InnoDB as asked, with a redo log half the buffer pool, and names the server's process", async () => {
+    expect(await h.admin("SELECT @@innodb_buffer_pool_size AS pool, @@innodb_log_file_size AS log")).toEqual([
+      { pool: 32 * 1024 ** 2, log: 16 * 1024 ** 2 },
+    ]);
+    expect(fs.readFileSync(`/proc/${h.serverPid()}/comm`, "utf8").trim()).toMatch(/^(mariadbd|mysqld)$/);
   });
 
   afterAll(async () => {

@@ -8,24 +8,37 @@
 import { loadavg } from "node:os";
 import { ExecutionEnvironments } from "../../harness/execution-environments";
 import { iamConnection } from "../../harness/iam-connection";
-import { startHarness } from "../../harness/mariadb";
+import { type Harness, startHarness } from "../../harness/mariadb";
 import { bootstrapHarness } from "../../harness/migrations";
 import { PURGE_ITEMS, loadPurgeItems } from "../../harness/purge-items";
 import { MAX_CHUNK_ROWS, purgeExpiredItems } from "../../functions/purge/purge";
 import { DatabaseClient } from "../../functions/shared/database-client";
 import { settingsFromEnvironment } from "../../functions/shared/database-settings";
 import { SERVICE_FUNCTIONS } from "../../src/config/functions";
+import { DATABASE_INSTANCE_DEFAULTS } from "../../src/database/database-instance-props";
+import { classMemoryGib } from "../../src/database/instance-classes";
+import { placeServerApart } from "./cpu-placement";
 import { percentile } from "./measure";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-/** More than the tests' 200,000: the job then runs for seconds, long enough for the API's p99 beside it to mean something. */
-const ROWS = Number(process.env.BENCH_ROWS ?? 500_000);
+/**
+ * More than the tests' 200,000: the job then runs for seconds (about 4 here) with about a thousand API requests
+ * beside it, so that their p99 is the tenth slowest rather than the second or third.
+ */
+const ROWS = Number(process.env.BENCH_ROWS ?? 1_500_000);
+/** The job's cap on a chunk's rows, to see what it trades: the job's rate against the API's lock waits. */
+const MAX_ROWS = Number(process.env.BENCH_MAX_CHUNK_ROWS ?? MAX_CHUNK_ROWS);
 const API_ENVIRONMENTS = 4;
 const IDLE_MS = 5_000;
 /** Each environment's pause between requests: the same offered load in every phase (a closed loop would take whatever CPU the other side leaves). */
 const PAUSE_MS = 10;
 const RETENTION_DAYS = 30;
 const PURGE_USER = SERVICE_FUNCTIONS.purge.database.user;
+/**
+ * The server sized like the smallest instance the configuration deploys (the default class): RDS gives InnoDB's
+ * buffer pool 3/4 of the class's memory, which holds these items whole. The tests' 8 MiB would measure disk reads.
+ */
+const BUFFER_POOL_MB = Math.floor(((classMemoryGib(DATABASE_INSTANCE_DEFAULTS.instanceClass) ?? 1) * 1024 * 3) / 4);
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 const load = () => loadavg()[0].toFixed(1);
@@ -60,7 +73,24 @@ interface Side {
   readonly rows?: number;
   readonly seconds?: number;
   readonly api: number[];
+  /** InnoDB's row-lock waits during the side and their total time: what the API waited on locks, apart from CPU. */
+  readonly lockWaits: string;
   readonly load: string;
+}
+
+/** InnoDB's row-lock waits and their total time so far (the server keeps no per-side maximum). */
+async function rowLockCounters(h: Harness): Promise<{ waits: number; ms: number }> {
+  const rows: { Variable_name: string; Value: string }[] = await h.admin("SHOW GLOBAL STATUS LIKE 'Innodb_row_lock_%'");
+  const value = (name: string) => Number(rows.find((row) => row.Variable_name === name)?.Value ?? Number.NaN);
+  return { waits: value("Innodb_row_lock_waits"), ms: value("Innodb_row_lock_time") };
+}
+
+/** Runs `side` and says how many row-lock waits it caused, and their total time: the API's waits on locks, apart from CPU. */
+async function withLockWaits<T>(h: Harness, side: () => Promise<T>): Promise<[T, string]> {
+  const before = await rowLockCounters(h);
+  const result = await side();
+  const after = await rowLockCounters(h);
+  return [result, `${after.waits - before.waits} (${after.ms - before.ms} ms)`];
 }
 
 const latency = (ms: number[]) =>
@@ -68,7 +98,9 @@ const latency = (ms: number[]) =>
 
 async function main(): Promise<void> {
   progress("starting MariaDB behind the IAM front...");
-  const h = await startHarness();
+  const h = await startHarness({ bufferPoolMb: BUFFER_POOL_MB });
+  // Before the API environments start, so that they inherit the clients' CPUs.
+  const placement = placeServerApart(h.serverPid(), { float: process.argv.includes("--float") });
   // The job's client signs its tokens with the harness's credentials, from the environment as in Lambda.
   Object.assign(process.env, h.env);
   const environments = await (async () => {
@@ -86,19 +118,27 @@ async function main(): Promise<void> {
       await h.admin("UPDATE ??.batch_jobs SET lease_owner = NULL, lease_until = NULL, pass_started_at = NULL, after_id = NULL", [
         h.database,
       ]);
-      const idle = await apiLatencies(environments, new Promise((resolve) => setTimeout(resolve, IDLE_MS)));
-      sides.push({ name: "API alone", api: idle, load: load() });
+      const [idle, idleWaits] = await withLockWaits(h, () =>
+        apiLatencies(environments, new Promise((resolve) => setTimeout(resolve, IDLE_MS))),
+      );
+      sides.push({ name: "API alone", api: idle, lockWaits: idleWaits, load: load() });
 
       progress(`round ${round}: the job, with the API alongside...`);
-      const jobRun = purgeExpiredItems(job, { retentionDays: RETENTION_DAYS, runId: `bench-${round}`, remainingMs: () => 15 * 60_000 });
-      const duringJob = await apiLatencies(environments, jobRun);
+      const jobRun = purgeExpiredItems(job, {
+        retentionDays: RETENTION_DAYS,
+        runId: `bench-${round}`,
+        remainingMs: () => 15 * 60_000,
+        maxChunkRows: MAX_ROWS,
+      });
+      const [duringJob, jobWaits] = await withLockWaits(h, () => apiLatencies(environments, jobRun));
       const summary = await jobRun;
       if (summary.outcome !== "finished") throw new Error(`the job did not finish: ${JSON.stringify(summary)}`);
       sides.push({
-        name: `job (${summary.chunks} chunks of <= ${MAX_CHUNK_ROWS})`,
+        name: `job (${summary.chunks} chunks of <= ${MAX_ROWS} rows, longest ${summary.longestChunkMs} ms)`,
         rows: summary.rowsChanged,
         seconds: summary.durationMs / 1000,
         api: duringJob,
+        lockWaits: jobWaits,
         load: load(),
       });
 
@@ -108,13 +148,14 @@ async function main(): Promise<void> {
       try {
         const started = performance.now();
         const statement = connection.query("DELETE FROM items WHERE updated_at < NOW(3) - INTERVAL ? DAY", [RETENTION_DAYS]);
-        const duringStatement = await apiLatencies(environments, statement);
+        const [duringStatement, statementWaits] = await withLockWaits(h, () => apiLatencies(environments, statement));
         const [result] = (await statement) as unknown as [{ affectedRows: number }];
         sides.push({
           name: "one DELETE",
           rows: result.affectedRows,
           seconds: (performance.now() - started) / 1000,
           api: duringStatement,
+          lockWaits: statementWaits,
           load: load(),
         });
       } finally {
@@ -129,9 +170,9 @@ async function main(): Promise<void> {
   }
 
   console.log(
-    `\nPurge of ${ROWS} items (two in three expired) on the MariaDB harness, ${API_ENVIRONMENTS} API environments getting and putting random items throughout; load = 1-minute load average after each side:\n`,
+    `\nPurge of ${ROWS} items (two in three expired) on the MariaDB harness, ${API_ENVIRONMENTS} API environments getting and putting random items throughout; ${placement}; buffer pool ${BUFFER_POOL_MB} MiB; load = 1-minute load average after each side:\n`,
   );
-  const rows = [["round", "side", "rows deleted", "seconds", "rows/s", "API p50 / p99 / max", "load"]];
+  const rows = [["round", "side", "rows deleted", "seconds", "rows/s", "API p50 / p99 / max", "row-lock waits (total)", "load"]];
   rounds.forEach((sides, index) => {
     for (const side of sides) {
       rows.push([
@@ -141,6 +182,7 @@ async function main(): Promise<void> {
         side.seconds === undefined ? "" : side.seconds.toFixed(1),
         side.rows === undefined ? "" : String(Math.round(side.rows / side.seconds!)),
         latency(side.api),
+        side.lockWaits,
         side.load,
       ]);
     }

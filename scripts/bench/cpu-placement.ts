@@ -38,26 +38,57 @@ const floating = (why: string): CpuPlacement => ({
   command: (command, args) => [command, args],
 });
 
+/** Why the CPUs cannot be split between two sides here, or the allowed CPUs (at least two). */
+function splittableCpus(options: { float?: boolean }): number[] | string {
+  if (options.float) return "--float";
+  if (process.platform !== "linux") return `CPU affinity is set only on Linux, this is ${process.platform}`;
+  const cpus = allowedCpus();
+  return cpus.length < 2 ? `only CPU ${cpus.join("")} is allowed` : cpus;
+}
+
+/** Moves every thread of process `pid` onto `cpus`; why it could not, or undefined. */
+function move(pid: number, cpus: number[]): string | undefined {
+  const moved = spawnSync("taskset", ["--all-tasks", "--cpu-list", "--pid", cpus.join(","), String(pid)], { encoding: "utf8" });
+  if (moved.error) return "taskset not found: install util-linux";
+  return moved.status === 0 ? undefined : `taskset failed: ${moved.stderr.trim()}`;
+}
+
 /**
  * Moves this process (every thread; the harness it starts inherits it) off the last allowed CPU and
  * returns how to start the measured process there. Falls back to floating, saying why, on one CPU,
  * without taskset, or when asked to.
  */
 export function placeOnOwnCpu(options: { float?: boolean } = {}): CpuPlacement {
-  if (options.float) return floating("--float");
-  if (process.platform !== "linux") return floating(`CPU affinity is set only on Linux, this is ${process.platform}`);
-  const cpus = allowedCpus();
-  if (cpus.length < 2) return floating(`only CPU ${cpus.join("")} is allowed`);
+  const cpus = splittableCpus(options);
+  if (typeof cpus === "string") return floating(cpus);
   const measured = cpus[cpus.length - 1];
-  const rest = cpus.slice(0, -1).join(",");
-  const moved = spawnSync("taskset", ["--all-tasks", "--cpu-list", "--pid", rest, String(process.pid)], { encoding: "utf8" });
-  if (moved.error || moved.status !== 0) {
-    return floating(moved.error ? "taskset not found: install util-linux" : `taskset failed: ${moved.stderr.trim()}`);
-  }
+  const rest = cpus.slice(0, -1);
+  const failed = move(process.pid, rest);
+  if (failed) return floating(failed);
   return {
-    description: `measured process on CPU ${measured}, this process and the harness on CPU ${rest}`,
+    description: `measured process on CPU ${measured}, this process and the harness on CPU ${rest.join(",")}`,
     command: (command, args) => onCpu(measured, command, args),
   };
+}
+
+/**
+ * Gives the database server (process `serverPid`) the first allowed CPU and moves this process, and what it
+ * starts afterwards, to the others: what stands for Lambda (the functions' environments, a job's client) then
+ * takes no CPU from the database, as on AWS, where they run on other hosts. Returns the report's line;
+ * falls back to floating, saying why, like placeOnOwnCpu.
+ */
+export function placeServerApart(serverPid: number, options: { float?: boolean } = {}): string {
+  const cpus = splittableCpus(options);
+  if (typeof cpus === "string") return floating(cpus).description;
+  const [server, ...clients] = cpus;
+  const failed = move(serverPid, [server]);
+  if (failed) return floating(failed).description;
+  const clientsFailed = move(process.pid, clients);
+  if (clientsFailed) {
+    move(serverPid, cpus);
+    return floating(clientsFailed).description;
+  }
+  return `database server on CPU ${server}, its clients on CPU ${clients.join(",")}`;
 }
 
 /** `command` started on `cpu` alone. */

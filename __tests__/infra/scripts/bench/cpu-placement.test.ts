@@ -1,5 +1,5 @@
-import { spawnSync } from "node:child_process";
-import { symlinkSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { readFileSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { allowedCpus, onCpu, parseCpuList } from "../../../../scripts/bench/cpu-placement";
 import { projectRoot } from "../../synth";
@@ -76,6 +76,43 @@ describe("placement of a benchmark's processes", () => {
         ? `processes float over the CPUs (only CPU ${cpus[0]} is allowed)`
         : "processes float over the CPUs (taskset not found: install util-linux)",
     );
+    expect(parseCpuList(result.self)).toEqual(cpus);
+  });
+});
+
+describe("the database server apart from its clients", () => {
+  const cpus = allowedCpus();
+  const cpusOf = (pid: number) => parseCpuList(/^Cpus_allowed_list:\s*(.+)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
+
+  // A stand-in server, placed from a child: placing moves the calling process, which must not be the test runner.
+  const placedApart = (options: { float?: boolean } = {}) => {
+    const server = spawn("sleep", ["60"], { stdio: "ignore" });
+    try {
+      const script = `const description = require("./scripts/bench/cpu-placement").placeServerApart(${server.pid}, { float: ${options.float === true} });
+        process.stdout.write(JSON.stringify({ description, self: (${PRINT_ALLOWED_CPUS.replace("process.stdout.write", "")}) }));`;
+      const child = spawnSync(process.execPath, ["--import", "tsx", "-e", script], { cwd: projectRoot, encoding: "utf8" });
+      if (child.status !== 0) throw new Error(child.stderr);
+      return { ...(JSON.parse(child.stdout) as { description: string; self: string }), server: cpusOf(server.pid!) };
+    } finally {
+      server.kill();
+    }
+  };
+
+  it("gives the server the first allowed CPU and the caller, with what it starts later, the others", () => {
+    const result = placedApart();
+    if (cpus.length < 2) {
+      expect(result.description).toBe(`processes float over the CPUs (only CPU ${cpus[0]} is allowed)`);
+      return;
+    }
+    expect(result.description).toBe(`database server on CPU ${cpus[0]}, its clients on CPU ${cpus.slice(1).join(",")}`);
+    expect(result.server).toEqual([cpus[0]]);
+    expect(parseCpuList(result.self)).toEqual(cpus.slice(1));
+  });
+
+  it("moves nothing when asked to float, and says so", () => {
+    const result = placedApart({ float: true });
+    expect(result.description).toBe("processes float over the CPUs (--float)");
+    expect(result.server).toEqual(cpus);
     expect(parseCpuList(result.self)).toEqual(cpus);
   });
 });
