@@ -11,9 +11,6 @@ export const stateRegion = (config: StackConfig) => config.state.region ?? confi
 /** Object key of a stack's state in the bucket. */
 export const stateObjectKey = (config: StackConfig, stackId: string) => `${config.state.keyPrefix ?? config.project}/${stackId}.tfstate`;
 
-/** File, beside cdktf.json, that holds the state of a state stack that keeps it locally (state.selfHosted off). */
-export const localStateFile = (stackId: string) => `terraform.${stackId}.tfstate`;
-
 /** The environment's AWS provider: its account only, through its deploy role when one is set, with tags on everything. */
 export function guardedAwsProvider(scope: Construct, config: StackConfig): AwsProvider {
   return new AwsProvider(scope, "aws", {

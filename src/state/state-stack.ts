@@ -28,7 +28,6 @@ import { customerManagedKey, usableThroughS3ForBucket } from "../storage/kms-key
 import { privateBucket } from "../storage/private-bucket";
 import {
   guardedAwsProvider,
-  localStateFile,
   stateBucketName,
   stateKeyAlias,
   stateObjectKey,
@@ -36,6 +35,7 @@ import {
   useRemoteState,
 } from "./remote-state";
 import { REQUIRED_TERRAFORM_VERSION } from "./required-terraform";
+import { localStateFile } from "./local-state-file";
 
 /**
  * The managed policies for callers of a function's HTTP API (src/functions/triggers/http-trigger.ts), here
