@@ -31,3 +31,27 @@ export function terraform(dir: string, args: string[], options: TerraformRunOpti
   }
   return run.stdout ?? "";
 }
+
+/**
+ * What `terraform state list [options]` prints in `dir` (initialized, or `-state=FILE`), sorted: every resource and data source address
+ * of the state; none when there is no state at all (where Terraform fails, saying "No state file was found!").
+ */
+export function stateList(dir: string, env: NodeJS.ProcessEnv = process.env, options: string[] = []): string[] {
+  let noState = false;
+  try {
+    const listed = terraform(dir, ["state", "list", "-no-color", ...options], {
+      env,
+      capture: true,
+      onFailure: (stderr) => {
+        noState = /No state file was found/.test(stderr);
+      },
+    });
+    return listed
+      .split("\n")
+      .filter((line) => line !== "")
+      .sort();
+  } catch (error) {
+    if (noState) return [];
+    throw error;
+  }
+}

@@ -20,7 +20,7 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { runCli, takeOption } from "../cli/cli-args";
-import { terraform } from "../cli/run-terraform";
+import { stateList, terraform } from "../cli/run-terraform";
 import { localStateFile } from "../../src/state/local-state-file";
 
 export const FORK_REASON = "pull request from a fork: GitHub gives it no OIDC token, so no AWS credentials (validate and tests ran)";
@@ -77,7 +77,7 @@ export function plan(stacksDir: string, stack: string, out: string, env: Record<
     const planFile = resolve(out, `${stack}.tfplan`);
     terraform(stackDir, ["init", "-no-color"]);
     // A person made the state stack: no state in the bucket means it was never moved there, and the plan would create it all again.
-    if (stack.endsWith("-state") && terraform(stackDir, ["state", "list", "-no-color"], { capture: true }).trim() === "") {
+    if (stack.endsWith("-state") && stateList(stackDir).length === 0) {
       throw new Error(
         `${stack} has no state in the bucket yet, though state.selfHosted is on: move its local state there once with npm run state:migrate -- ${environmentOf(stack)}`,
       );

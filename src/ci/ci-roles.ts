@@ -268,12 +268,14 @@ export class CiRoles extends Construct {
    */
   allowPlanOf(stack: TerraformStack): void {
     const { planRoleName, state } = this.props;
-    if (!state.stateStackObjectKey) throw new Error(`${stack.node.id} keeps its state in a local file: there is no state object to plan with`);
+    if (!state.stateStackObjectKey)
+      throw new Error(`${stack.node.id} keeps its state in a local file: there is no state object to plan with`);
     const context = AwsContext.of(this);
     const stateObject = `${state.bucket.arn}/${state.stateStackObjectKey}`;
     const name = `${planRoleName}-state-stack`;
     const literal = (resource: IConstruct, value: string | undefined) => {
-      if (!value || Token.isUnresolved(value)) throw new Error(`${resource.node.path}: the name must be a literal, so the plan role may read exactly it`);
+      if (!value || Token.isUnresolved(value))
+        throw new Error(`${resource.node.path}: the name must be a literal, so the plan role may read exactly it`);
       return value;
     };
     const iam = [

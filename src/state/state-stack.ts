@@ -26,14 +26,7 @@ import { databaseGrantsOf } from "../config/function-schema";
 import { ServiceRoleBoundary } from "../iam/service-role-boundary";
 import { customerManagedKey, usableThroughS3ForBucket } from "../storage/kms-key";
 import { privateBucket } from "../storage/private-bucket";
-import {
-  guardedAwsProvider,
-  stateBucketName,
-  stateKeyAlias,
-  stateObjectKey,
-  stateRegion,
-  useRemoteState,
-} from "./remote-state";
+import { guardedAwsProvider, stateBucketName, stateKeyAlias, stateObjectKey, stateRegion, useRemoteState } from "./remote-state";
 import { REQUIRED_TERRAFORM_VERSION } from "./required-terraform";
 import { localStateFile } from "./local-state-file";
 

@@ -107,7 +107,12 @@ describe("CI terraform steps", () => {
     const { stacks, out, calls } = workspace(undefined, true);
     process.env.STATE_LIST = "aws_kms_key.key\naws_s3_bucket.bucket\n";
     plan(stacks, "dev-state", out, { PLAN_ROLE_ARN: "arn:aws:iam::111111111111:role/github-actions/plan" });
-    expect(calls().map((call) => call.split(" ").slice(1, 3).join(" "))).toEqual(["init -no-color", "state list", "plan -no-color", "show -json"]);
+    expect(calls().map((call) => call.split(" ").slice(1, 3).join(" "))).toEqual([
+      "init -no-color",
+      "state list",
+      "plan -no-color",
+      "show -json",
+    ]);
     expect(readdirSync(out).sort()).toEqual(["dev-state.json", "dev-state.tfplan", "stacks"]);
   });
 
