@@ -41,17 +41,16 @@ export interface CiRolesProps {
   readonly serviceBuckets: readonly string[];
   /** Region the service stack deploys to (services call KMS there on the deploy role's behalf). */
   readonly serviceRegion: string;
-  /** The state bucket, its key, the region Terraform reaches it in and the service stack's state object key. */
+  /**
+   * The state bucket, its key, the region Terraform reaches it in, the service stack's state object key, and the
+   * state stack's own when it keeps its state in the bucket (state.selfHosted; absent while a local file holds it):
+   * the plan role may plan that stack (allowPlanOf), the deploy role may never write its state.
+   */
   readonly state: {
     readonly bucket: S3Bucket;
     readonly key: KmsKey;
     readonly region: string;
     readonly objectKey: string;
-    /**
-     * Key of the state stack's own state object, when it keeps it in the bucket (state.selfHosted): the plan
-     * role may plan it (see allowPlanOf), the deploy role may never write it.
-     * @default none: the state stack's state is a local file
-     */
     readonly stateStackObjectKey?: string;
   };
 }
@@ -262,7 +261,7 @@ export class CiRoles extends Construct {
 
   /**
    * Lets the plan role plan `stack`, the state stack these roles are part of, when it keeps its state in the
-   * bucket (state.stateStackObjectKey): its state object and lock, and the reads that refresh every type it
+   * bucket (props.state.stateStackObjectKey): its state object and lock, and the reads that refresh every type it
    * synthesizes (TYPE_PERMISSIONS), IAM ones on its own roles, policies and OIDC provider only, S3 ones on its
    * own buckets only. Call it once `stack` holds everything else: the types are read from it then.
    */
