@@ -89,7 +89,6 @@ describe("npm run state:migrate", () => {
   describe("an environment deployed with a local state", () => {
     let migrated: Awaited<ReturnType<typeof migrateState>>;
     let checkout: ReturnType<typeof deployedDir>;
-    let started: number;
 
     beforeAll(async () => {
       checkout = deployedDir();
@@ -97,9 +96,7 @@ describe("npm run state:migrate", () => {
       mkdirSync(join(checkout.outDir, "stacks", STACK, ".terraform"), { recursive: true });
       writeFileSync(join(checkout.outDir, "stacks", STACK, ".terraform", "terraform.tfstate"), '{"backend":{"type":"local"}}');
       jest.spyOn(console, "log").mockImplementation(() => undefined);
-      started = Date.now();
       migrated = await migrateState({ environment: "dev", projectRoot, outDir: checkout.outDir, backendConfig, env });
-      console.info(`state:migrate of dev-state took ${Date.now() - started} ms (synth included)`);
       jest.restoreAllMocks();
     });
 
