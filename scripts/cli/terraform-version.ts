@@ -69,13 +69,13 @@ export function meetsConstraint(version: string, constraint: string): boolean {
 }
 
 /**
- * Why `cdktf <command>` cannot run here, as one line that names the binary it looked for, what is
+ * Why `<runner> <command>` (`cdktf deploy`, `npm run state:migrate`) cannot run here, as one line that names the binary it looked for, what is
  * wrong with it and where to get a good one; undefined when the binary cdktf will run
  * (TERRAFORM_BINARY_NAME, else terraform on PATH) meets what its product needs.
  */
-export function terraformProblem(command: string, env: NodeJS.ProcessEnv): string | undefined {
+export function terraformProblem(command: string, env: NodeJS.ProcessEnv, runner = "cdktf"): string | undefined {
   const { binary, product } = terraformBinary(env);
-  const needs = `cdktf ${command} needs ${product.name} ${product.required}`;
+  const needs = `${runner} ${command} needs ${product.name} ${product.required}`;
   // A path names one file; a bare name is looked up on PATH.
   const where = binary.includes("/") ? binary : `${binary} on PATH`;
   const run = spawnSync(binary, ["version", "-json"], { env, encoding: "utf8" });

@@ -17,39 +17,32 @@
  * is its value; the workflow has assumed it already), FORK=true for a pull request from a fork,
  * TERRAFORM_BINARY_NAME names the binary (OpenTofu: tofu), as it does for cdktf and `npm run deploy`.
  */
-import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { runCli, takeOption } from "../cli/cli-args";
-import { terraformBinary } from "../cli/terraform-version";
+import { stateList, terraform } from "../cli/run-terraform";
+import { localStateFile } from "../../src/state/local-state-file";
 
 export const FORK_REASON = "pull request from a fork: GitHub gives it no OIDC token, so no AWS credentials (validate and tests ran)";
-export const STATE_STACK_REASON =
-  "deployed by hand (see the README); its state is a local file on the deployer's machine, so CI validates it only";
 
-/** Runs terraform (or TERRAFORM_BINARY_NAME) in the stack; `capture` returns its stdout, `stderr` hands what it printed to stderr (still shown) to `onFailure`. */
-function terraform(stackDir: string, args: string[], options: { capture?: boolean; onFailure?: (stderr: string) => void } = {}): string {
-  const { binary } = terraformBinary(process.env);
-  const name = basename(binary);
-  console.log(`$ ${name} -chdir=${stackDir} ${args.join(" ")}`);
-  const run = spawnSync(binary, [`-chdir=${stackDir}`, ...args], {
-    encoding: "utf8",
-    stdio: ["ignore", options.capture ? "pipe" : "inherit", options.onFailure ? "pipe" : "inherit"],
-    maxBuffer: 512 * 1024 * 1024,
-    env: { ...process.env, TF_IN_AUTOMATION: "1", TF_INPUT: "0" },
-  });
-  if (run.error) throw run.error;
-  if (run.stderr) process.stderr.write(run.stderr);
-  if (run.status !== 0) {
-    options.onFailure?.(run.stderr ?? "");
-    throw new Error(`${name} ${args[0]} failed in ${stackDir} (exit ${run.status})`);
-  }
-  return run.stdout ?? "";
+/** The environment of a state stack (`dev` of `dev-state`). */
+const environmentOf = (stateStack: string) => stateStack.replace(/-state$/, "");
+
+/** Why a stack whose state is a local file gets no plan. */
+export const localStateReason = (stack: string) =>
+  `its state is a local file on the deployer's machine (${localStateFile(stack)}), so CI validates it only; ` +
+  `to have it planned, turn on state.selfHosted for ${environmentOf(stack)} and move the file into the bucket once with ` +
+  `npm run state:migrate -- ${environmentOf(stack)} (docs/operations.md)`;
+
+/** The backend the synthesized stack in `stackDir` keeps its state in: "s3", "local", ... */
+function backendOf(stackDir: string): string | undefined {
+  const { terraform } = JSON.parse(readFileSync(join(stackDir, "cdk.tf.json"), "utf8")) as { terraform?: { backend?: object } };
+  return Object.keys(terraform?.backend ?? {})[0];
 }
 
-/** Why `stack` gets no plan in this run, or undefined when it should be planned. */
-export function skipReason(stack: string, env: Record<string, string | undefined>): string | undefined {
-  if (stack.endsWith("-state")) return STATE_STACK_REASON;
+/** Why the stack synthesized in `stackDir` gets no plan in this run, or undefined when it should be planned. */
+export function skipReason(stackDir: string, env: Record<string, string | undefined>): string | undefined {
+  if (backendOf(stackDir) === "local") return localStateReason(basename(stackDir));
   if (env.FORK === "true") return FORK_REASON;
   if (!env.PLAN_ROLE_ARN)
     return `the repository variable ${env.PLAN_ROLE_VARIABLE ?? "for this environment's plan role"} is not set (docs/review.md: first-time setup)`;
@@ -74,7 +67,7 @@ export function plan(stacksDir: string, stack: string, out: string, env: Record<
       filter: (source) => !source.startsWith(join(stackDir, ".terraform/")) && source !== join(stackDir, ".terraform"),
     });
   copyStack();
-  const reason = skipReason(stack, env);
+  const reason = skipReason(stackDir, env);
   if (reason) {
     writeFileSync(join(out, `${stack}.skipped`), `${reason}\n`);
     console.log(`${stack}: no plan: ${reason}`);
@@ -83,6 +76,12 @@ export function plan(stacksDir: string, stack: string, out: string, env: Record<
   try {
     const planFile = resolve(out, `${stack}.tfplan`);
     terraform(stackDir, ["init", "-no-color"]);
+    // A person made the state stack: no state in the bucket means it was never moved there, and the plan would create it all again.
+    if (stack.endsWith("-state") && stateList(stackDir).length === 0) {
+      throw new Error(
+        `${stack} has no state in the bucket yet, though state.selfHosted is on: move its local state there once with npm run state:migrate -- ${environmentOf(stack)}`,
+      );
+    }
     terraform(stackDir, ["plan", "-no-color", "-lock-timeout=5m", `-out=${planFile}`]);
     writeFileSync(join(out, `${stack}.json`), terraform(stackDir, ["show", "-json", planFile], { capture: true }));
     // Again after init: the provider lock file it wrote is what applying the saved plan checks against.

@@ -20,8 +20,9 @@ const sgRuleRead = ["ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRule
 const apiGatewayWrite = ["apigateway:POST", "apigateway:PATCH", "apigateway:PUT", "apigateway:DELETE"];
 
 /**
- * Per Terraform type the service stack synthesizes, what the CI roles need for it. The CI roles are
- * built from the types a stack really contains: a type missing here stops synth (and fails a test).
+ * Per Terraform type the service stack (and the state stack, which the plan role plans with state.selfHosted)
+ * synthesizes, what the CI roles need for it. The CI roles are built from the types a stack really contains:
+ * a type missing here stops synth (and fails a test).
  * IAM actions are scoped to the project's names by `CiRoles`, every other action applies to `*`.
  */
 export const TYPE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
@@ -132,6 +133,8 @@ export const TYPE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
     write: ["ec2:CreateFlowLogs", "ec2:DeleteFlowLogs", "logs:CreateLogDelivery", "logs:DeleteLogDelivery", ...ec2Tags],
     passRoleTo: ["vpc-flow-logs.amazonaws.com"],
   },
+  // Only the state stack has one (the CI roles' provider): the plan role reads it; a person applies it, never CI.
+  aws_iam_openid_connect_provider: { read: ["iam:GetOpenIDConnectProvider"] },
   aws_iam_policy: {
     read: ["iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyVersions", "iam:ListPolicyTags"],
     write: [
@@ -331,6 +334,8 @@ export const TYPE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
   // Terraform's own resource: no AWS call.
   terraform_data: { read: [] },
   // Data sources
+  // The state stack's lookup of the service's HTTP API (its callers' policies).
+  "data.aws_apigatewayv2_apis": { read: ["apigateway:GET"] },
   "data.aws_availability_zones": { read: ["ec2:DescribeAvailabilityZones"] },
   "data.aws_caller_identity": { read: ["sts:GetCallerIdentity"] },
   "data.aws_iam_policy_document": { read: [] },

@@ -1,4 +1,5 @@
-import { Construct } from "constructs";
+import { Construct, type IConstruct } from "constructs";
+import { type TerraformStack, Token } from "cdktf";
 import { DataAwsIamPolicyDocument, type DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
 import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
@@ -7,7 +8,8 @@ import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy
 import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import type { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { AwsContext } from "../core/aws-context";
-import { permissionsFor } from "./ci-permissions";
+import { resourcesOfType } from "../core/terraform-type";
+import { permissionsFor, terraformTypesOf } from "./ci-permissions";
 
 export const GITHUB_OIDC_HOST = "token.actions.githubusercontent.com";
 export const GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com";
@@ -39,8 +41,43 @@ export interface CiRolesProps {
   readonly serviceBuckets: readonly string[];
   /** Region the service stack deploys to (services call KMS there on the deploy role's behalf). */
   readonly serviceRegion: string;
-  /** The state bucket, its key, the region Terraform reaches it in and the service stack's state object key. */
-  readonly state: { readonly bucket: S3Bucket; readonly key: KmsKey; readonly region: string; readonly objectKey: string };
+  /**
+   * The state bucket, its key, the region Terraform reaches it in, the service stack's state object key, and the
+   * state stack's own when it keeps its state in the bucket (state.selfHosted; absent while a local file holds it):
+   * the plan role may plan that stack (allowPlanOf), the deploy role may never write its state.
+   */
+  readonly state: {
+    readonly bucket: S3Bucket;
+    readonly key: KmsKey;
+    readonly region: string;
+    readonly objectKey: string;
+    readonly stateStackObjectKey?: string;
+  };
+}
+
+const isIam = (action: string) => action.startsWith("iam:");
+const isS3 = (action: string) => action.startsWith("s3:");
+/** Actions granted on any resource: all but IAM's and S3's, which are scoped by name. */
+const anywhere = (action: string) => !isIam(action) && !isS3(action);
+
+// use_lockfile writes <key>.tflock next to the state for the length of a plan or an apply.
+const lockOf = (stateObject: string) => `${stateObject}.tflock`;
+
+/**
+ * The statements that let a role refresh what a stack holds, from the read actions of its types: IAM reads on
+ * `iam` only, S3 reads on `buckets` only, every other read anywhere (they take no ARN or read only).
+ */
+function readStatements(
+  [anywhereSid, iamSid, bucketsSid]: [string, string, string],
+  reads: readonly string[],
+  iam: string[],
+  buckets: string[],
+): DataAwsIamPolicyDocumentStatement[] {
+  return [
+    { sid: anywhereSid, actions: reads.filter(anywhere), resources: ["*"] },
+    { sid: iamSid, actions: reads.filter(isIam), resources: iam },
+    { sid: bucketsSid, actions: reads.filter(isS3), resources: buckets },
+  ];
 }
 
 /** IAM writes that can change what a role may do: the deploy role may make them only on roles with the boundary. */
@@ -64,9 +101,11 @@ export class CiRoles extends Construct {
   readonly plan: IamRole;
   readonly deploy: IamRole;
   readonly oidcProviderArn: string;
+  private readonly props: CiRolesProps;
 
   constructor(scope: Construct, id: string, props: CiRolesProps) {
     super(scope, id);
+    this.props = props;
     const context = AwsContext.of(this);
     const iamArn = (resource: string) => context.iamArn(resource);
     this.oidcProviderArn =
@@ -80,10 +119,9 @@ export class CiRoles extends Construct {
     ]);
     this.deploy = this.role("deploy", props.deployRoleName, [`repo:${props.repository}:environment:${props.environment}`]);
 
-    const { bucket, key, region, objectKey } = props.state;
+    const { bucket, key, region, objectKey, stateStackObjectKey } = props.state;
     const stateObject = `${bucket.arn}/${objectKey}`;
-    // use_lockfile writes <key>.tflock next to the state for the length of a plan or an apply.
-    const lockObject = `${stateObject}.tflock`;
+    const lockObject = lockOf(stateObject);
     const viaS3 = [{ test: "StringEquals", variable: "kms:ViaService", values: [`s3.${region}.${context.dnsSuffix}`] }];
     const stateAccess = (stateActions: string[], keyActions: string[]): DataAwsIamPolicyDocumentStatement[] => [
       { sid: "ListState", actions: ["s3:ListBucket"], resources: [bucket.arn] },
@@ -105,11 +143,8 @@ export class CiRoles extends Construct {
     );
 
     const needed = permissionsFor(props.serviceTypes);
-    const isIam = (action: string) => action.startsWith("iam:");
     // Bucket configuration only on the service's buckets: never the state bucket's nor its access logs'.
-    const isS3 = (action: string) => action.startsWith("s3:");
     const serviceBuckets = props.serviceBuckets.map((name) => `arn:${context.partition}:s3:::${name}`);
-    const anywhere = (action: string) => !isIam(action) && !isS3(action);
     const serviceIam = [iamArn(`role/${props.serviceNamePrefix}-*`), iamArn(`policy/${props.serviceNamePrefix}-*`)];
     const noSecrets: DataAwsIamPolicyDocumentStatement = {
       sid: "NoSecretValues",
@@ -119,9 +154,7 @@ export class CiRoles extends Construct {
     };
     // One read policy, attached to both roles: the deploy role plans before it applies.
     const read = this.policy("read", `${props.planRoleName}-read`, [
-      { sid: "Read", actions: needed.read.filter(anywhere), resources: ["*"] },
-      { sid: "ReadServiceIam", actions: needed.read.filter(isIam), resources: serviceIam },
-      { sid: "ReadServiceBuckets", actions: needed.read.filter(isS3), resources: serviceBuckets },
+      ...readStatements(["Read", "ReadServiceIam", "ReadServiceBuckets"], needed.read, serviceIam, serviceBuckets),
       noSecrets,
     ]);
     for (const [id, role] of [
@@ -211,7 +244,58 @@ export class CiRoles extends Construct {
         actions: ["kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy", "kms:CreateGrant", "kms:DisableKeyRotation"],
         resources: [key.arn],
       },
+      // What holds the deploy role's own permissions: only a person changes it.
+      ...(stateStackObjectKey
+        ? [
+            {
+              sid: "NeverWriteStateStackState",
+              effect: "Deny",
+              actions: ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"],
+              resources: [`${bucket.arn}/${stateStackObjectKey}`, lockOf(`${bucket.arn}/${stateStackObjectKey}`)],
+            },
+          ]
+        : []),
       noSecrets,
+    ]);
+  }
+
+  /**
+   * Lets the plan role plan `stack`, the state stack these roles are part of, when it keeps its state in the
+   * bucket (props.state.stateStackObjectKey): its state object and lock, and the reads that refresh every type it
+   * synthesizes (TYPE_PERMISSIONS), IAM ones on its own roles, policies and OIDC provider only, S3 ones on its
+   * own buckets only. Call it once `stack` holds everything else: the types are read from it then.
+   */
+  allowPlanOf(stack: TerraformStack): void {
+    const { planRoleName, state } = this.props;
+    if (!state.stateStackObjectKey)
+      throw new Error(`${stack.node.id} keeps its state in a local file: there is no state object to plan with`);
+    const context = AwsContext.of(this);
+    const stateObject = `${state.bucket.arn}/${state.stateStackObjectKey}`;
+    const name = `${planRoleName}-state-stack`;
+    const literal = (resource: IConstruct, value: string | undefined) => {
+      if (!value || Token.isUnresolved(value))
+        throw new Error(`${resource.node.path}: the name must be a literal, so the plan role may read exactly it`);
+      return value;
+    };
+    const iam = [
+      ...resourcesOfType<IamRole>(stack, "aws_iam_role").map((role) => `role${role.pathInput ?? "/"}${literal(role, role.nameInput)}`),
+      ...resourcesOfType<IamPolicy>(stack, "aws_iam_policy").map(
+        (policy) => `policy${policy.pathInput ?? "/"}${literal(policy, policy.nameInput)}`,
+      ),
+      // This policy, made below.
+      `policy${CI_IAM_PATH}${name}`,
+    ].map((resource) => context.iamArn(resource));
+    const providers = resourcesOfType<IamOpenidConnectProvider>(stack, "aws_iam_openid_connect_provider").map((provider) => provider.arn);
+    const buckets = resourcesOfType<S3Bucket>(stack, "aws_s3_bucket").map((bucket) => bucket.arn);
+    this.attach(this.plan, "plan-state-stack", name, [
+      { sid: "StateStackState", actions: ["s3:GetObject"], resources: [stateObject] },
+      { sid: "StateStackLock", actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], resources: [lockOf(stateObject)] },
+      ...readStatements(
+        ["ReadStateStack", "ReadStateStackIam", "ReadStateStackBuckets"],
+        permissionsFor(terraformTypesOf(stack)).read,
+        [...iam, ...providers],
+        buckets,
+      ),
     ]);
   }
 

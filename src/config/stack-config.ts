@@ -186,6 +186,14 @@ const stateSchema = z
       .optional(),
     /** Region of the state bucket; the stack's region when absent. */
     region: z.string().optional(),
+    /**
+     * The `<environment>-state` stack keeps its own state in the bucket it made (`<keyPrefix>/<environment>-state.tfstate`,
+     * beside the service stack's), so pull requests plan it like the service stack. Off, it keeps a local file
+     * (`terraform.<environment>-state.tfstate`), which its first apply needs: the bucket does not exist before it.
+     * Turn it on after that first apply, then move the file into the bucket once with `npm run state:migrate -- <environment>`.
+     * @default false
+     */
+    selfHosted: z.boolean().default(false),
   })
   .strict();
 

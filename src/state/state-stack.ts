@@ -26,8 +26,9 @@ import { databaseGrantsOf } from "../config/function-schema";
 import { ServiceRoleBoundary } from "../iam/service-role-boundary";
 import { customerManagedKey, usableThroughS3ForBucket } from "../storage/kms-key";
 import { privateBucket } from "../storage/private-bucket";
-import { guardedAwsProvider, stateBucketName, stateKeyAlias, stateObjectKey, stateRegion } from "./remote-state";
+import { guardedAwsProvider, stateBucketName, stateKeyAlias, stateObjectKey, stateRegion, useRemoteState } from "./remote-state";
 import { REQUIRED_TERRAFORM_VERSION } from "./required-terraform";
+import { localStateFile } from "./local-state-file";
 
 /**
  * The managed policies for callers of a function's HTTP API (src/functions/triggers/http-trigger.ts), here
@@ -73,8 +74,9 @@ export interface StateStackProps {
 /**
  * The S3 bucket the environment's other stacks keep their state in, the environment's CI roles, and
  * the IAM the deploy role must not change: the service roles' boundary and the functions' invoke policies.
- * It cannot keep its own state there before the bucket exists, so its state is a local file beside
- * cdktf.json (see the README for the order); it is deployed by hand, never by CI.
+ * It cannot keep its own state there before the bucket exists, so its first apply keeps it in a local file
+ * beside cdktf.json (see the README for the order); with state.selfHosted it is in the bucket from then on
+ * (after `npm run state:migrate`), and pull requests plan it. It is deployed by hand, never by CI.
  */
 export class StateStack extends TerraformStack {
   readonly bucket: S3Bucket;
@@ -92,9 +94,14 @@ export class StateStack extends TerraformStack {
   constructor(scope: Construct, id: string, props: StateStackProps) {
     super(scope, id);
     const { config, service } = props;
-    // Relative to cdktf.out/stacks/<id>, where Terraform runs: the project root, not this machine's path.
-    new LocalBackend(this, { path: `../../../terraform.${id}.tfstate` });
-    this.addOverride("terraform.required_version", REQUIRED_TERRAFORM_VERSION);
+    if (config.state.selfHosted) {
+      // In the bucket this stack made, beside the service stack's state; moved there once by `npm run state:migrate`.
+      useRemoteState(this, config, id);
+    } else {
+      // Relative to cdktf.out/stacks/<id>, where Terraform runs: the project root, not this machine's path.
+      new LocalBackend(this, { path: `../../../${localStateFile(id)}` });
+      this.addOverride("terraform.required_version", REQUIRED_TERRAFORM_VERSION);
+    }
     guardedAwsProvider(this, config);
     const name = stateBucketName(config);
 
@@ -195,7 +202,13 @@ export class StateStack extends TerraformStack {
         serviceTypes: terraformTypesOf(service),
         serviceBuckets: [dataBucketName(config), ...(config.dataBucket.accessLogs ? [dataAccessLogBucketName(config)] : [])],
         serviceRegion: config.region,
-        state: { bucket: this.bucket, key: this.key, region: stateRegion(config), objectKey: stateObjectKey(config, service.node.id) },
+        state: {
+          bucket: this.bucket,
+          key: this.key,
+          region: stateRegion(config),
+          objectKey: stateObjectKey(config, service.node.id),
+          stateStackObjectKey: config.state.selfHosted ? stateObjectKey(config, id) : undefined,
+        },
       });
       // The workflows read these ARNs from repository variables named for the environment.
       const variable = (role: string) => `${config.environment.toUpperCase().replace(/-/g, "_")}_${role}_ROLE_ARN`;
@@ -207,6 +220,8 @@ export class StateStack extends TerraformStack {
         value: this.ci.deploy.arn,
         description: `Deploy role of the ${config.environment} GitHub environment: the repository variable ${variable("DEPLOY")}`,
       });
+      // Last: the plan role's reads follow every type this stack holds.
+      if (config.state.selfHosted) this.ci.allowPlanOf(this);
     }
   }
 }

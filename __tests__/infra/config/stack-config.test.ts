@@ -12,7 +12,8 @@ describe("stack configuration", () => {
       region: "eu-west-1",
       network: { vpcCidr: "10.0.0.0/16", azCount: 2, natGateways: "single", flowLogRetentionDays: 30 },
       database: { engineVersion: "8.4", instanceClass: "db.t4g.micro", backupRetentionDays: 7, port: 3306 },
-      state: { noncurrentVersionDays: 90, accessLogs: true },
+      // A state stack keeps its local state file until a person moves it into the bucket (npm run state:migrate).
+      state: { noncurrentVersionDays: 90, accessLogs: true, selfHosted: false },
     });
   });
 

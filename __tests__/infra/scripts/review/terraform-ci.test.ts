@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { FORK_REASON, STATE_STACK_REASON, apply, plan, skipReason, validate } from "../../../../scripts/review/terraform-ci";
+import { FORK_REASON, apply, localStateReason, plan, skipReason, validate } from "../../../../scripts/review/terraform-ci";
 import { projectRoot } from "../../synth";
 import { tempDir } from "../../temp";
 
@@ -27,18 +27,23 @@ if (args[1] === "init") {
 const out = args.find((a) => a.startsWith("-out="));
 if (out) fs.writeFileSync(out.slice(5), "binary plan");
 if (args[1] === "show") console.log(JSON.stringify({ format_version: "1.2", resource_changes: [] }));
+if (args[1] === "state") process.stdout.write(process.env.STATE_LIST ?? "");
 `,
   );
   chmodSync(binary, 0o755);
   return { binary, log };
 }
 
-function workspace(binaryName?: string) {
+const S3_BACKEND = { s3: { bucket: "state", key: "p/dev.tfstate", use_lockfile: true } };
+
+/** Synthesized stacks: dev in the bucket, dev-state in a local file, or in the bucket too with `stateInBucket`. */
+function workspace(binaryName?: string, stateInBucket = false) {
   const dir = tempDir("terraform-ci-");
   const stacks = join(dir, "stacks");
   for (const stack of ["dev", "dev-state"]) {
     mkdirSync(join(stacks, stack), { recursive: true });
-    writeFileSync(join(stacks, stack, "cdk.tf.json"), JSON.stringify({ resource: {} }));
+    const backend = stack === "dev-state" && !stateInBucket ? { local: { path: "../../../terraform.dev-state.tfstate" } } : S3_BACKEND;
+    writeFileSync(join(stacks, stack, "cdk.tf.json"), JSON.stringify({ terraform: { backend }, resource: {} }));
     mkdirSync(join(stacks, stack, "assets", "api"), { recursive: true });
     writeFileSync(join(stacks, stack, "assets", "api", "archive.zip"), "zip");
   }
@@ -54,6 +59,7 @@ describe("CI terraform steps", () => {
     delete process.env.TERRAFORM_BINARY_NAME;
     delete process.env.FAIL_ON;
     delete process.env.FAIL_WITH;
+    delete process.env.STATE_LIST;
     jest.restoreAllMocks();
   });
 
@@ -84,13 +90,47 @@ describe("CI terraform steps", () => {
     const { dir, stacks, out } = workspace();
     for (const stack of ["dev", "dev-state"]) plan(stacks, stack, out, { PLAN_ROLE_VARIABLE: "DEV_PLAN_ROLE_ARN" });
     expect(readFileSync(join(out, "dev.skipped"), "utf8")).toContain("the repository variable DEV_PLAN_ROLE_ARN is not set");
-    expect(readFileSync(join(out, "dev-state.skipped"), "utf8")).toBe(`${STATE_STACK_REASON}\n`);
+    expect(readFileSync(join(out, "dev-state.skipped"), "utf8")).toBe(`${localStateReason("dev-state")}\n`);
     expect(existsSync(join(dir, "calls.log"))).toBe(false);
   });
 
+  it("skip a state stack whose state is a local file, naming the switch and the migration that would have it planned", () => {
+    const { stacks } = workspace();
+    const reason = skipReason(join(stacks, "dev-state"), { PLAN_ROLE_ARN: "arn" });
+    expect(reason).toBe(
+      "its state is a local file on the deployer's machine (terraform.dev-state.tfstate), so CI validates it only; " +
+        "to have it planned, turn on state.selfHosted for dev and move the file into the bucket once with npm run state:migrate -- dev (docs/operations.md)",
+    );
+  });
+
+  it("plan a state stack whose state is in the bucket like the service stack, after checking the bucket holds its state", () => {
+    const { stacks, out, calls } = workspace(undefined, true);
+    process.env.STATE_LIST = "aws_kms_key.key\naws_s3_bucket.bucket\n";
+    plan(stacks, "dev-state", out, { PLAN_ROLE_ARN: "arn:aws:iam::111111111111:role/github-actions/plan" });
+    expect(calls().map((call) => call.split(" ").slice(1, 3).join(" "))).toEqual([
+      "init -no-color",
+      "state list",
+      "plan -no-color",
+      "show -json",
+    ]);
+    expect(readdirSync(out).sort()).toEqual(["dev-state.json", "dev-state.tfplan", "stacks"]);
+  });
+
+  it("refuse to plan a state stack whose state is not in the bucket yet: the plan would create everything it holds again", () => {
+    const { stacks, out, calls } = workspace(undefined, true);
+    expect(() => plan(stacks, "dev-state", out, { PLAN_ROLE_ARN: "arn" })).toThrow(
+      "dev-state has no state in the bucket yet, though state.selfHosted is on: move its local state there once with npm run state:migrate -- dev",
+    );
+    expect(calls().map((call) => call.split(" ")[1])).toEqual(["init", "state"]);
+    expect(readFileSync(join(out, "dev-state.skipped"), "utf8")).toContain("npm run state:migrate -- dev");
+  });
+
   it("give forks no plan, whatever variables exist", () => {
-    expect(skipReason("dev", { FORK: "true", PLAN_ROLE_ARN: "arn" })).toBe(FORK_REASON);
-    expect(skipReason("dev", { FORK: "false", PLAN_ROLE_ARN: "arn" })).toBeUndefined();
+    const { stacks } = workspace(undefined, true);
+    for (const stack of ["dev", "dev-state"]) {
+      expect(skipReason(join(stacks, stack), { FORK: "true", PLAN_ROLE_ARN: "arn" })).toBe(FORK_REASON);
+      expect(skipReason(join(stacks, stack), { FORK: "false", PLAN_ROLE_ARN: "arn" })).toBeUndefined();
+    }
   });
 
   it("run the binary TERRAFORM_BINARY_NAME names, as cdktf does, and name it when it fails", () => {
