@@ -39,6 +39,15 @@ function localState(): string {
   return `${JSON.stringify({ version: 4, terraform_version: "1.11.0", serial: 3, lineage: randomUUID(), outputs: {}, resources, check_results: null }, null, 2)}\n`;
 }
 
+/** The filesystem mirror `npm run plans:record` uses, or undefined (then Terraform's registry) where there is none. */
+function mirrorOrRegistry(): string | undefined {
+  try {
+    return findProvider().mirror;
+  } catch {
+    return undefined;
+  }
+}
+
 describe("npm run state:migrate", () => {
   let aws: FakeAws;
   let env: NodeJS.ProcessEnv;
@@ -57,12 +66,15 @@ describe("npm run state:migrate", () => {
         "skip_metadata_api_check = true",
       ].join("\n"),
     );
-    // Terraform installs the provider a state names to initialize a backend that holds one: from this machine's mirror, offline.
+    // Terraform installs the provider a state names to initialize a backend that holds one: from this machine's mirror,
+    // offline; where there is none (a GitHub runner, after setup-terraform), from Terraform's registry.
     const cliConfig = join(tempDir("cli-config-"), "terraform.rc");
-    const { mirror } = findProvider();
+    const mirror = mirrorOrRegistry();
     writeFileSync(
       cliConfig,
-      `provider_installation {\n  filesystem_mirror {\n    path = "${mirror}"\n  }\n  direct {\n    exclude = ["*/*/*"]\n  }\n}\n`,
+      mirror === undefined
+        ? "provider_installation {\n  direct {}\n}\n"
+        : `provider_installation {\n  filesystem_mirror {\n    path = "${mirror}"\n  }\n  direct {\n    exclude = ["*/*/*"]\n  }\n}\n`,
     );
     env = {
       ...process.env,
