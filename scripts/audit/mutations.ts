@@ -41,7 +41,10 @@ export function applyMutation(root: string, mutation: Mutation): () => void {
   if (stale) throw new Error(stale);
   const path = join(root, mutation.file);
   const original = readFileSync(path, "utf8");
-  writeFileSync(path, original.replace(mutation.search, () => mutation.replace));
+  writeFileSync(
+    path,
+    original.replace(mutation.search, () => mutation.replace),
+  );
   return () => writeFileSync(path, original);
 }
 
@@ -170,7 +173,9 @@ async function audit(args: string[]): Promise<number> {
       const started = Date.now();
       const baseline = await runTests(copy, selection);
       const seconds = ((Date.now() - started) / 1000).toFixed(0);
-      console.error(`baseline ${jestArguments(selection).join(" ")}: ${baseline.kind === "MISSED" ? "green" : "not green"} in ${seconds} s`);
+      console.error(
+        `baseline ${jestArguments(selection).join(" ")}: ${baseline.kind === "MISSED" ? "green" : "not green"} in ${seconds} s`,
+      );
       if (baseline.kind !== "MISSED") {
         const why = baseline.kind === "caught" ? `failing already: ${baseline.failed.join("; ")}` : baseline.why;
         throw new Error(`the unmutated tests are not green (${why}); fix them before auditing`);
