@@ -4,16 +4,17 @@
  * The mutation audit: do the tests still catch every careless edit they caught? Each mutation of
  * scripts/audit/mutation-list.ts is applied, one at a time, to a copy of this working tree (uncommitted
  * changes included; node_modules hard-linked, never symlinked, so nothing the copy runs can reach this
- * checkout's), its jest project runs there (`--maxWorkers=2 --bail`), and the result is recorded: caught,
+ * checkout's), its jest project runs there (`--maxWorkers=2 --bail`, failures read as each file ends by
+ * failures-reporter.cjs), and the result is recorded: caught,
  * with the tests that failed, or MISSED. The copy first runs unmutated: a red baseline would make every
  * mutation look caught. Prints a table; exits 1 when a mutation is missed, its run broke, or its text
  * is no longer in its file (stale: checked for every mutation before anything runs). Nothing is left
  * behind: the file is restored after each run and the copy removed at the end.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { runCli, takeOption } from "../cli/cli-args";
 import { copyFiles, workingTreeFiles } from "../terrain/migrate";
 import { MUTATIONS, type Mutation } from "./mutation-list";
@@ -48,18 +49,18 @@ export function applyMutation(root: string, mutation: Mutation): () => void {
   return () => writeFileSync(path, original);
 }
 
-/** The tests a jest `--json` report says failed: each failed test's full name, or the file of a suite that failed to run. */
-export function failedTests(report: JestReport): string[] {
-  return report.testResults.flatMap((suite) => {
-    const failed = suite.assertionResults.filter((test) => test.status === "failed").map((test) => test.fullName);
-    if (failed.length > 0) return failed;
-    return suite.status === "failed" ? [`${suite.name.slice(suite.name.lastIndexOf("__tests__/"))} (failed to run)`] : [];
-  });
+/** One line of scripts/audit/failures-reporter.cjs's report: one test file's result. */
+export interface FileResult {
+  file: string;
+  failed: string[];
+  failedToRun: boolean;
 }
 
-export interface JestReport {
-  success: boolean;
-  testResults: { name: string; status: string; assertionResults: { fullName: string; status: string }[] }[];
+/** The tests a report says failed: each failed test's full name, or the file of a suite that failed to run. */
+export function failedTests(results: readonly FileResult[]): string[] {
+  return results.flatMap(({ file, failed, failedToRun }) =>
+    failed.length > 0 ? failed : failedToRun ? [`${file.slice(file.lastIndexOf("__tests__/"))} (failed to run)`] : [],
+  );
 }
 
 export type Outcome = { kind: "caught"; failed: string[] } | { kind: "MISSED" } | { kind: "broken"; why: string };
@@ -94,14 +95,18 @@ export const jestArguments = (mutation: Pick<Mutation, "project" | "paths">): st
 let running: ChildProcess | undefined;
 let interrupted: NodeJS.Signals | undefined;
 
-/** Runs the tests of `selection` in the copy; the outcome as a mutation's. */
+/** Runs the tests of `selection` in the copy, stopping at the first file that fails; the outcome as a mutation's. */
 async function runTests(copy: string, selection: Pick<Mutation, "project" | "paths">): Promise<Outcome> {
-  const reportPath = join(copy, ".mutation-report.json");
-  rmSync(reportPath, { force: true });
+  // Where git ignores it: some tests list the copy's working tree.
+  const reportPath = join(copy, "node_modules", ".cache", "mutation-report.jsonl");
+  mkdirSync(dirname(reportPath), { recursive: true });
+  writeFileSync(reportPath, "");
   const jest = join(copy, "node_modules", "jest", "bin", "jest.js");
-  const args = [jest, ...jestArguments(selection), "--maxWorkers=2", "--bail", "--json", `--outputFile=${reportPath}`];
+  const reporter = join(copy, "scripts", "audit", "failures-reporter.cjs");
+  const args = [jest, ...jestArguments(selection), "--maxWorkers=2", "--bail", `--reporters=${reporter}`];
   let stderr = "";
-  const child = spawn(process.execPath, args, { cwd: copy, stdio: ["ignore", "ignore", "pipe"] });
+  const env = { ...process.env, MUTATION_REPORT: reportPath };
+  const child = spawn(process.execPath, args, { cwd: copy, env, stdio: ["ignore", "ignore", "pipe"] });
   running = child;
   child.stderr.on("data", (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-2000);
@@ -109,11 +114,10 @@ async function runTests(copy: string, selection: Pick<Mutation, "project" | "pat
   const status = await new Promise<number | null>((done) => child.on("close", done));
   running = undefined;
   if (interrupted) throw new Error(`stopped by ${interrupted}`);
-  if (!existsSync(reportPath)) return { kind: "broken", why: `jest wrote no report (exit ${status}): ${stderr.trim().slice(-500)}` };
-  const report = JSON.parse(readFileSync(reportPath, "utf8")) as JestReport;
-  const failed = failedTests(report);
+  const lines = readFileSync(reportPath, "utf8").split("\n").filter(Boolean);
+  const failed = failedTests(lines.map((line) => JSON.parse(line) as FileResult));
   if (failed.length > 0) return { kind: "caught", failed };
-  if (report.success && status === 0) return { kind: "MISSED" };
+  if (status === 0 && lines.length > 0) return { kind: "MISSED" };
   return { kind: "broken", why: `jest exited ${status} with no failed test: ${stderr.trim().slice(-500)}` };
 }
 

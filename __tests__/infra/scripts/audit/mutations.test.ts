@@ -3,7 +3,7 @@ import { lstatSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } f
 import { dirname, join } from "node:path";
 import { MUTATIONS, type Mutation } from "../../../../scripts/audit/mutation-list";
 import {
-  type JestReport,
+  type FileResult,
   applyMutation,
   copyCheckout,
   failedTests,
@@ -76,24 +76,14 @@ describe("applyMutation", () => {
 });
 
 describe("failedTests", () => {
-  it("lists each failed test by its full name, and a suite that failed to run by its file", () => {
-    const report: JestReport = {
-      success: false,
-      testResults: [
-        {
-          name: "/tmp/copy/__tests__/infra/a.test.ts",
-          status: "failed",
-          assertionResults: [
-            { fullName: "keys keep 30 days", status: "failed" },
-            { fullName: "keys rotate", status: "passed" },
-          ],
-        },
-        { name: "/tmp/copy/__tests__/infra/b.test.ts", status: "failed", assertionResults: [] },
-        { name: "/tmp/copy/__tests__/infra/c.test.ts", status: "passed", assertionResults: [{ fullName: "c", status: "passed" }] },
-      ],
-    };
-    expect(failedTests(report)).toEqual(["keys keep 30 days", "__tests__/infra/b.test.ts (failed to run)"]);
-    expect(failedTests({ success: true, testResults: [report.testResults[2]] })).toEqual([]);
+  it("lists each failed test by its full name, and a file that failed to run by its path in the repository", () => {
+    const results: FileResult[] = [
+      { file: "/tmp/copy/__tests__/infra/a.test.ts", failed: ["keys keep 30 days"], failedToRun: false },
+      { file: "/tmp/copy/__tests__/infra/b.test.ts", failed: [], failedToRun: true },
+      { file: "/tmp/copy/__tests__/infra/c.test.ts", failed: [], failedToRun: false },
+    ];
+    expect(failedTests(results)).toEqual(["keys keep 30 days", "__tests__/infra/b.test.ts (failed to run)"]);
+    expect(failedTests(results.slice(2))).toEqual([]);
   });
 });
 
