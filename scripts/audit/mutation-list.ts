@@ -143,6 +143,28 @@ export const MUTATIONS: readonly Mutation[] = [
     search: "        resources: [serviceRoles],\n        condition: [withBoundary],\n",
     replace: "        resources: [serviceRoles],\n",
   },
+  {
+    id: "s3-invoke-any-account",
+    mistake: "the ingest function may be invoked by a bucket of the same name in another account",
+    file: "src/functions/triggers/s3-objects-trigger.ts",
+    search: "      sourceAccount: context.accountId,\n",
+    replace: "",
+  },
+  {
+    id: "s3-trigger-any-prefix",
+    mistake: "every object created in the data bucket invokes the ingest function, its results included",
+    file: "src/functions/triggers/s3-objects-trigger.ts",
+    search: "{ functionArn: fn.arn, prefix: this.props.prefix, permission }",
+    replace: '{ functionArn: fn.arn, prefix: "", permission }',
+  },
+  // Alarms
+  {
+    id: "alarm-dropped",
+    mistake: "a function's throttles alarm dropped (each function but the first)",
+    file: "src/monitoring/function-alarms.ts",
+    search: '    topic.alarm(this, "throttles", {',
+    replace: '    if (id === "api") topic.alarm(this, "throttles", {',
+  },
   // Storage and keys
   {
     id: "key-window",
@@ -187,6 +209,13 @@ export const MUTATIONS: readonly Mutation[] = [
     search: 'output("db_port", String(this.database.port), "Port of the MySQL instance");',
     replace:
       'output("db_port", String(this.database.port), "Port of the MySQL instance");\n    output("db_master", this.database.masterUserSecretArn, "Master user");',
+  },
+  {
+    id: "output-dropped",
+    mistake: "a function's failure queue ARN no longer output, for every function but the one without a prefix",
+    file: "src/service-stack.ts",
+    search: 'output(`${outputPrefix}failure_queue_arn`, fn.failures.queue.arn, "ARN of that queue");',
+    replace: 'if (outputPrefix === "") output(`${outputPrefix}failure_queue_arn`, fn.failures.queue.arn, "ARN of that queue");',
   },
   // Workflows and the scripts reviewers read
   {
