@@ -2,7 +2,9 @@
  * The careless edits the mutation audit (scripts/audit/mutations.ts) makes to the product code, one at a
  * time: each must make at least one test fail. Each is one exact text, found exactly once in one file,
  * replaced; when the code moves on and the text is gone, the audit fails and names the mutation, so the
- * list cannot rot silently. Add one when a test guards something a careless edit could break.
+ * list cannot rot silently. Each must type-check (the audit checks them all at once before it runs):
+ * it is the tests' behaviour that is audited, not the compiler's. Add one when a test guards something
+ * a careless edit could break.
  */
 export interface Mutation {
   /** Short and unique: `--only <id>` runs this one. */
@@ -53,10 +55,10 @@ export const MUTATIONS: readonly Mutation[] = [
   // Database and its connections
   {
     id: "connect-any-user",
-    mistake: "a function role gets rds-db:connect on every user `dbuser:*/*`",
+    mistake: "a function role gets rds-db:connect on every user of the database, `dbuser:<id>/*`",
     file: "src/database/database-instance.ts",
     search: "`dbuser:${resourceId}/${dbUser}`",
-    replace: "`dbuser:*/*`",
+    replace: "`dbuser:${resourceId}/*`",
   },
   {
     id: "mysql-from-vpc-cidr",
@@ -127,7 +129,7 @@ export const MUTATIONS: readonly Mutation[] = [
     mistake: "a function's S3 grant widened to the bucket's every key",
     file: "src/functions/triggers/s3-objects-trigger.ts",
     search: "resources: [`${dataBucket.arn}/${prefix}*`],",
-    replace: "resources: [`${dataBucket.arn}/*`],",
+    replace: "resources: [`${dataBucket.arn}/*`, `${dataBucket.arn}/${prefix}*`],",
   },
   {
     id: "ci-plan-trust",
@@ -144,10 +146,10 @@ export const MUTATIONS: readonly Mutation[] = [
     replace: "        resources: [serviceRoles],\n",
   },
   {
-    id: "s3-invoke-any-account",
-    mistake: "the ingest function may be invoked by a bucket of the same name in another account",
+    id: "s3-invoke-any-bucket",
+    mistake: "the ingest function may be invoked by any bucket of the account, not only the data bucket",
     file: "src/functions/triggers/s3-objects-trigger.ts",
-    search: "      sourceAccount: context.accountId,\n",
+    search: "      sourceArn: this.props.dataBucket.arn,\n",
     replace: "",
   },
   {
@@ -182,10 +184,10 @@ export const MUTATIONS: readonly Mutation[] = [
   },
   {
     id: "bucket-tls",
-    mistake: "the buckets' TLS-only policy dropped",
+    mistake: "the buckets' TLS-only policy no longer covers their objects",
     file: "src/storage/private-bucket.ts",
-    search: ', denyInsecureTransport("s3", [s3Bucket.arn, `${s3Bucket.arn}/*`])]',
-    replace: "]",
+    search: 'denyInsecureTransport("s3", [s3Bucket.arn, `${s3Bucket.arn}/*`])',
+    replace: 'denyInsecureTransport("s3", [s3Bucket.arn])',
   },
   {
     id: "logs-unencrypted",
@@ -250,8 +252,10 @@ export const MUTATIONS: readonly Mutation[] = [
     id: "diagram-edge",
     mistake: "a diagram edge dropped: the schedule's undelivered events to its dead-letter queue",
     file: "scripts/diagram/diagram-graph.ts",
-    search: 'if (deadLetters) this.edges.push({ from: idOf(schedule), to: idOf(deadLetters), kind: "event", label: "undelivered" });',
-    replace: "",
+    search:
+      '      if (deadLetters) this.edges.push({ from: idOf(schedule), to: idOf(deadLetters), kind: "event", label: "undelivered" });\n',
+    replace:
+      '      if (deadLetters && fn === deadLetters) this.edges.push({ from: idOf(schedule), to: idOf(deadLetters), kind: "event", label: "undelivered" });\n',
   },
   {
     id: "plan-comment-iam-types",

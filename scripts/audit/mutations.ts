@@ -7,7 +7,9 @@
  * checkout's), its jest project runs there (`--maxWorkers=2 --bail`, failures read as each file ends by
  * failures-reporter.cjs), and the result is recorded: caught,
  * with the tests that failed, or MISSED. The copy first runs unmutated: a red baseline would make every
- * mutation look caught. Prints a table; exits 1 when a mutation is missed, its run broke, or its text
+ * mutation look caught. Before that, every mutation is applied at once and type-checked (a mutation
+ * the compiler refuses proves nothing about the tests), and tests of freshness (FRESHNESS_TESTS) are
+ * skipped: they fail on any change. Prints a table; exits 1 when a mutation is missed, its run broke, or its text
  * is no longer in its file (stale: checked for every mutation before anything runs). Nothing is left
  * behind: the file is restored after each run and the copy removed at the end.
  */
@@ -84,16 +86,69 @@ export function copyCheckout(root: string): string {
   }
 }
 
-/** jest's arguments for the tests that must catch `mutation`. */
+/**
+ * Tests that fail on every change of what they follow, intended or careless, until a command writes
+ * their fixture or page again (npm run plans:record, docs:api, docs:plan-comment), and this audit's own
+ * check that each mutation still applies: they guard freshness, not behaviour. The audit skips them, so
+ * a mutation that only they would catch is MISSED.
+ */
+export const FRESHNESS_TESTS: readonly string[] = [
+  "were made from this checkout's synthesized stack (else: npm run plans:record)",
+  "plan every resource of a first deploy as a create, and a change against a deployed stack",
+  "is what the TSDoc of the library's exports gives (npm run docs:api writes it)",
+  "is, in docs/plan-comment-sample.md, what plan:comment renders for the fixture now",
+  "is quoted in the README line for line from that rendering",
+  "each apply to this checkout: their text is in their file exactly once",
+];
+
+const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** jest's arguments for the tests that must catch `mutation`: its project's, or its files, without the freshness tests. */
 export const jestArguments = (mutation: Pick<Mutation, "project" | "paths">): string[] => [
   ...(mutation.paths ?? []),
   "--selectProjects",
   mutation.project ?? "infra",
+  `--testNamePattern=^(?!.*(?:${FRESHNESS_TESTS.map(escaped).join("|")}))`,
 ];
 
 /** The jest run in progress, which an interrupt stops before the copy is removed. */
 let running: ChildProcess | undefined;
 let interrupted: NodeJS.Signals | undefined;
+
+/** Runs `args` with node in the copy, as the one child an interrupt stops; its exit status and the end of its output. */
+async function runInCopy(
+  copy: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ status: number | null; output: string }> {
+  let output = "";
+  const child = spawn(process.execPath, args, { cwd: copy, env, stdio: ["ignore", "pipe", "pipe"] });
+  running = child;
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-4000);
+  };
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
+  const status = await new Promise<number | null>((done) => child.on("close", done));
+  running = undefined;
+  if (interrupted) throw new Error(`stopped by ${interrupted}`);
+  return { status, output };
+}
+
+/**
+ * Type-checks the copy with every mutation applied at once, then restores it: a mutation that does not
+ * type-check would be caught by the compiler (and by the tests that build), whatever the tests assert.
+ */
+async function typeCheckMutations(copy: string, mutations: readonly Mutation[]): Promise<void> {
+  const restores: (() => void)[] = [];
+  try {
+    for (const mutation of mutations) restores.push(applyMutation(copy, mutation));
+    const { status, output } = await runInCopy(copy, [join(copy, "node_modules", "typescript", "bin", "tsc"), "--noEmit", "-p", "."]);
+    if (status !== 0) throw new Error(`the mutations do not type-check; make each a mistake the compiler accepts:\n${output.trim()}`);
+  } finally {
+    for (const restore of restores.reverse()) restore();
+  }
+}
 
 /** Runs the tests of `selection` in the copy, stopping at the first file that fails; the outcome as a mutation's. */
 async function runTests(copy: string, selection: Pick<Mutation, "project" | "paths">): Promise<Outcome> {
@@ -104,21 +159,12 @@ async function runTests(copy: string, selection: Pick<Mutation, "project" | "pat
   const jest = join(copy, "node_modules", "jest", "bin", "jest.js");
   const reporter = join(copy, "scripts", "audit", "failures-reporter.cjs");
   const args = [jest, ...jestArguments(selection), "--maxWorkers=2", "--bail", `--reporters=${reporter}`];
-  let stderr = "";
-  const env = { ...process.env, MUTATION_REPORT: reportPath };
-  const child = spawn(process.execPath, args, { cwd: copy, env, stdio: ["ignore", "ignore", "pipe"] });
-  running = child;
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-2000);
-  });
-  const status = await new Promise<number | null>((done) => child.on("close", done));
-  running = undefined;
-  if (interrupted) throw new Error(`stopped by ${interrupted}`);
+  const { status, output } = await runInCopy(copy, args, { ...process.env, MUTATION_REPORT: reportPath });
   const lines = readFileSync(reportPath, "utf8").split("\n").filter(Boolean);
   const failed = failedTests(lines.map((line) => JSON.parse(line) as FileResult));
   if (failed.length > 0) return { kind: "caught", failed };
   if (status === 0 && lines.length > 0) return { kind: "MISSED" };
-  return { kind: "broken", why: `jest exited ${status} with no failed test: ${stderr.trim().slice(-500)}` };
+  return { kind: "broken", why: `jest exited ${status} with no failed test: ${output.trim().slice(-500)}` };
 }
 
 export interface AuditRow {
@@ -172,6 +218,7 @@ async function audit(args: string[]): Promise<number> {
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
   try {
+    await typeCheckMutations(copy, selected);
     const selections = [...new Map(selected.map((mutation) => [jestArguments(mutation).join(" "), mutation])).values()];
     for (const selection of selections) {
       const started = Date.now();

@@ -1,8 +1,9 @@
 import { execFileSync } from "node:child_process";
-import { lstatSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { MUTATIONS, type Mutation } from "../../../../scripts/audit/mutation-list";
 import {
+  FRESHNESS_TESTS,
   type FileResult,
   applyMutation,
   copyCheckout,
@@ -89,12 +90,24 @@ describe("failedTests", () => {
 
 describe("the audit's choices", () => {
   it("runs a mutation's test files within its project, the infra project by default", () => {
-    expect(jestArguments({})).toEqual(["--selectProjects", "infra"]);
-    expect(jestArguments({ project: "function", paths: ["__tests__/function/a.test.ts"] })).toEqual([
+    expect(jestArguments({}).slice(0, 2)).toEqual(["--selectProjects", "infra"]);
+    expect(jestArguments({ project: "function", paths: ["__tests__/function/a.test.ts"] }).slice(0, 3)).toEqual([
       "__tests__/function/a.test.ts",
       "--selectProjects",
       "function",
     ]);
+  });
+
+  it("skips every test of freshness, by its name as jest reads it, and no other test", () => {
+    const pattern = new RegExp(jestArguments({}).at(-1)!.slice("--testNamePattern=".length));
+    for (const name of FRESHNESS_TESTS) expect([name, pattern.test(`the fixtures ${name}`)]).toEqual([name, false]);
+    expect(pattern.test("the dev deploy role cannot make anyone more powerful (+2)")).toBe(true);
+    // Each is a test that exists: a renamed one would otherwise be run again, unnoticed.
+    const sources = readdirSync(join(projectRoot, "__tests__"), { recursive: true })
+      .map(String)
+      .filter((path) => path.endsWith(".test.ts"))
+      .map((path) => readFileSync(join(projectRoot, "__tests__", path), "utf8"));
+    for (const name of FRESHNESS_TESTS) expect([name, sources.some((source) => source.includes(name))]).toEqual([name, true]);
   });
 
   it("runs the mutations --only names, and names the known ones for an unknown id", () => {
