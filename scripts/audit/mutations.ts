@@ -225,7 +225,7 @@ async function audit(args: string[]): Promise<number> {
       const baseline = await runTests(copy, selection);
       const seconds = ((Date.now() - started) / 1000).toFixed(0);
       console.error(
-        `baseline ${jestArguments(selection).join(" ")}: ${baseline.kind === "MISSED" ? "green" : "not green"} in ${seconds} s`,
+        `baseline ${[selection.project ?? "infra", ...(selection.paths ?? [])].join(" ")}: ${baseline.kind === "MISSED" ? "green" : "not green"} in ${seconds} s`,
       );
       if (baseline.kind !== "MISSED") {
         const why = baseline.kind === "caught" ? `failing already: ${baseline.failed.join("; ")}` : baseline.why;
