@@ -5,13 +5,15 @@
  * scripts/audit/mutation-list.ts is applied, one at a time, to a copy of this working tree (uncommitted
  * changes included; node_modules hard-linked, never symlinked, so nothing the copy runs can reach this
  * checkout's), its jest project runs there (`--maxWorkers=2 --bail`, failures read as each file ends by
- * failures-reporter.cjs), and the result is recorded: caught,
- * with the tests that failed, or MISSED. The copy first runs unmutated: a red baseline would make every
- * mutation look caught. Before that, every mutation is applied at once and type-checked (a mutation
- * the compiler refuses proves nothing about the tests), and tests of freshness (FRESHNESS_TESTS) are
- * skipped: they fail on any change. Prints a table; exits 1 when a mutation is missed, its run broke, or its text
- * is no longer in its file (stale: checked for every mutation before anything runs). Nothing is left
- * behind: the file is restored after each run and the copy removed at the end.
+ * failures-reporter.cjs), and the result is recorded: caught, with the tests that failed, or MISSED.
+ *
+ * First, every mutation is applied at once and type-checked (a mutation the compiler refuses proves
+ * nothing about the tests), and the copy runs unmutated (a red baseline would make every mutation look
+ * caught). Tests of freshness (FRESHNESS_TESTS) are skipped: they fail on any change.
+ *
+ * Prints a table; exits 1 when a mutation is missed or its run broke, 2 when its text is no longer in
+ * its file (stale: checked for every mutation before anything runs). Nothing is left behind: the file
+ * is restored after each run and the copy removed at the end, on Ctrl-C too.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -209,15 +211,16 @@ async function audit(args: string[]): Promise<number> {
     console.error(`Stale mutations (scripts/audit/mutation-list.ts):\n${stale.map((line) => `  ${line}`).join("\n")}`);
     return 2;
   }
-  const copy = copyCheckout(PROJECT_ROOT);
-  // Ctrl-C stops the jest run in progress; the audit then restores and removes the copy before it exits.
+  // Ctrl-C stops the run in progress; the audit then removes the copy before it exits.
   const stop = (signal: NodeJS.Signals) => {
     interrupted = signal;
     running?.kill("SIGTERM");
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+  let copy: string | undefined;
   try {
+    copy = copyCheckout(PROJECT_ROOT);
     await typeCheckMutations(copy, selected);
     const selections = [...new Map(selected.map((mutation) => [jestArguments(mutation).join(" "), mutation])).values()];
     for (const selection of selections) {
@@ -254,7 +257,7 @@ async function audit(args: string[]): Promise<number> {
   } finally {
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);
-    rmSync(copy, { recursive: true, force: true });
+    if (copy) rmSync(copy, { recursive: true, force: true });
   }
 }
 
