@@ -79,15 +79,14 @@ describe("ServiceStack", () => {
     expect(json.terraform.backend.s3.assume_role).toEqual({ role_arn: role });
   });
 
-  it("outputs what operators and the other stacks need, each described, nothing secret", () => {
+  // Nothing secret in any output of any environment: environment-rules.ts.
+  it("outputs what operators and the other stacks need, each described", () => {
     const value = (name: string) => s.json.output[name].value;
     for (const [name, output] of Object.entries(s.json.output)) {
       expect({ name, described: typeof output.description === "string" && output.description.length > 0 }).toEqual({
         name,
         described: true,
       });
-      expect({ name, sensitive: output.sensitive ?? false }).toEqual({ name, sensitive: false });
-      expect({ name, secret: /password|secret|token/i.test(name) }).toEqual({ name, secret: false });
     }
     expect(value("vpc_id")).toBe(s.ref("aws_vpc", "network/vpc", "id"));
     expect(value("private_subnet_ids")).toEqual([0, 1].map((zone) => s.ref("aws_subnet", `network/private-subnet-${zone}`, "id")));
@@ -96,13 +95,30 @@ describe("ServiceStack", () => {
     expect(value("db_address")).toBe(s.ref("aws_db_instance", "database/instance", "address"));
     expect(value("db_port")).toBe("3306");
     expect(value("db_resource_id")).toBe(s.ref("aws_db_instance", "database/instance", "resource_id"));
-    expect(value("function_name")).toBe(s.ref("aws_lambda_function", "api/function", "function_name"));
-    expect(value("function_arn")).toBe(s.ref("aws_lambda_function", "api/function", "arn"));
-    expect(value("role_arn")).toBe(s.ref("aws_iam_role", "api/role/role", "arn"));
-    expect(value("failure_queue_url")).toBe(s.ref("aws_sqs_queue", "api/failures/queue", "url"));
-    expect(value("failure_queue_arn")).toBe(s.ref("aws_sqs_queue", "api/failures/queue", "arn"));
-    expect(value("ingest_failure_queue_url")).toBe(s.ref("aws_sqs_queue", "ingest/failures/queue", "url"));
     expect(value("alarm_topic_arn")).toBe(s.ref("aws_sns_topic", "alarms/topic/topic", "arn"));
+  });
+
+  it("outputs each declared function's name, ARN, role and failure queue under the function's prefix", () => {
+    const functions = Object.values(s.stack.functions);
+    expect(functions.length).toBeGreaterThan(0);
+    for (const { name, outputPrefix } of functions.map((fn) => fn.config)) {
+      const outputs = Object.fromEntries(
+        ["function_name", "function_arn", "role_arn", "failure_queue_url", "failure_queue_arn"].map((key) => [
+          key,
+          s.json.output[`${outputPrefix}${key}`]?.value,
+        ]),
+      );
+      expect({ name, outputs }).toEqual({
+        name,
+        outputs: {
+          function_name: s.ref("aws_lambda_function", `${name}/function`, "function_name"),
+          function_arn: s.ref("aws_lambda_function", `${name}/function`, "arn"),
+          role_arn: s.ref("aws_iam_role", `${name}/role/role`, "arn"),
+          failure_queue_url: s.ref("aws_sqs_queue", `${name}/failures/queue`, "url"),
+          failure_queue_arn: s.ref("aws_sqs_queue", `${name}/failures/queue`, "arn"),
+        },
+      });
+    }
   });
 
   it("writes the function zip where the plan expects it when fully synthesized", () => {

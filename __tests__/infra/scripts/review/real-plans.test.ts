@@ -13,7 +13,7 @@ import { type RealPlan, addressesOf } from "../../../../scripts/review/plans/rea
 import { shortHashOf } from "../../../../scripts/review/plans/record-plans";
 import { reviewExitStatus, reviewInfrastructure } from "../../../../scripts/review/review-diff";
 import { marked } from "../../../../scripts/stacks/attribute-diff";
-import { classifyPlan } from "../../../../scripts/stacks/plan-classification";
+import { classifyPlan, flagsOf } from "../../../../scripts/stacks/plan-classification";
 import { planSides } from "../../../../scripts/stacks/plan-sides";
 import { readSynthesizedStacks, synthesizeApp } from "../../../../scripts/stacks/synth-app";
 import { SynthesizedStack, type TerraformJson, constructPathsOf } from "../../../../scripts/stacks/synthesized-stack";
@@ -87,6 +87,21 @@ describe("the real-plan fixtures", () => {
 describe("the plan model on every resource of every real plan", () => {
   it("reads every change: nothing skipped, nothing thrown", () => {
     for (const { name, stackPlan } of fixtures) expect([name, classifyPlan(stackPlan).skipped]).toEqual([name, []]);
+  });
+
+  it("flags every change of an IAM resource (aws_iam_*), a resource policy or a permission as IAM, and counts each in the comment", () => {
+    const grantsAccess = (type: string) => type.startsWith("aws_iam_") || type.endsWith("_policy") || type === "aws_lambda_permission";
+    for (const { name, stackPlan } of fixtures) {
+      const flagged = flagsOf(stackPlan)
+        .filter(({ flag }) => flag === "IAM policy, role, trust or permission")
+        .map(({ address }) => address);
+      const iam = changesOf(stackPlan.plan).filter(({ resource }) => grantsAccess(resource.type));
+      for (const { resource } of iam)
+        expect([name, resource.address, flagged.includes(resource.address)]).toEqual([name, resource.address, true]);
+      if (iam.length === 0) continue;
+      const { markdown } = renderPlans([stackPlan], [], { limit: Number.MAX_SAFE_INTEGER });
+      expect([name, markdown]).toEqual([name, expect.stringContaining(`| IAM policy, role, trust or permission | ${flagged.length} |`)]);
+    }
   });
 
   it("shows every value the plan knows only after apply as such, and never a sensitive value", () => {
