@@ -159,10 +159,14 @@ async function copyFreshDataDir(tools: Tools, dataDir: string): Promise<void> {
   const template = path.join(os.tmpdir(), `lambda-rds-iam-mariadb-${process.getuid?.() ?? 0}-${build.size}-${Math.round(build.mtimeMs)}`);
   if (!fs.existsSync(template)) {
     const staging = fs.mkdtempSync(`${template}-staging-`);
+    // A temp directory of its own, not the shared TMPDIR: a server removes the #sql temp files it finds in its tmpdir,
+    // and on a fresh machine (two workers making the template at once) a bootstrap failed with its own deleted under it.
+    fs.mkdirSync(path.join(staging, "tmp"));
     try {
       await run(tools.installDb, [
         "--no-defaults",
         `--datadir=${path.join(staging, "data")}`,
+        `--tmpdir=${path.join(staging, "tmp")}`,
         ...asRoot,
         "--skip-test-db",
         // root without a password, reachable only through the socket in each server's private directory

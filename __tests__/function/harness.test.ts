@@ -5,6 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as net from "node:net";
+import * as os from "node:os";
 import { Signer } from "@aws-sdk/rds-signer";
 import * as mysql from "mysql2/promise";
 import { unrelatedCaPem } from "../../harness/certificates";
@@ -332,5 +333,32 @@ describe("MariaDB RDS IAM harness (tls: false, a 32 MiB buffer pool)", () => {
     await h.destroy();
     expect(await portRefuses(port)).toBe(true);
     expect(fs.existsSync(dir)).toBe(false);
+  });
+});
+
+describe("MariaDB RDS IAM harness on a fresh machine", () => {
+  test("starts in several workers at once when none finds the data directory template yet", async () => {
+    // A fresh TMPDIR: no template, so both make one, as two jest workers do on a fresh machine.
+    const before = process.env.TMPDIR;
+    process.env.TMPDIR = fs.mkdtempSync(`${os.tmpdir()}/harness-fresh-`);
+    const started: Harness[] = [];
+    try {
+      // Staggered: a server starting removes the #sql temp files in its tmpdir while another is bootstrapping.
+      const results = await Promise.allSettled(
+        [0, 1, 2, 3].map(async (i) => {
+          await new Promise((resolve) => setTimeout(resolve, i * 200));
+          return startHarness({ iamUsers: [] });
+        }),
+      );
+      for (const result of results) if (result.status === "fulfilled") started.push(result.value);
+      expect(results.map((result) => (result.status === "rejected" ? String(result.reason) : "started"))).toEqual(
+        results.map(() => "started"),
+      );
+    } finally {
+      await Promise.all(started.map((h) => h.destroy()));
+      fs.rmSync(process.env.TMPDIR, { recursive: true, force: true });
+      if (before === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = before;
+    }
   });
 });
