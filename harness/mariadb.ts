@@ -204,6 +204,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const database = opts.database ?? "app";
   const iamUsers = opts.iamUsers ?? [SERVICE_FUNCTIONS.api.database.user];
   const tls = opts.tls ?? true;
+  const bufferPoolMb = opts.bufferPoolMb ?? 8;
   if (!NAME.test(database)) throw new Error(`invalid database name ${JSON.stringify(database)}`);
   for (const u of iamUsers) if (!/^[A-Za-z0-9_]{1,80}$/.test(u)) throw new Error(`invalid IAM user name ${JSON.stringify(u)}`);
   if (!/^[a-z0-9-]{1,40}$/.test(region)) throw new Error(`invalid region ${JSON.stringify(region)}`);
@@ -248,8 +249,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       "--skip-name-resolve",
       "--skip-log-bin",
       "--performance-schema=OFF",
-      `--innodb-buffer-pool-size=${opts.bufferPoolMb ?? 8}M`,
-      `--innodb-log-file-size=${Math.max(4, Math.floor((opts.bufferPoolMb ?? 8) / 2))}M`,
+      `--innodb-buffer-pool-size=${bufferPoolMb}M`,
+      `--innodb-log-file-size=${Math.max(4, Math.floor(bufferPoolMb / 2))}M`,
       "--innodb-use-native-aio=0",
       "--innodb-doublewrite=0",
       "--innodb-flush-log-at-trx-commit=2",

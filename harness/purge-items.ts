@@ -12,7 +12,10 @@ export const PURGE_ITEMS = {
 
 const ROWS_PER_INSERT = 5000;
 
-/** Empties items and loads PURGE_ITEMS (or `rows` of them) with multi-row inserts: seconds for 200,000. */
+/**
+ * Empties items and loads PURGE_ITEMS (or `rows` of them) with multi-row inserts (seconds for 200,000), and clears
+ * the purge job's lease and checkpoint: a run then starts a new pass over these items.
+ */
 export async function loadPurgeItems(h: Harness, rows: number = PURGE_ITEMS.rows): Promise<void> {
   const { idOf, isExpired } = PURGE_ITEMS;
   const connection = await h.adminConnection();
@@ -25,6 +28,9 @@ export async function loadPurgeItems(h: Harness, rows: number = PURGE_ITEMS.rows
       }
       await connection.query(`INSERT INTO ??.items (id, data, updated_at) VALUES ${tuples.join(", ")}`, [h.database]);
     }
+    await connection.query("UPDATE ??.batch_jobs SET lease_owner = NULL, lease_until = NULL, pass_started_at = NULL, after_id = NULL", [
+      h.database,
+    ]);
   } finally {
     await connection.end();
   }

@@ -73,10 +73,6 @@ const status = async (name: string) => Number((await h.admin("SHOW GLOBAL STATUS
 describe(`purge of expired items, ${ROWS} rows on the MariaDB harness, as its own user with only its grants`, () => {
   beforeEach(async () => {
     await loadPurgeItems(h);
-    await h.admin(
-      `UPDATE \`${h.database}\`.batch_jobs SET lease_owner = NULL, lease_until = NULL, pass_started_at = NULL, after_id = NULL WHERE job = ?`,
-      [JOB],
-    );
     logLines.length = 0;
   });
 

@@ -126,7 +126,6 @@ async function main(): Promise<void> {
   /** Runs `work` on freshly loaded items, with the API alongside when `api`, and measures both. */
   const measure = async (api: boolean, work: () => Promise<Omit<Side, "api" | "lockWaits" | "load">>): Promise<Side> => {
     await loadPurgeItems(h, ROWS);
-    await h.admin("UPDATE ??.batch_jobs SET lease_owner = NULL, lease_until = NULL, pass_started_at = NULL, after_id = NULL", [h.database]);
     // Nothing of the previous side's purge left to run into this one.
     await purged(h);
     const before = await rowLockCounters(h);
